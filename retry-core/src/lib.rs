@@ -1,0 +1,52 @@
+//! The runtime of the `retry` framework: policies, the executor, hooks and testing
+//! helpers. Users depend on the `retry` facade crate, which re-exports all of this
+//! together with the `#[retry]` attribute.
+//!
+//! ```
+//! use retry::{Retrying, dsl::*};
+//!
+//! let mut calls = 0;
+//! let out = Retrying::new()
+//!     .stop(attempts(3))
+//!     .wait(expo(0.001).max(0.01))
+//!     .call(|| {
+//!         calls += 1;
+//!         if calls < 3 { Err("flaky") } else { Ok(calls) }
+//!     });
+//! assert_eq!(out, Ok(3));
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod duration;
+mod jitter;
+mod retrying;
+
+pub mod attempt;
+pub mod clock;
+pub mod condition;
+pub mod error;
+pub mod hook;
+pub mod sleep;
+pub mod stop;
+pub mod testing;
+pub mod transient;
+pub mod wait;
+
+pub use attempt::{Attempt, attempt};
+pub use duration::IntoDuration;
+pub use error::InvalidPolicy;
+pub use retrying::{CallStats, Fallback, NoFallback, Retrying};
+pub use transient::Transient;
+
+/// The names the attribute DSL evaluates in: every stop and wait policy constructor,
+/// and the `transient` condition. `use retry::dsl::*;` brings them into scope for
+/// the explicit API too.
+pub mod dsl {
+    pub use crate::condition::transient;
+    pub use crate::stop::{attempts, before_elapsed, elapsed, never};
+    pub use crate::wait::{
+        chain, decorrelated, equal_jitter, expo, expo_jitter, fibonacci, fixed, linear, none, random,
+        random_expo,
+    };
+}

@@ -1,0 +1,633 @@
+//! [`Retrying`]: the explicit API, and the executor behind `#[retry]`.
+// The typestate builder spells its full type in every setter; aliases would hide more than they explain.
+#![allow(clippy::type_complexity)]
+
+use core::convert::Infallible;
+use core::fmt;
+use core::future::Future;
+use core::marker::PhantomData;
+use core::time::Duration;
+use std::time::Instant;
+
+use crate::attempt::{Attempt, Current, InAttempt};
+use crate::clock::{Clock, DefaultClock};
+use crate::condition::{AddFilter, Classify, Conditions, Filter};
+use crate::error::InvalidPolicy;
+use crate::hook::{HookSet, Hooks};
+use crate::sleep::{AsyncSleeper, DefaultSleeper, Sleeper};
+use crate::stop::{Attempts, Stop, StopState};
+use crate::testing;
+use crate::wait::{RandomExpo, Wait};
+
+/// What to return instead when a call gives up.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a fallback for `Result<{T}, {E}>`",
+    label = "expected `FnOnce(Result<{T}, {E}>) -> Result<{T}, {E}>`"
+)]
+pub trait Fallback<T, E> {
+    /// Maps the final outcome of a call that gave up.
+    fn fallback(self, outcome: Result<T, E>) -> Result<T, E>;
+}
+
+/// No fallback: the caller gets the last outcome itself.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoFallback;
+
+impl<T, E> Fallback<T, E> for NoFallback {
+    #[inline(always)]
+    fn fallback(self, outcome: Result<T, E>) -> Result<T, E> {
+        outcome
+    }
+}
+
+impl<T, E, F: FnOnce(Result<T, E>) -> Result<T, E>> Fallback<T, E> for F {
+    #[inline]
+    fn fallback(self, outcome: Result<T, E>) -> Result<T, E> {
+        self(outcome)
+    }
+}
+
+/// Statistics of a finished call.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CallStats {
+    attempts: u32,
+    elapsed: Duration,
+    idle: Duration,
+}
+
+impl CallStats {
+    /// How many attempts were made.
+    pub const fn attempts(&self) -> u32 {
+        self.attempts
+    }
+    /// Time from the start of the first attempt to the end of the last.
+    pub const fn elapsed(&self) -> Duration {
+        self.elapsed
+    }
+    /// Total time spent sleeping between attempts.
+    pub const fn idle(&self) -> Duration {
+        self.idle
+    }
+}
+
+/// A retry policy for one call, built step by step, then run with [`call`](Self::call)
+/// or [`call_async`](Self::call_async).
+///
+/// `T` and `E` are the operation's `Ok` and `Err` types; they are usually inferred
+/// from the call, but naming them early (`Retrying::<_, io::Error>::new()`) lets
+/// closures given to `.when(..)` and the hooks use the error's methods.
+///
+/// Every component is a type parameter, so a policy costs what it does and nothing
+/// more: no `Box`, no `dyn`, no allocation. A `Retrying` describes one call (its
+/// hooks may be `FnMut`, its wait policy may keep state); clone it to reuse it.
+///
+/// ```
+/// use retry::{Retrying, dsl::*};
+/// use std::{io, time::Duration};
+///
+/// let mut calls = 0;
+/// let out = Retrying::<_, io::Error>::new()
+///     .stop(attempts(5))
+///     .wait(expo(Duration::from_millis(10)).max(1))
+///     .when(|e| e.kind() == io::ErrorKind::TimedOut)
+///     .call(|| {
+///         calls += 1;
+///         if calls < 3 { Err(io::ErrorKind::TimedOut.into()) } else { Ok(calls) }
+///     });
+/// assert_eq!(out.unwrap(), 3);
+/// ```
+///
+/// # Default
+/// `stop(attempts(3))`, `wait(random_expo(100ms).max(10s))`, every error retried, no
+/// value retried, no hooks, no fallback, [`DefaultSleeper`], [`DefaultClock`], name
+/// `"retry"`.
+#[must_use = "a Retrying does nothing until `.call(..)` or `.call_async(..)`"]
+pub struct Retrying<
+    T,
+    E,
+    S = Attempts,
+    W = RandomExpo,
+    C = Conditions,
+    H = Hooks,
+    F = NoFallback,
+    Sl = DefaultSleeper,
+    K = DefaultClock,
+> {
+    stop: S,
+    wait: W,
+    conditions: C,
+    hooks: H,
+    fallback: F,
+    sleeper: Sl,
+    clock: K,
+    name: &'static str,
+    outcome: PhantomData<fn() -> Result<T, E>>,
+}
+
+impl<T, E, S, W, C, H, F, Sl, K> fmt::Debug for Retrying<T, E, S, W, C, H, F, Sl, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Retrying").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+impl<T, E, S: Clone, W: Clone, C: Clone, H: Clone, F: Clone, Sl: Clone, K: Clone> Clone
+    for Retrying<T, E, S, W, C, H, F, Sl, K>
+{
+    fn clone(&self) -> Self {
+        Retrying {
+            stop: self.stop.clone(),
+            wait: self.wait.clone(),
+            conditions: self.conditions.clone(),
+            hooks: self.hooks.clone(),
+            fallback: self.fallback.clone(),
+            sleeper: self.sleeper.clone(),
+            clock: self.clock.clone(),
+            name: self.name,
+            outcome: PhantomData,
+        }
+    }
+}
+
+impl<T, E> Retrying<T, E> {
+    /// The default policy (see the type's `# Default`).
+    pub const fn new() -> Self {
+        Retrying {
+            stop: Attempts::new(3),
+            wait: RandomExpo::new(Duration::from_millis(100)).with_max(Duration::from_secs(10)),
+            conditions: Conditions::new(),
+            hooks: Hooks::new(),
+            fallback: NoFallback,
+            sleeper: DefaultSleeper,
+            clock: DefaultClock,
+            name: "retry",
+            outcome: PhantomData,
+        }
+    }
+}
+
+impl<T, E> Default for Retrying<T, E> {
+    fn default() -> Self {
+        Retrying::new()
+    }
+}
+
+impl<T, E, S, W, C, H, F, Sl, K> Retrying<T, E, S, W, C, H, F, Sl, K> {
+    /// When to give up. See [`crate::stop`].
+    ///
+    /// # Default
+    /// `attempts(3)`.
+    pub fn stop<S2: Stop>(self, stop: S2) -> Retrying<T, E, S2, W, C, H, F, Sl, K> {
+        let Retrying { wait, conditions, hooks, fallback, sleeper, clock, name, outcome, .. } = self;
+        Retrying { stop, wait, conditions, hooks, fallback, sleeper, clock, name, outcome }
+    }
+
+    /// How long to sleep between attempts. See [`crate::wait`].
+    ///
+    /// # Default
+    /// `random_expo(100ms).max(10s)`.
+    pub fn wait<W2: Wait>(self, wait: W2) -> Retrying<T, E, S, W2, C, H, F, Sl, K> {
+        let Retrying { stop, conditions, hooks, fallback, sleeper, clock, name, outcome, .. } = self;
+        Retrying { stop, wait, conditions, hooks, fallback, sleeper, clock, name, outcome }
+    }
+
+    /// Called with the final outcome when the call ends in failure (an error, or a
+    /// value `if_result` still matches); its result is returned instead.
+    ///
+    /// # Default
+    /// None: the caller gets the last outcome itself.
+    pub fn fallback<F2>(self, fallback: F2) -> Retrying<T, E, S, W, C, H, F2, Sl, K>
+    where
+        F2: FnOnce(Result<T, E>) -> Result<T, E>,
+    {
+        let Retrying { stop, wait, conditions, hooks, sleeper, clock, name, outcome, .. } = self;
+        Retrying { stop, wait, conditions, hooks, fallback, sleeper, clock, name, outcome }
+    }
+
+    /// How to sleep: `FnMut(Duration)` for [`call`](Self::call),
+    /// `Fn(Duration) -> impl Future<Output = ()>` for [`call_async`](Self::call_async).
+    ///
+    /// # Default
+    /// [`DefaultSleeper`]: `std::thread::sleep`, or tokio's timer in async calls.
+    pub fn sleep<Sl2>(self, sleeper: Sl2) -> Retrying<T, E, S, W, C, H, F, Sl2, K> {
+        let Retrying { stop, wait, conditions, hooks, fallback, clock, name, outcome, .. } = self;
+        Retrying { stop, wait, conditions, hooks, fallback, sleeper, clock, name, outcome }
+    }
+
+    /// Where elapsed time comes from (for time-based stops, hooks and statistics).
+    ///
+    /// # Default
+    /// [`DefaultClock`].
+    pub fn clock<K2: Clock>(self, clock: K2) -> Retrying<T, E, S, W, C, H, F, Sl, K2> {
+        let Retrying { stop, wait, conditions, hooks, fallback, sleeper, name, outcome, .. } = self;
+        Retrying { stop, wait, conditions, hooks, fallback, sleeper, clock, name, outcome }
+    }
+
+    /// A label for hooks, tracing and metrics.
+    ///
+    /// # Default
+    /// `"retry"` (under `#[retry]`: the fn's path).
+    pub fn name(mut self, name: &'static str) -> Self {
+        self.name = name;
+        self
+    }
+
+    fn map_conditions<C2>(self, map: impl FnOnce(C) -> C2) -> Retrying<T, E, S, W, C2, H, F, Sl, K> {
+        let Retrying { stop, wait, conditions, hooks, fallback, sleeper, clock, name, outcome } = self;
+        let conditions = map(conditions);
+        Retrying { stop, wait, conditions, hooks, fallback, sleeper, clock, name, outcome }
+    }
+
+    fn map_hooks<H2>(self, map: impl FnOnce(H) -> H2) -> Retrying<T, E, S, W, C, H2, F, Sl, K> {
+        let Retrying { stop, wait, conditions, hooks, fallback, sleeper, clock, name, outcome } = self;
+        let hooks = map(hooks);
+        Retrying { stop, wait, conditions, hooks, fallback, sleeper, clock, name, outcome }
+    }
+}
+
+impl<T, E, S, W, Wh, Un, If, Ra, H, F, Sl, K> Retrying<T, E, S, W, Conditions<Wh, Un, If, Ra>, H, F, Sl, K> {
+    /// Retry errors for which `predicate` holds. The first `.when` replaces the
+    /// default (every error); later ones add alternatives.
+    pub fn when<P>(
+        self,
+        predicate: P,
+    ) -> Retrying<T, E, S, W, Conditions<Wh::Output, Un, If, Ra>, H, F, Sl, K>
+    where
+        P: Fn(&E) -> bool,
+        Wh: AddFilter<P>,
+    {
+        self.map_conditions(|c| c.when(predicate))
+    }
+
+    /// Never retry errors for which `predicate` holds, even if `when` matches.
+    pub fn unless<P>(
+        self,
+        predicate: P,
+    ) -> Retrying<T, E, S, W, Conditions<Wh, Un::Output, If, Ra>, H, F, Sl, K>
+    where
+        P: Fn(&E) -> bool,
+        Un: AddFilter<P>,
+    {
+        self.map_conditions(|c| c.unless(predicate))
+    }
+
+    /// Also retry `Ok(value)` when `predicate` holds on it (polling).
+    pub fn if_result<P>(
+        self,
+        predicate: P,
+    ) -> Retrying<T, E, S, W, Conditions<Wh, Un, If::Output, Ra>, H, F, Sl, K>
+    where
+        P: Fn(&T) -> bool,
+        If: AddFilter<P>,
+    {
+        self.map_conditions(|c| c.if_result(predicate))
+    }
+
+    /// A delay the error asks for: when `Some`, it replaces the wait policy's delay
+    /// for that sleep (and stop policies see it as the next sleep).
+    pub fn retry_after<P>(
+        self,
+        delay: P,
+    ) -> Retrying<T, E, S, W, Conditions<Wh, Un, If, Filter<P>>, H, F, Sl, K>
+    where
+        P: Fn(&E) -> Option<Duration>,
+    {
+        self.map_conditions(|c| c.retry_after(delay))
+    }
+}
+
+impl<T, E, S, W, C, B, A, Bs, Os, Og, F, Sl, K> Retrying<T, E, S, W, C, Hooks<B, A, Bs, Os, Og>, F, Sl, K> {
+    /// Runs before each attempt.
+    pub fn before<P>(self, hook: P) -> Retrying<T, E, S, W, C, Hooks<P, A, Bs, Os, Og>, F, Sl, K>
+    where
+        P: FnMut(&Attempt<'_, T, E>),
+    {
+        self.map_hooks(|h| h.before(hook))
+    }
+
+    /// Runs after each attempt, the successful one included.
+    pub fn after<P>(self, hook: P) -> Retrying<T, E, S, W, C, Hooks<B, P, Bs, Os, Og>, F, Sl, K>
+    where
+        P: FnMut(&Attempt<'_, T, E>),
+    {
+        self.map_hooks(|h| h.after(hook))
+    }
+
+    /// Runs before each sleep, with [`Attempt::next_sleep`] set.
+    pub fn before_sleep<P>(self, hook: P) -> Retrying<T, E, S, W, C, Hooks<B, A, P, Os, Og>, F, Sl, K>
+    where
+        P: FnMut(&Attempt<'_, T, E>),
+    {
+        self.map_hooks(|h| h.before_sleep(hook))
+    }
+
+    /// Runs once when the call succeeds.
+    pub fn on_success<P>(self, hook: P) -> Retrying<T, E, S, W, C, Hooks<B, A, Bs, P, Og>, F, Sl, K>
+    where
+        P: FnMut(&Attempt<'_, T, E>),
+    {
+        self.map_hooks(|h| h.on_success(hook))
+    }
+
+    /// Runs once when the call ends in failure (before `fallback`).
+    pub fn on_giveup<P>(self, hook: P) -> Retrying<T, E, S, W, C, Hooks<B, A, Bs, Os, P>, F, Sl, K>
+    where
+        P: FnMut(&Attempt<'_, T, E>),
+    {
+        self.map_hooks(|h| h.on_giveup(hook))
+    }
+}
+
+/// Per-call bookkeeping.
+struct Run {
+    attempt: u32,
+    /// Whether anything needs elapsed time; decided once per call.
+    timed: bool,
+    start: Option<Instant>,
+    idle: Duration,
+}
+
+enum Step<T, E> {
+    /// The call is over: a success, or a failure that gives up.
+    Done {
+        outcome: Result<T, E>,
+        failed: bool,
+    },
+    Sleep(Duration),
+}
+
+impl<T, E, S, W, C, H, F, Sl, K> Retrying<T, E, S, W, C, H, F, Sl, K>
+where
+    S: Stop,
+    W: Wait,
+    C: Classify<T, E>,
+    H: HookSet<T, E>,
+    F: Fallback<T, E>,
+    K: Clock,
+{
+    /// Rejects nonsensical policies (`attempts(0)`, `min > max`, negative or NaN
+    /// durations, a base below 1) with a clear message.
+    ///
+    /// A policy that is not checked still never panics: each policy documents how
+    /// it reads an invalid value.
+    ///
+    /// ```
+    /// use retry::{Retrying, dsl::*};
+    ///
+    /// let err = Retrying::<(), ()>::new().wait(expo(1).min(5).max(1)).check().unwrap_err();
+    /// assert_eq!(err.to_string(), "invalid `expo` policy: min is greater than max");
+    /// ```
+    pub fn check(self) -> Result<Self, InvalidPolicy> {
+        self.stop.validate()?;
+        self.wait.validate()?;
+        Ok(self)
+    }
+
+    #[inline(always)]
+    fn now(&self, in_async: bool) -> Instant {
+        if in_async { self.clock.now_async() } else { self.clock.now() }
+    }
+
+    #[inline(always)]
+    fn start(&self, stats: bool) -> Run {
+        Run {
+            attempt: 0,
+            timed: stats || self.stop.needs_clock() || self.hooks.any(),
+            start: None,
+            idle: Duration::ZERO,
+        }
+    }
+
+    #[inline(always)]
+    fn elapsed(&self, run: &Run, in_async: bool) -> Duration {
+        match run.start {
+            Some(start) if run.timed => self.now(in_async).saturating_duration_since(start),
+            _ => Duration::ZERO,
+        }
+    }
+
+    #[inline(always)]
+    fn snapshot<'a>(
+        &self,
+        run: &Run,
+        elapsed: Duration,
+        outcome: Option<&'a Result<T, E>>,
+    ) -> Attempt<'a, T, E> {
+        Attempt {
+            number: run.attempt,
+            elapsed,
+            idle_for: run.idle,
+            next_sleep: None,
+            outcome,
+            name: self.name,
+        }
+    }
+
+    /// Counts the attempt, starts the clock if needed, runs `before`.
+    #[inline(always)]
+    fn begin_attempt(&mut self, run: &mut Run, in_async: bool) -> u32 {
+        run.attempt = run.attempt.saturating_add(1);
+        if run.timed && run.start.is_none() {
+            run.start = Some(self.now(in_async));
+        }
+        if self.hooks.any() {
+            let attempt = self.snapshot(run, self.elapsed(run, in_async), None);
+            self.hooks.before(&attempt);
+        }
+        run.attempt
+    }
+
+    /// Runs `after`, then decides: done (running `on_success` / `on_giveup`), or sleep.
+    #[inline(always)]
+    fn end_attempt(&mut self, run: &mut Run, outcome: Result<T, E>, in_async: bool) -> Step<T, E> {
+        let elapsed = self.elapsed(run, in_async);
+        if self.hooks.any() {
+            let attempt = self.snapshot(run, elapsed, Some(&outcome));
+            self.hooks.after(&attempt);
+        }
+        if !self.conditions.should_retry(&outcome) {
+            let failed = outcome.is_err();
+            if self.hooks.any() {
+                let attempt = self.snapshot(run, elapsed, Some(&outcome));
+                if failed { self.hooks.on_giveup(&attempt) } else { self.hooks.on_success(&attempt) }
+            }
+            return Step::Done { outcome, failed };
+        }
+        self.plan_retry(run, outcome, elapsed)
+    }
+
+    /// The failure path: asks the delay and the stop policy, runs `before_sleep`.
+    #[cold]
+    fn plan_retry(&mut self, run: &mut Run, outcome: Result<T, E>, elapsed: Duration) -> Step<T, E> {
+        let asked = match &outcome {
+            Err(error) => self.conditions.retry_after(error),
+            Ok(_) => None,
+        };
+        let delay = asked.unwrap_or_else(|| self.wait.delay(run.attempt));
+        let give_up = testing::retries_disabled()
+            || self.stop.should_stop(&StopState::new(run.attempt, elapsed, delay));
+        if give_up {
+            if self.hooks.any() {
+                self.hooks.on_giveup(&self.snapshot(run, elapsed, Some(&outcome)));
+            }
+            return Step::Done { outcome, failed: true };
+        }
+        if self.hooks.any() {
+            let attempt = Attempt { next_sleep: Some(delay), ..self.snapshot(run, elapsed, Some(&outcome)) };
+            self.hooks.before_sleep(&attempt);
+        }
+        run.idle = run.idle.saturating_add(delay);
+        Step::Sleep(delay)
+    }
+
+    #[inline(always)]
+    fn stats(&self, run: &Run, stats: bool, in_async: bool) -> CallStats {
+        let elapsed = if stats { self.elapsed(run, in_async) } else { Duration::ZERO };
+        CallStats { attempts: run.attempt, elapsed, idle: run.idle }
+    }
+
+    #[inline(always)]
+    fn run_sync<Op, const STATS: bool>(mut self, mut op: Op) -> (Result<T, E>, CallStats)
+    where
+        Op: FnMut() -> Result<T, E>,
+        Sl: Sleeper,
+    {
+        let mut run = self.start(STATS);
+        loop {
+            let number = self.begin_attempt(&mut run, false);
+            let outcome = {
+                let _current = Current::enter(number);
+                op()
+            };
+            match self.end_attempt(&mut run, outcome, false) {
+                Step::Done { outcome, failed } => {
+                    let stats = self.stats(&run, STATS, false);
+                    let outcome = if failed { self.fallback.fallback(outcome) } else { outcome };
+                    return (outcome, stats);
+                }
+                Step::Sleep(delay) => {
+                    if !testing::intercept_sleep(delay) && !delay.is_zero() {
+                        self.sleeper.sleep(delay);
+                    }
+                }
+            }
+        }
+    }
+
+    async fn run_async<Op, Fut, const STATS: bool>(mut self, mut op: Op) -> (Result<T, E>, CallStats)
+    where
+        Op: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        Sl: AsyncSleeper,
+    {
+        let mut run = self.start(STATS);
+        loop {
+            let number = self.begin_attempt(&mut run, true);
+            let outcome = InAttempt::new(number, op()).await;
+            match self.end_attempt(&mut run, outcome, true) {
+                Step::Done { outcome, failed } => {
+                    let stats = self.stats(&run, STATS, true);
+                    let outcome = if failed { self.fallback.fallback(outcome) } else { outcome };
+                    return (outcome, stats);
+                }
+                Step::Sleep(delay) => {
+                    if !testing::intercept_sleep(delay) && !delay.is_zero() {
+                        self.sleeper.sleep(delay).await;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs `op` until it succeeds or the policy gives up; returns the last outcome
+    /// (or `fallback`'s). A panic in `op` is never retried: it propagates as is.
+    #[inline]
+    pub fn call<Op>(self, op: Op) -> Result<T, E>
+    where
+        Op: FnMut() -> Result<T, E>,
+        Sl: Sleeper,
+    {
+        self.run_sync::<Op, false>(op).0
+    }
+
+    /// Like [`call`](Self::call), also returning the call's [`CallStats`].
+    pub fn call_with_stats<Op>(self, op: Op) -> (Result<T, E>, CallStats)
+    where
+        Op: FnMut() -> Result<T, E>,
+        Sl: Sleeper,
+    {
+        self.run_sync::<Op, true>(op)
+    }
+
+    /// The async form of [`call`](Self::call): `op` makes one attempt's future.
+    ///
+    /// Dropping the returned future cancels the call at once, mid-attempt or
+    /// mid-sleep. The future is `Send` when the operation, its future, the policies
+    /// and the hooks are.
+    pub async fn call_async<Op, Fut>(self, op: Op) -> Result<T, E>
+    where
+        Op: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        Sl: AsyncSleeper,
+    {
+        self.run_async::<Op, Fut, false>(op).await.0
+    }
+
+    /// Like [`call_async`](Self::call_async), also returning the call's [`CallStats`].
+    pub async fn call_async_with_stats<Op, Fut>(self, op: Op) -> (Result<T, E>, CallStats)
+    where
+        Op: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        Sl: AsyncSleeper,
+    {
+        self.run_async::<Op, Fut, true>(op).await
+    }
+}
+
+impl<T, S, W, C, H, F, Sl, K> Retrying<T, Infallible, S, W, C, H, F, Sl, K>
+where
+    S: Stop,
+    W: Wait,
+    C: Classify<T, Infallible>,
+    H: HookSet<T, Infallible>,
+    F: Fallback<T, Infallible>,
+    K: Clock,
+{
+    /// Retries an operation that returns a plain value (not a `Result`) while
+    /// `if_result` holds on it; returns the last value when the policy gives up.
+    ///
+    /// ```
+    /// use retry::{Retrying, dsl::*};
+    ///
+    /// let mut polls = 0;
+    /// let status = Retrying::new()
+    ///     .wait(none())
+    ///     .stop(attempts(10))
+    ///     .if_result(|s: &&str| *s == "pending")
+    ///     .call_value(|| { polls += 1; if polls < 4 { "pending" } else { "done" } });
+    /// assert_eq!((status, polls), ("done", 4));
+    /// ```
+    pub fn call_value<Op>(self, mut op: Op) -> T
+    where
+        Op: FnMut() -> T,
+        Sl: Sleeper,
+    {
+        let Ok(value) = self.call(|| Ok(op()));
+        value
+    }
+
+    /// The async form of [`call_value`](Self::call_value).
+    pub async fn call_value_async<Op, Fut>(self, mut op: Op) -> T
+    where
+        Op: FnMut() -> Fut,
+        Fut: Future<Output = T>,
+        Sl: AsyncSleeper,
+    {
+        let Ok(value) = self
+            .call_async(|| {
+                let attempt = op();
+                async move { Ok(attempt.await) }
+            })
+            .await;
+        value
+    }
+}

@@ -1,0 +1,89 @@
+//! Sleepers: how the executor waits between attempts.
+//!
+//! Sync calls sleep with any `FnMut(Duration)` (default: [`std::thread::sleep`]);
+//! async calls with any `Fn(Duration) -> impl Future<Output = ()>` (default, with the
+//! `tokio` feature: [`tokio::time::sleep`], so `tokio::time::pause()` makes retrying
+//! tests instant). A zero delay never reaches the sleeper.
+//!
+//! Another runtime plugs in with one closure:
+//!
+//! ```
+//! use retry::{Retrying, dsl::*};
+//! use std::time::Duration;
+//!
+//! // Any executor works; here, `futures`' with a sleeper that does not sleep.
+//! let out = futures::executor::block_on(
+//!     Retrying::new()
+//!         .wait(fixed(1))
+//!         .sleep(|_d: Duration| async {})
+//!         .call_async(|| async { Err::<(), _>("boom") }),
+//! );
+//! assert_eq!(out, Err("boom"));
+//! ```
+
+use core::future::Future;
+use core::time::Duration;
+
+/// Blocks the thread for a delay (sync calls).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot sleep in a sync retried call",
+    label = "expected `FnMut(Duration)`",
+    note = "a sync sleeper is `|delay: Duration| std::thread::sleep(delay)` or similar"
+)]
+pub trait Sleeper {
+    /// Sleeps for `delay`.
+    fn sleep(&mut self, delay: Duration);
+}
+
+/// Makes a future that completes after a delay (async calls).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot sleep in an async retried call",
+    label = "expected `Fn(Duration) -> impl Future<Output = ()>`",
+    note = "enable retry's `tokio` feature, or pass your runtime's timer: `.sleep(|d| my_runtime::sleep(d))` (in the attribute: `sleep = ..`)"
+)]
+pub trait AsyncSleeper {
+    /// The sleep future.
+    type Sleep: Future<Output = ()>;
+    /// Starts sleeping for `delay`.
+    fn sleep(&self, delay: Duration) -> Self::Sleep;
+}
+
+/// `std::thread::sleep` in sync calls; `tokio::time::sleep` in async calls (with the
+/// `tokio` feature).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DefaultSleeper;
+
+impl Sleeper for DefaultSleeper {
+    #[inline]
+    fn sleep(&mut self, delay: Duration) {
+        std::thread::sleep(delay)
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl AsyncSleeper for DefaultSleeper {
+    type Sleep = tokio::time::Sleep;
+    #[inline]
+    fn sleep(&self, delay: Duration) -> Self::Sleep {
+        tokio::time::sleep(delay)
+    }
+}
+
+impl<F: FnMut(Duration)> Sleeper for F {
+    #[inline]
+    fn sleep(&mut self, delay: Duration) {
+        self(delay)
+    }
+}
+
+impl<F, Fut> AsyncSleeper for F
+where
+    F: Fn(Duration) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    type Sleep = Fut;
+    #[inline]
+    fn sleep(&self, delay: Duration) -> Fut {
+        self(delay)
+    }
+}

@@ -1,0 +1,615 @@
+//! Wait policies: how long to sleep after failed attempt `n` (1-based).
+//!
+//! Combine them with `+` (sum), or with [`chain`] (one policy per attempt). A policy
+//! named explicitly is deterministic; jitter appears only where the name says so.
+//! Huge attempt numbers saturate at `max`; no input panics or overflows.
+//!
+//! ```
+//! use retry::dsl::*;
+//! use retry::wait::Wait;
+//! use std::time::Duration;
+//!
+//! let mut wait = expo(1).max(10);
+//! let secs: Vec<u64> = (1..=5).map(|n| wait.delay(n).as_secs()).collect();
+//! assert_eq!(secs, [1, 2, 4, 8, 10]);
+//! ```
+
+use core::time::Duration;
+
+use crate::duration::{IntoDuration, Nanos};
+use crate::error::{InvalidPolicy, ensure};
+use crate::jitter;
+
+/// Computes the delay before the next attempt.
+pub trait Wait {
+    /// The delay after attempt number `attempt` (1-based) failed.
+    fn delay(&mut self, attempt: u32) -> Duration;
+
+    /// Rejects nonsensical parameters with a clear message.
+    fn validate(&self) -> Result<(), InvalidPolicy> {
+        Ok(())
+    }
+}
+
+/// A plain [`Duration`] waits that long every time, like [`fixed`].
+impl Wait for Duration {
+    #[inline]
+    fn delay(&mut self, _: u32) -> Duration {
+        *self
+    }
+}
+
+impl<W: Wait + ?Sized> Wait for &mut W {
+    fn delay(&mut self, attempt: u32) -> Duration {
+        (**self).delay(attempt)
+    }
+    fn validate(&self) -> Result<(), InvalidPolicy> {
+        (**self).validate()
+    }
+}
+
+/// `initial · base^(attempt-1)`, saturating.
+#[inline]
+fn grow(initial: Nanos, base: f64, attempt: u32) -> Nanos {
+    let exponent = i32::try_from(attempt.saturating_sub(1)).unwrap_or(i32::MAX);
+    initial.scale(base.powi(exponent))
+}
+
+fn check_base(policy: &'static str, base: f64) -> Result<(), InvalidPolicy> {
+    ensure(base.is_finite() && base >= 1.0, policy, "base must be a finite number ≥ 1")
+}
+
+fn check_delay(policy: &'static str, value: Nanos, reason: &'static str) -> Result<(), InvalidPolicy> {
+    ensure(!value.is_invalid(), policy, reason)
+}
+
+/// Generates a pair of setters per field: `name(impl IntoDuration)` for the DSL and
+/// `const fn with_name(Duration)` for constants.
+macro_rules! delay_setters {
+    ($ty:ident { $($(#[$doc:meta])* $field:ident / $with:ident;)* }) => {
+        impl $ty {$(
+            $(#[$doc])*
+            #[must_use]
+            pub fn $field(mut self, value: impl IntoDuration) -> Self {
+                self.$field = Nanos::from_input(value);
+                self
+            }
+            $(#[$doc])*
+            #[must_use]
+            pub const fn $with(mut self, value: Duration) -> Self {
+                self.$field = Nanos::from_duration(value);
+                self
+            }
+        )*}
+    };
+}
+
+/// Generates `base(f64)` / `const fn with_base(f64)`.
+macro_rules! base_setters {
+    ($ty:ident) => {
+        impl $ty {
+            /// The growth factor per attempt. Must be finite and ≥ 1.
+            ///
+            /// # Default
+            /// `2.0`
+            #[must_use]
+            pub const fn base(mut self, base: f64) -> Self {
+                self.base = base;
+                self
+            }
+            /// Same as [`base`](Self::base), named for symmetry with the other `with_*` setters.
+            #[must_use]
+            pub const fn with_base(self, base: f64) -> Self {
+                self.base(base)
+            }
+        }
+    };
+}
+
+/// Always the same delay. See [`fixed`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Fixed {
+    delay: Nanos,
+}
+
+impl Fixed {
+    /// Waits `delay` after every failed attempt.
+    pub const fn new(delay: Duration) -> Self {
+        Fixed { delay: Nanos::from_duration(delay) }
+    }
+}
+
+/// Waits `delay` after every failed attempt. A bare number is seconds.
+pub fn fixed(delay: impl IntoDuration) -> Fixed {
+    Fixed { delay: Nanos::from_input(delay) }
+}
+
+impl Wait for Fixed {
+    #[inline]
+    fn delay(&mut self, _: u32) -> Duration {
+        self.delay.get()
+    }
+    fn validate(&self) -> Result<(), InvalidPolicy> {
+        check_delay("fixed", self.delay, "the delay is negative, NaN or infinite")
+    }
+}
+
+/// No delay at all. See [`none`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NoWait;
+
+/// Retries at once, without sleeping.
+pub const fn none() -> NoWait {
+    NoWait
+}
+
+impl Wait for NoWait {
+    #[inline]
+    fn delay(&mut self, _: u32) -> Duration {
+        Duration::ZERO
+    }
+}
+
+/// Exponential backoff without jitter. See [`expo`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Expo {
+    initial: Nanos,
+    max: Nanos,
+    min: Nanos,
+    base: f64,
+}
+
+impl Expo {
+    /// `initial · 2^(n-1)`, uncapped; refine with the setters.
+    pub const fn new(initial: Duration) -> Self {
+        Expo { initial: Nanos::from_duration(initial), max: Nanos::MAX, min: Nanos::ZERO, base: 2.0 }
+    }
+}
+
+delay_setters!(Expo {
+    /// The largest delay.
+    ///
+    /// # Default
+    /// No cap (saturates at about 584 years).
+    max / with_max;
+    /// The smallest delay. Must not exceed `max`.
+    ///
+    /// # Default
+    /// Zero.
+    min / with_min;
+});
+base_setters!(Expo);
+
+/// Exponential backoff: `initial · base^(n-1)` clamped to `[min, max]`.
+///
+/// `expo(1).max(10)` (in the attribute: `expo(1, max = 10)`) waits 1, 2, 4, 8, 10, 10… seconds.
+pub fn expo(initial: impl IntoDuration) -> Expo {
+    Expo { initial: Nanos::from_input(initial), ..Expo::new(Duration::ZERO) }
+}
+
+impl Wait for Expo {
+    #[inline]
+    fn delay(&mut self, attempt: u32) -> Duration {
+        grow(self.initial, self.base, attempt).min(self.max).max(self.min).get()
+    }
+    fn validate(&self) -> Result<(), InvalidPolicy> {
+        check_delay("expo", self.initial, "the initial delay is negative, NaN or infinite")?;
+        check_delay("expo", self.max, "max is negative, NaN or infinite")?;
+        check_delay("expo", self.min, "min is negative, NaN or infinite")?;
+        ensure(self.min <= self.max, "expo", "min is greater than max")?;
+        check_base("expo", self.base)
+    }
+}
+
+/// Exponential backoff with full jitter. See [`random_expo`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RandomExpo {
+    initial: Nanos,
+    max: Nanos,
+    base: f64,
+}
+
+impl RandomExpo {
+    /// Full jitter over `initial · 2^(n-1)`, uncapped; refine with the setters.
+    pub const fn new(initial: Duration) -> Self {
+        RandomExpo { initial: Nanos::from_duration(initial), max: Nanos::MAX, base: 2.0 }
+    }
+}
+
+delay_setters!(RandomExpo {
+    /// The cap on the exponential envelope.
+    ///
+    /// # Default
+    /// No cap (saturates at about 584 years).
+    max / with_max;
+});
+base_setters!(RandomExpo);
+
+/// Full jitter: `U(0, min(max, initial · base^(n-1)))` (AWS "full jitter").
+///
+/// The default wait of `#[retry]` is `random_expo(100ms, max = 10s)`.
+pub fn random_expo(initial: impl IntoDuration) -> RandomExpo {
+    RandomExpo { initial: Nanos::from_input(initial), ..RandomExpo::new(Duration::ZERO) }
+}
+
+impl Wait for RandomExpo {
+    #[inline]
+    fn delay(&mut self, attempt: u32) -> Duration {
+        let ceiling = grow(self.initial, self.base, attempt).min(self.max);
+        Duration::from_nanos(jitter::uniform(0, ceiling.raw()))
+    }
+    fn validate(&self) -> Result<(), InvalidPolicy> {
+        check_delay("random_expo", self.initial, "the initial delay is negative, NaN or infinite")?;
+        check_delay("random_expo", self.max, "max is negative, NaN or infinite")?;
+        check_base("random_expo", self.base)
+    }
+}
+
+/// Exponential backoff with equal jitter. See [`equal_jitter`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EqualJitter {
+    initial: Nanos,
+    max: Nanos,
+}
+
+impl EqualJitter {
+    /// Equal jitter over `initial · 2^(n-1)`, uncapped; refine with [`max`](Self::max).
+    pub const fn new(initial: Duration) -> Self {
+        EqualJitter { initial: Nanos::from_duration(initial), max: Nanos::MAX }
+    }
+}
+
+delay_setters!(EqualJitter {
+    /// The cap on the exponential envelope.
+    ///
+    /// # Default
+    /// No cap (saturates at about 584 years).
+    max / with_max;
+});
+
+/// Equal jitter: `v/2 + U(0, v/2)` with `v = min(max, initial · 2^(n-1))`.
+pub fn equal_jitter(initial: impl IntoDuration) -> EqualJitter {
+    EqualJitter { initial: Nanos::from_input(initial), max: Nanos::MAX }
+}
+
+impl Wait for EqualJitter {
+    #[inline]
+    fn delay(&mut self, attempt: u32) -> Duration {
+        let v = grow(self.initial, 2.0, attempt).min(self.max).raw();
+        let half = v / 2;
+        Duration::from_nanos(half + jitter::uniform(0, v - half))
+    }
+    fn validate(&self) -> Result<(), InvalidPolicy> {
+        check_delay("equal_jitter", self.initial, "the initial delay is negative, NaN or infinite")?;
+        check_delay("equal_jitter", self.max, "max is negative, NaN or infinite")
+    }
+}
+
+/// Exponential backoff plus additive jitter. See [`expo_jitter`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ExpoJitter {
+    initial: Nanos,
+    max: Nanos,
+    jitter: Nanos,
+    base: f64,
+}
+
+impl ExpoJitter {
+    /// `initial · 2^(n-1) + U(0, 1s)`, uncapped; refine with the setters.
+    pub const fn new(initial: Duration) -> Self {
+        ExpoJitter {
+            initial: Nanos::from_duration(initial),
+            max: Nanos::MAX,
+            jitter: Nanos::from_duration(Duration::from_secs(1)),
+            base: 2.0,
+        }
+    }
+}
+
+delay_setters!(ExpoJitter {
+    /// The largest delay (applied after the jitter is added).
+    ///
+    /// # Default
+    /// No cap (saturates at about 584 years).
+    max / with_max;
+    /// The largest random amount added to the exponential delay.
+    ///
+    /// # Default
+    /// One second, as tenacity's `wait_exponential_jitter`.
+    jitter / with_jitter;
+});
+base_setters!(ExpoJitter);
+
+/// `min(max, initial · base^(n-1) + U(0, jitter))` (tenacity's `wait_exponential_jitter`).
+pub fn expo_jitter(initial: impl IntoDuration) -> ExpoJitter {
+    ExpoJitter { initial: Nanos::from_input(initial), ..ExpoJitter::new(Duration::ZERO) }
+}
+
+impl Wait for ExpoJitter {
+    #[inline]
+    fn delay(&mut self, attempt: u32) -> Duration {
+        let noise = Nanos::from_nanos(jitter::uniform(0, self.jitter.raw()));
+        grow(self.initial, self.base, attempt).saturating_add(noise).min(self.max).get()
+    }
+    fn validate(&self) -> Result<(), InvalidPolicy> {
+        check_delay("expo_jitter", self.initial, "the initial delay is negative, NaN or infinite")?;
+        check_delay("expo_jitter", self.max, "max is negative, NaN or infinite")?;
+        check_delay("expo_jitter", self.jitter, "jitter is negative, NaN or infinite")?;
+        check_base("expo_jitter", self.base)
+    }
+}
+
+/// Decorrelated jitter. See [`decorrelated`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Decorrelated {
+    base: Nanos,
+    max: Nanos,
+    previous: Nanos,
+}
+
+impl Decorrelated {
+    /// Decorrelated jitter from `base`, uncapped; refine with [`max`](Self::max).
+    pub const fn new(base: Duration) -> Self {
+        let base = Nanos::from_duration(base);
+        Decorrelated { base, max: Nanos::MAX, previous: base }
+    }
+}
+
+delay_setters!(Decorrelated {
+    /// The largest delay.
+    ///
+    /// # Default
+    /// No cap (saturates at about 584 years).
+    max / with_max;
+});
+
+/// Decorrelated jitter (AWS): `min(max, U(base, 3 · previous))`, `previous` starting at
+/// `base`. Keeps state between attempts of one call.
+pub fn decorrelated(base: impl IntoDuration) -> Decorrelated {
+    let base = Nanos::from_input(base);
+    Decorrelated { base, max: Nanos::MAX, previous: base }
+}
+
+impl Wait for Decorrelated {
+    #[inline]
+    fn delay(&mut self, _: u32) -> Duration {
+        let upper = self.previous.raw().saturating_mul(3).max(self.base.raw());
+        let next = Nanos::from_nanos(jitter::uniform(self.base.raw(), upper)).min(self.max);
+        self.previous = next;
+        next.get()
+    }
+    fn validate(&self) -> Result<(), InvalidPolicy> {
+        check_delay("decorrelated", self.base, "the base delay is negative, NaN or infinite")?;
+        check_delay("decorrelated", self.max, "max is negative, NaN or infinite")?;
+        ensure(self.base <= self.max, "decorrelated", "base is greater than max")
+    }
+}
+
+/// Fibonacci backoff. See [`fibonacci`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fibonacci {
+    initial: Nanos,
+    max: Nanos,
+}
+
+impl Fibonacci {
+    /// `initial · F(n)`, uncapped; refine with [`max`](Self::max).
+    pub const fn new(initial: Duration) -> Self {
+        Fibonacci { initial: Nanos::from_duration(initial), max: Nanos::MAX }
+    }
+}
+
+delay_setters!(Fibonacci {
+    /// The largest delay.
+    ///
+    /// # Default
+    /// No cap (saturates at about 584 years).
+    max / with_max;
+});
+
+/// `initial · F(n)` with F = 1, 1, 2, 3, 5, 8, …, capped at `max`.
+pub fn fibonacci(initial: impl IntoDuration) -> Fibonacci {
+    Fibonacci { initial: Nanos::from_input(initial), max: Nanos::MAX }
+}
+
+impl Wait for Fibonacci {
+    fn delay(&mut self, attempt: u32) -> Duration {
+        let (initial, max) = (self.initial.raw(), self.max.raw());
+        if initial == 0 {
+            return Duration::ZERO;
+        }
+        // F grows past any u64 cap within ~93 steps, so this loop is short.
+        let (mut previous, mut current) = (0u64, 1u64);
+        for _ in 1..attempt.max(1) {
+            let next = previous.saturating_add(current);
+            previous = current;
+            current = next;
+            if current.saturating_mul(initial) >= max {
+                break;
+            }
+        }
+        Nanos::from_nanos(current.saturating_mul(initial)).min(self.max).get()
+    }
+    fn validate(&self) -> Result<(), InvalidPolicy> {
+        check_delay("fibonacci", self.initial, "the initial delay is negative, NaN or infinite")?;
+        check_delay("fibonacci", self.max, "max is negative, NaN or infinite")
+    }
+}
+
+/// Linear backoff. See [`linear`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Linear {
+    start: Nanos,
+    step: Nanos,
+    max: Nanos,
+}
+
+impl Linear {
+    /// `start + start · (n-1)`, uncapped; refine with the setters.
+    pub const fn new(start: Duration) -> Self {
+        let start = Nanos::from_duration(start);
+        Linear { start, step: start, max: Nanos::MAX }
+    }
+}
+
+delay_setters!(Linear {
+    /// How much each attempt adds.
+    ///
+    /// # Default
+    /// `start` (so `linear(1)` waits 1, 2, 3, … seconds).
+    step / with_step;
+    /// The largest delay.
+    ///
+    /// # Default
+    /// No cap (saturates at about 584 years).
+    max / with_max;
+});
+
+/// `start + step · (n-1)`, clamped to `[0, max]`: `linear(1, step = 2, max = 4)` waits
+/// 1, 3, 4, 4… seconds.
+pub fn linear(start: impl IntoDuration) -> Linear {
+    let start = Nanos::from_input(start);
+    Linear { start, step: start, max: Nanos::MAX }
+}
+
+impl Wait for Linear {
+    #[inline]
+    fn delay(&mut self, attempt: u32) -> Duration {
+        let steps = u64::from(attempt.saturating_sub(1));
+        let added = Nanos::from_nanos(self.step.raw().saturating_mul(steps));
+        self.start.saturating_add(added).min(self.max).get()
+    }
+    fn validate(&self) -> Result<(), InvalidPolicy> {
+        check_delay("linear", self.start, "start is negative, NaN or infinite")?;
+        check_delay("linear", self.step, "step is negative, NaN or infinite")?;
+        check_delay("linear", self.max, "max is negative, NaN or infinite")
+    }
+}
+
+/// A uniformly random delay. See [`random`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Random {
+    min: Nanos,
+    max: Nanos,
+}
+
+impl Random {
+    /// `U(min, max)`.
+    pub const fn new(min: Duration, max: Duration) -> Self {
+        Random { min: Nanos::from_duration(min), max: Nanos::from_duration(max) }
+    }
+}
+
+/// `U(min, max)`. `min > max` is rejected by `validate()`; used anyway it waits `min`.
+pub fn random(min: impl IntoDuration, max: impl IntoDuration) -> Random {
+    Random { min: Nanos::from_input(min), max: Nanos::from_input(max) }
+}
+
+impl Wait for Random {
+    #[inline]
+    fn delay(&mut self, _: u32) -> Duration {
+        Duration::from_nanos(jitter::uniform(self.min.raw(), self.max.raw()))
+    }
+    fn validate(&self) -> Result<(), InvalidPolicy> {
+        check_delay("random", self.min, "min is negative, NaN or infinite")?;
+        check_delay("random", self.max, "max is negative, NaN or infinite")?;
+        ensure(self.min <= self.max, "random", "min is greater than max")
+    }
+}
+
+/// The sum of two policies: `a + b`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Sum<A, B>(pub A, pub B);
+
+impl<A: Wait, B: Wait> Wait for Sum<A, B> {
+    #[inline]
+    fn delay(&mut self, attempt: u32) -> Duration {
+        self.0.delay(attempt).saturating_add(self.1.delay(attempt))
+    }
+    fn validate(&self) -> Result<(), InvalidPolicy> {
+        self.0.validate().and(self.1.validate())
+    }
+}
+
+/// One policy per attempt. See [`chain`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Chain<T>(T);
+
+/// `w_n` after attempt `n < k`, `w_k` from then on: `chain((fixed(1), fixed(2), fixed(5)))`
+/// waits 1, 2, 5, 5… seconds. Each policy is asked with the call's own attempt number,
+/// as tenacity's `wait_chain` does. Takes a tuple of 1 to 8 policies (in the attribute,
+/// write `chain(w1, w2, …)`).
+pub const fn chain<T>(waits: T) -> Chain<T> {
+    Chain(waits)
+}
+
+macro_rules! chain_impl {
+    ($len:literal: $($idx:tt $t:ident),+) => {
+        impl<$($t: Wait),+> Wait for Chain<($($t,)+)> {
+            #[inline]
+            fn delay(&mut self, attempt: u32) -> Duration {
+                let pick = (attempt.max(1) as usize).min($len) - 1;
+                $(if pick == $idx {
+                    return self.0.$idx.delay(attempt);
+                })+
+                Duration::ZERO
+            }
+            fn validate(&self) -> Result<(), InvalidPolicy> {
+                $(self.0.$idx.validate()?;)+
+                Ok(())
+            }
+        }
+    };
+}
+chain_impl!(1: 0 A);
+chain_impl!(2: 0 A, 1 B);
+chain_impl!(3: 0 A, 1 B, 2 C);
+chain_impl!(4: 0 A, 1 B, 2 C, 3 D);
+chain_impl!(5: 0 A, 1 B, 2 C, 3 D, 4 E);
+chain_impl!(6: 0 A, 1 B, 2 C, 3 D, 4 E, 5 F);
+chain_impl!(7: 0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G);
+chain_impl!(8: 0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H);
+
+/// Adds `+` to a wait policy type (your own ones too).
+///
+/// ```
+/// use retry::wait::Wait;
+/// use std::time::Duration;
+///
+/// #[derive(Clone, Copy)]
+/// struct Tick;
+/// impl Wait for Tick {
+///     fn delay(&mut self, _: u32) -> Duration { Duration::from_millis(1) }
+/// }
+/// retry::wait_operators!(Tick);
+///
+/// let mut w = Tick + retry::dsl::fixed(1);
+/// assert_eq!(w.delay(1), Duration::from_millis(1001));
+/// ```
+#[macro_export]
+macro_rules! wait_operators {
+    ($($ty:ident $(<$($g:ident),*>)?),* $(,)?) => {$(
+        impl<$($($g,)*)? Rhs: $crate::wait::Wait> ::core::ops::Add<Rhs> for $ty $(<$($g),*>)? {
+            type Output = $crate::wait::Sum<Self, Rhs>;
+            #[inline]
+            fn add(self, rhs: Rhs) -> Self::Output {
+                $crate::wait::Sum(self, rhs)
+            }
+        }
+    )*};
+}
+
+wait_operators!(
+    Fixed,
+    NoWait,
+    Expo,
+    RandomExpo,
+    EqualJitter,
+    ExpoJitter,
+    Decorrelated,
+    Fibonacci,
+    Linear,
+    Random,
+    Sum<A, B>,
+    Chain<T>
+);
