@@ -513,25 +513,35 @@ where
         }
     }
 
-    async fn run_async<Op, Fut, const STATS: bool>(mut self, mut op: Op) -> (Result<T, E>, CallStats)
+    /// The async loop. One `async move` block that uses its captures in place: an
+    /// `async fn` would store its arguments twice, once as captures and once as locals.
+    /// `finish` shapes the output, so a call without statistics never builds them.
+    #[inline(always)]
+    fn run_async<Op, Out, const STATS: bool>(
+        self,
+        op: Op,
+        finish: impl FnOnce(Result<T, E>, CallStats) -> Out,
+    ) -> impl Future<Output = Out>
     where
-        Op: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, E>>,
+        Op: AsyncFnMut() -> Result<T, E>,
         Sl: AsyncSleeper,
     {
-        let mut run = self.start(STATS);
-        loop {
-            let number = self.begin_attempt(&mut run, true);
-            let outcome = InAttempt::new(number, op()).await;
-            match self.end_attempt(&mut run, outcome, true) {
-                Step::Done { outcome, failed } => {
-                    let stats = self.stats(&run, STATS, true);
-                    let outcome = if failed { self.fallback.fallback(outcome) } else { outcome };
-                    return (outcome, stats);
-                }
-                Step::Sleep(delay) => {
-                    if !testing::intercept_sleep(delay) && !delay.is_zero() {
-                        self.sleeper.sleep(delay).await;
+        let (mut this, mut op) = (self, op);
+        async move {
+            let mut run = this.start(STATS);
+            loop {
+                let number = this.begin_attempt(&mut run, true);
+                let outcome = InAttempt::new(number, op()).await;
+                match this.end_attempt(&mut run, outcome, true) {
+                    Step::Done { outcome, failed } => {
+                        let stats = this.stats(&run, STATS, true);
+                        let outcome = if failed { this.fallback.fallback(outcome) } else { outcome };
+                        return finish(outcome, stats);
+                    }
+                    Step::Sleep(delay) => {
+                        if !testing::intercept_sleep(delay) && !delay.is_zero() {
+                            this.sleeper.sleep(delay).await;
+                        }
                     }
                 }
             }
@@ -558,28 +568,29 @@ where
         self.run_sync::<Op, true>(op)
     }
 
-    /// The async form of [`call`](Self::call): `op` makes one attempt's future.
+    /// The async form of [`call`](Self::call): `op` is an async closure run once per
+    /// attempt (`async || ..`, or a closure returning a future, `|| async { .. }`).
+    /// An `async` closure may lend its captures to each attempt, e.g. reborrow a
+    /// `&mut` it holds.
     ///
     /// Dropping the returned future cancels the call at once, mid-attempt or
     /// mid-sleep. The future is `Send` when the operation, its future, the policies
     /// and the hooks are.
-    pub async fn call_async<Op, Fut>(self, op: Op) -> Result<T, E>
+    pub fn call_async<Op>(self, op: Op) -> impl Future<Output = Result<T, E>>
     where
-        Op: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, E>>,
+        Op: AsyncFnMut() -> Result<T, E>,
         Sl: AsyncSleeper,
     {
-        self.run_async::<Op, Fut, false>(op).await.0
+        self.run_async::<Op, _, false>(op, |outcome, _| outcome)
     }
 
     /// Like [`call_async`](Self::call_async), also returning the call's [`CallStats`].
-    pub async fn call_async_with_stats<Op, Fut>(self, op: Op) -> (Result<T, E>, CallStats)
+    pub fn call_async_with_stats<Op>(self, op: Op) -> impl Future<Output = (Result<T, E>, CallStats)>
     where
-        Op: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, E>>,
+        Op: AsyncFnMut() -> Result<T, E>,
         Sl: AsyncSleeper,
     {
-        self.run_async::<Op, Fut, true>(op).await
+        self.run_async::<Op, _, true>(op, |outcome, stats| (outcome, stats))
     }
 }
 
@@ -616,18 +627,12 @@ where
     }
 
     /// The async form of [`call_value`](Self::call_value).
-    pub async fn call_value_async<Op, Fut>(self, mut op: Op) -> T
+    pub async fn call_value_async<Op>(self, mut op: Op) -> T
     where
-        Op: FnMut() -> Fut,
-        Fut: Future<Output = T>,
+        Op: AsyncFnMut() -> T,
         Sl: AsyncSleeper,
     {
-        let Ok(value) = self
-            .call_async(|| {
-                let attempt = op();
-                async move { Ok(attempt.await) }
-            })
-            .await;
+        let Ok(value) = self.call_async(async || Ok(op().await)).await;
         value
     }
 }

@@ -1,0 +1,50 @@
+//! The success path and the "fails twice with zero wait, then succeeds" path, sync and
+//! async, side by side with a hand-written loop / a plain `.await` and the peers:
+//! backon, backoff, tryhard, tokio-retry2. Every library retries at most twice more
+//! (3 attempts) with no delay; each iteration builds its policy, as a call site does.
+//!
+//! Run: `cargo bench -p retry-benches --bench success_path`; ratios:
+//! `python3 benches/ratios.py`.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+
+use retry_benches::*;
+
+fn sync_benches(c: &mut Criterion) {
+    for (group, failures) in [("sync_success", 0), ("sync_fail_twice", 2)] {
+        let mut g = c.benchmark_group(group);
+        g.bench_function("hand_loop", |b| b.iter(|| hand_loop(black_box(failures))));
+        g.bench_function("retry", |b| b.iter(|| ours(black_box(failures))));
+        g.bench_function("backon", |b| b.iter(|| backon_blocking(black_box(failures))));
+        g.bench_function("backoff", |b| b.iter(|| backoff_sync(black_box(failures))));
+        g.finish();
+    }
+}
+
+fn async_benches(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    for (group, failures) in [("async_success", 0), ("async_fail_twice", 2)] {
+        let mut g = c.benchmark_group(group);
+        g.bench_function("plain_await", |b| b.to_async(&rt).iter(|| plain_await(black_box(failures))));
+        g.bench_function("retry", |b| b.to_async(&rt).iter(|| ours_async(black_box(failures))));
+        g.bench_function("backon", |b| b.to_async(&rt).iter(|| backon_async(black_box(failures))));
+        g.bench_function("tryhard", |b| b.to_async(&rt).iter(|| tryhard_async(black_box(failures))));
+        g.bench_function("tokio_retry2", |b| {
+            b.to_async(&rt).iter(|| tokio_retry2_async(black_box(failures)))
+        });
+        g.finish();
+    }
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(50)
+}
+
+criterion_group! { name = benches; config = config(); targets = sync_benches, async_benches }
+criterion_main!(benches);

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Instructions per call of every variant, counted by callgrind: the count for N calls
+# minus the count for 0 calls, divided by N. Deterministic, unlike wall-clock time.
+# Needs valgrind (apt-get install valgrind). Prints a Markdown table.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build -q --release -p retry-benches --bin instructions
+bin=target/release/instructions
+
+count() { # GROUP VARIANT N -> instructions
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$1" "$2" "$3" 2>&1 |
+        sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
+}
+
+for group in sync_success sync_fail_twice async_success async_fail_twice; do
+    case $group in
+        sync*) variants="hand_loop retry backon backoff" ;;
+        *) variants="plain_await retry backon tryhard tokio_retry2" ;;
+    esac
+    n=20000
+    [ "$group" = async_fail_twice ] && n=200 # the peers sleep on tokio's 1 ms timer here
+    echo; echo "**$group** (instructions per call, N = $n)"; echo
+    echo "| implementation | instructions | ratio |"; echo "|---|---:|---:|"
+    base=""
+    for v in $variants; do
+        zero=$(count $group $v 0); full=$(count $group $v $n)
+        per=$(( (full - zero) / n ))
+        [ -z "$base" ] && base=$per
+        printf '| %s | %d | %s× |\n' "$v" "$per" "$(python3 -c "print(f'{$per/$base:.2f}')")"
+    done
+done
