@@ -141,7 +141,7 @@ fn retry_after_replaces_the_wait_and_stops_see_it() {
     let out = Retrying::new()
         .stop(attempts(4))
         .wait(fixed(1))
-        .retry_after(|e: &u32| (*e % 2 == 0).then(|| secs(7)))
+        .retry_after(|e: &u32| e.is_multiple_of(2).then(|| secs(7)))
         .call(failing(10));
     assert_eq!(out, Err(4));
     assert_eq!(sleeps.sleeps(), [secs(1), secs(7), secs(1)]);
