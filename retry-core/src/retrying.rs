@@ -338,12 +338,24 @@ impl<T, E, S, W, C, B, A, Bs, Os, Og, F, Sl, K> Retrying<T, E, S, W, C, Hooks<B,
 }
 
 /// Per-call bookkeeping.
+///
+/// Whether the clock is needed is deliberately *not* stored here: it follows from the
+/// policy's types, and recomputing it at each use lets the compiler fold it away,
+/// where a field saved across an `.await` would have to be reloaded.
 struct Run {
     attempt: u32,
-    /// Whether anything needs elapsed time; decided once per call.
-    timed: bool,
     start: Option<Instant>,
-    idle: Duration,
+    /// Total sleep in nanoseconds (saturating): one word to initialize, not two.
+    idle_nanos: u64,
+}
+
+impl Run {
+    const NEW: Run = Run { attempt: 0, start: None, idle_nanos: 0 };
+
+    #[inline(always)]
+    fn idle(&self) -> Duration {
+        Duration::from_nanos(self.idle_nanos)
+    }
 }
 
 enum Step<T, E> {
@@ -387,21 +399,20 @@ where
         if in_async { self.clock.now_async() } else { self.clock.now() }
     }
 
+    /// Whether anything reads elapsed time: a time-based stop, a hook, or statistics.
     #[inline(always)]
-    fn start(&self, stats: bool) -> Run {
-        Run {
-            attempt: 0,
-            timed: stats || self.stop.needs_clock() || self.hooks.any(),
-            start: None,
-            idle: Duration::ZERO,
-        }
+    fn timed(&self, stats: bool) -> bool {
+        stats || self.stop.needs_clock() || self.hooks.any()
     }
 
     #[inline(always)]
-    fn elapsed(&self, run: &Run, in_async: bool) -> Duration {
+    fn elapsed(&self, run: &Run, stats: bool, in_async: bool) -> Duration {
+        if !self.timed(stats) {
+            return Duration::ZERO;
+        }
         match run.start {
-            Some(start) if run.timed => self.now(in_async).saturating_duration_since(start),
-            _ => Duration::ZERO,
+            Some(start) => self.now(in_async).saturating_duration_since(start),
+            None => Duration::ZERO,
         }
     }
 
@@ -415,7 +426,7 @@ where
         Attempt {
             number: run.attempt,
             elapsed,
-            idle_for: run.idle,
+            idle_for: run.idle(),
             next_sleep: None,
             outcome,
             name: self.name,
@@ -424,13 +435,13 @@ where
 
     /// Counts the attempt, starts the clock if needed, runs `before`.
     #[inline(always)]
-    fn begin_attempt(&mut self, run: &mut Run, in_async: bool) -> u32 {
+    fn begin_attempt(&mut self, run: &mut Run, stats: bool, in_async: bool) -> u32 {
         run.attempt = run.attempt.saturating_add(1);
-        if run.timed && run.start.is_none() {
+        if self.timed(stats) && run.start.is_none() {
             run.start = Some(self.now(in_async));
         }
         if self.hooks.any() {
-            let attempt = self.snapshot(run, self.elapsed(run, in_async), None);
+            let attempt = self.snapshot(run, self.elapsed(run, stats, in_async), None);
             self.hooks.before(&attempt);
         }
         run.attempt
@@ -438,8 +449,14 @@ where
 
     /// Runs `after`, then decides: done (running `on_success` / `on_giveup`), or sleep.
     #[inline(always)]
-    fn end_attempt(&mut self, run: &mut Run, outcome: Result<T, E>, in_async: bool) -> Step<T, E> {
-        let elapsed = self.elapsed(run, in_async);
+    fn end_attempt(
+        &mut self,
+        run: &mut Run,
+        outcome: Result<T, E>,
+        stats: bool,
+        in_async: bool,
+    ) -> Step<T, E> {
+        let elapsed = self.elapsed(run, stats, in_async);
         if self.hooks.any() {
             let attempt = self.snapshot(run, elapsed, Some(&outcome));
             self.hooks.after(&attempt);
@@ -475,14 +492,14 @@ where
             let attempt = Attempt { next_sleep: Some(delay), ..self.snapshot(run, elapsed, Some(&outcome)) };
             self.hooks.before_sleep(&attempt);
         }
-        run.idle = run.idle.saturating_add(delay);
+        run.idle_nanos = run.idle_nanos.saturating_add(u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX));
         Step::Sleep(delay)
     }
 
     #[inline(always)]
     fn stats(&self, run: &Run, stats: bool, in_async: bool) -> CallStats {
-        let elapsed = if stats { self.elapsed(run, in_async) } else { Duration::ZERO };
-        CallStats { attempts: run.attempt, elapsed, idle: run.idle }
+        let elapsed = if stats { self.elapsed(run, stats, in_async) } else { Duration::ZERO };
+        CallStats { attempts: run.attempt, elapsed, idle: run.idle() }
     }
 
     #[inline(always)]
@@ -491,14 +508,14 @@ where
         Op: FnMut() -> Result<T, E>,
         Sl: Sleeper,
     {
-        let mut run = self.start(STATS);
+        let mut run = Run::NEW;
         loop {
-            let number = self.begin_attempt(&mut run, false);
+            let number = self.begin_attempt(&mut run, STATS, false);
             let outcome = {
                 let _current = Current::enter(number);
                 op()
             };
-            match self.end_attempt(&mut run, outcome, false) {
+            match self.end_attempt(&mut run, outcome, STATS, false) {
                 Step::Done { outcome, failed } => {
                     let stats = self.stats(&run, STATS, false);
                     let outcome = if failed { self.fallback.fallback(outcome) } else { outcome };
@@ -528,11 +545,11 @@ where
     {
         let (mut this, mut op) = (self, op);
         async move {
-            let mut run = this.start(STATS);
+            let mut run = Run::NEW;
             loop {
-                let number = this.begin_attempt(&mut run, true);
+                let number = this.begin_attempt(&mut run, STATS, true);
                 let outcome = InAttempt::new(number, op()).await;
-                match this.end_attempt(&mut run, outcome, true) {
+                match this.end_attempt(&mut run, outcome, STATS, true) {
                     Step::Done { outcome, failed } => {
                         let stats = this.stats(&run, STATS, true);
                         let outcome = if failed { this.fallback.fallback(outcome) } else { outcome };
