@@ -368,3 +368,20 @@ fn the_clock_is_read_only_when_something_needs_it() {
     let _ = Retrying::new().clock(&clock).call_with_stats(failing(0));
     assert!(clock.0.get() > 0);
 }
+
+#[test]
+fn the_default_policy_is_three_attempts_with_full_jitter_from_100ms() {
+    for _ in 0..50 {
+        let sleeps = testing::record_sleeps();
+        let mut calls = 0;
+        let out = Retrying::new().call(|| -> Result<(), ()> {
+            calls += 1;
+            Err(())
+        });
+        assert_eq!((out, calls), (Err(()), 3));
+        let recorded = sleeps.sleeps();
+        assert_eq!(recorded.len(), 2);
+        assert!(recorded[0] <= Duration::from_millis(100), "{recorded:?}");
+        assert!(recorded[1] <= Duration::from_millis(200), "{recorded:?}");
+    }
+}
