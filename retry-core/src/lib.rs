@@ -22,6 +22,9 @@ mod duration;
 mod jitter;
 mod retrying;
 
+#[doc(hidden)]
+pub mod macro_support;
+
 pub mod attempt;
 pub mod clock;
 pub mod condition;

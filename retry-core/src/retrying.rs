@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use crate::attempt::{Attempt, Current, InAttempt};
 use crate::clock::{Clock, DefaultClock};
-use crate::condition::{AddFilter, Classify, Conditions, Filter};
+use crate::condition::{AddFilter, Classify, Conditions, Filter, Nothing};
 use crate::error::InvalidPolicy;
 use crate::hook::{HookSet, Hooks};
 use crate::sleep::{AsyncSleeper, DefaultSleeper, Sleeper};
@@ -162,6 +162,27 @@ impl<T, E> Retrying<T, E> {
             name: "retry",
             outcome: PhantomData,
         }
+    }
+}
+
+impl<T, E> Retrying<T, E> {
+    /// The default policy, but retrying **nothing** until told what: the start of
+    /// polling (`.if_result(..)`), as `#[retry_if_result]` expands to. Errors are
+    /// returned at once unless `.when(..)` names some.
+    ///
+    /// ```
+    /// use retry::{Retrying, dsl::*};
+    ///
+    /// let mut polls = 0;
+    /// let out = Retrying::polling()
+    ///     .wait(none())
+    ///     .if_result(|ready: &bool| !ready)
+    ///     .call(|| { polls += 1; if polls == 1 { Err("down") } else { Ok(true) } });
+    /// assert_eq!((out, polls), (Err("down"), 1));
+    /// ```
+    pub const fn polling() -> Retrying<T, E, Attempts, RandomExpo, Conditions<Nothing>> {
+        let Retrying { stop, wait, hooks, fallback, sleeper, clock, name, outcome, .. } = Retrying::new();
+        Retrying { stop, wait, conditions: Conditions::none(), hooks, fallback, sleeper, clock, name, outcome }
     }
 }
 

@@ -1,6 +1,32 @@
-//! Attribute macros of the `retry` framework. Use them through the `retry` crate.
+//! Attribute macros of the `retry` framework: `#[retry]` and `#[retry_if_result]`.
+//! Use them through the `retry` crate, which documents them.
 //!
-//! The `#[retry]` attribute lands with its own issue; until then this crate only
-//! reserves its place in the workspace.
+//! Layout, as in tokio-macros and thiserror: these shims call [`expand`] (parse in
+//! `attr`, cross-checks in `check`, the DSL rewrites in `dsl`, the fn in `item`,
+//! codegen in `expand`).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+mod attr;
+mod check;
+mod dsl;
+mod expand;
+mod item;
+
+use proc_macro::TokenStream;
+
+use attr::Kind;
+use expand::expand;
+
+/// Retries the fn's body by the policy in the arguments. See the `retry` crate.
+#[proc_macro_attribute]
+pub fn retry(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand(Kind::Retry, args.into(), item.into()).into()
+}
+
+/// Retries the fn's body while the predicate holds on its value (polling). See the
+/// `retry` crate.
+#[proc_macro_attribute]
+pub fn retry_if_result(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand(Kind::RetryIfResult, args.into(), item.into()).into()
+}

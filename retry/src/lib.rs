@@ -27,5 +27,9 @@ pub use retry_core::*;
 /// Paths the macros expand to. Not public API: may change in any release.
 #[doc(hidden)]
 pub mod __private {
+    pub use core;
+    pub use retry_core::macro_support::*;
     pub use retry_core::*;
 }
+
+pub use retry_macros::{retry, retry_if_result};

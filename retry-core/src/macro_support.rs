@@ -1,0 +1,49 @@
+//! Items the attribute macros expand to. Not public API: reached only through
+//! `retry::__private`, and may change in any release.
+
+use core::convert::Infallible;
+use core::time::Duration;
+
+use crate::transient::Transient;
+
+/// Gives each attempt its own copy of an argument the fn takes by value.
+#[diagnostic::on_unimplemented(
+    message = "`#[retry]` hands every attempt its own copy of each by-value argument, but `{Self}` is not `Clone`",
+    label = "this argument is taken by value, and `{Self}` is not `Clone`",
+    note = "take the argument by reference (`&{Self}`), or implement `Clone` for `{Self}`"
+)]
+pub trait CloneArg: Sized {
+    /// A copy for one attempt.
+    fn clone_arg(&self) -> Self;
+}
+
+impl<T: Clone> CloneArg for T {
+    #[inline(always)]
+    fn clone_arg(&self) -> Self {
+        self.clone()
+    }
+}
+
+/// `CloneArg::clone_arg`, as a function so the error points at the argument.
+#[inline(always)]
+pub fn clone_arg<T: CloneArg>(value: &T) -> T {
+    value.clone_arg()
+}
+
+/// The retry-after hint of `on = transient`.
+#[inline]
+pub fn transient_retry_after<E: Transient + ?Sized>(error: &E) -> Option<Duration> {
+    error.retry_after()
+}
+
+/// Adapts a `fallback = |value| ..` of a fn that returns a plain value (not a
+/// `Result`) to the executor's `Result<T, Infallible>`.
+#[inline]
+pub fn value_fallback<T>(
+    fallback: impl FnOnce(T) -> T,
+) -> impl FnOnce(Result<T, Infallible>) -> Result<T, Infallible> {
+    move |outcome| {
+        let Ok(value) = outcome;
+        Ok(fallback(value))
+    }
+}

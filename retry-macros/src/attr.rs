@@ -1,0 +1,177 @@
+//! Parsing the attribute's arguments (`key = value, ...`) with darling.
+
+use darling::ast::NestedMeta;
+use darling::util::SpannedValue;
+use darling::{Error, FromMeta};
+use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
+use syn::parse::Parser;
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{Expr, LitStr, Pat, Path, Token};
+
+/// A DSL value: any expression, rewritten by [`crate::dsl`] before use.
+#[derive(Clone, Debug)]
+pub(crate) struct Value(pub Expr);
+
+impl FromMeta for Value {
+    fn from_expr(expr: &Expr) -> darling::Result<Self> {
+        Ok(Value(expr.clone()))
+    }
+
+    fn from_word() -> darling::Result<Self> {
+        Err(Error::custom("this key needs a value: `key = value`"))
+    }
+
+    fn from_list(_: &[NestedMeta]) -> darling::Result<Self> {
+        Err(Error::custom("write `key = value`, not `key(value)`"))
+    }
+}
+
+/// Patterns of the fn's error type: `[Timeout, Http(500..=599), MyError::Io(_)]`.
+#[derive(Clone, Debug)]
+pub(crate) struct Patterns(pub Vec<Pat>);
+
+impl Patterns {
+    fn parse(tokens: TokenStream) -> syn::Result<Self> {
+        let parser = |input: syn::parse::ParseStream<'_>| {
+            let content;
+            syn::bracketed!(content in input);
+            let pats = Punctuated::<Pat, Token![,]>::parse_terminated_with(&content, Pat::parse_multi)?;
+            Ok(Patterns(pats.into_iter().collect()))
+        };
+        parser.parse2(tokens)
+    }
+}
+
+/// The value of `on`: patterns, or `transient`.
+#[derive(Clone, Debug)]
+pub(crate) enum On {
+    Transient(Span),
+    Patterns(Patterns),
+}
+
+const ON_EXPECTED: &str = "expected `[Pattern, ...]` (variants of the error type) or `transient`";
+
+impl FromMeta for On {
+    fn from_expr(expr: &Expr) -> darling::Result<Self> {
+        match expr {
+            Expr::Path(path) if path.path.is_ident("transient") => Ok(On::Transient(path.span())),
+            Expr::Group(group) => Self::from_expr(&group.expr),
+            Expr::Array(_) => Ok(On::Patterns(Patterns::parse(expr.to_token_stream())?)),
+            _ => Err(Error::custom(ON_EXPECTED).with_span(expr)),
+        }
+    }
+
+    fn from_invalid_expr(meta: &darling::ast::MetaNameValueInvalidExpr) -> darling::Result<Self> {
+        Patterns::parse(meta.value.clone())
+            .map(On::Patterns)
+            .map_err(|_| Error::custom(ON_EXPECTED).with_span(&meta.value))
+    }
+
+    fn from_word() -> darling::Result<Self> {
+        Err(Error::custom(ON_EXPECTED))
+    }
+}
+
+/// The value of `unless`: patterns, or a predicate `Fn(&E) -> bool`.
+#[derive(Clone, Debug)]
+pub(crate) enum Unless {
+    Patterns(Patterns),
+    Predicate(Expr),
+}
+
+impl FromMeta for Unless {
+    fn from_expr(expr: &Expr) -> darling::Result<Self> {
+        match expr {
+            Expr::Group(group) => Self::from_expr(&group.expr),
+            Expr::Array(_) => Ok(Unless::Patterns(Patterns::parse(expr.to_token_stream())?)),
+            _ => Ok(Unless::Predicate(expr.clone())),
+        }
+    }
+
+    fn from_invalid_expr(meta: &darling::ast::MetaNameValueInvalidExpr) -> darling::Result<Self> {
+        Ok(Unless::Patterns(Patterns::parse(meta.value.clone())?))
+    }
+}
+
+/// The arguments of `#[retry(...)]` (and, after its predicate, `#[retry_if_result(...)]`).
+#[derive(Debug, Default, FromMeta)]
+#[darling(default)]
+pub(crate) struct RetryArgs {
+    pub stop: Option<SpannedValue<Value>>,
+    pub wait: Option<SpannedValue<Value>>,
+    pub on: Option<SpannedValue<On>>,
+    pub when: Option<SpannedValue<Value>>,
+    pub unless: Option<SpannedValue<Unless>>,
+    pub if_result: Option<SpannedValue<Value>>,
+    pub retry_after: Option<SpannedValue<Value>>,
+    pub before: Option<SpannedValue<Value>>,
+    pub after: Option<SpannedValue<Value>>,
+    pub before_sleep: Option<SpannedValue<Value>>,
+    pub on_success: Option<SpannedValue<Value>>,
+    pub on_giveup: Option<SpannedValue<Value>>,
+    pub fallback: Option<SpannedValue<Value>>,
+    pub sleep: Option<SpannedValue<Value>>,
+    pub name: Option<LitStr>,
+    #[darling(rename = "crate")]
+    pub krate: Option<Path>,
+}
+
+/// Which attribute is being expanded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Retry,
+    RetryIfResult,
+}
+
+impl Kind {
+    pub(crate) fn attr_name(self) -> &'static str {
+        match self {
+            Kind::Retry => "#[retry]",
+            Kind::RetryIfResult => "#[retry_if_result]",
+        }
+    }
+}
+
+/// Parses `#[retry(...)]`'s arguments. Errors are accumulated, never thrown one by one.
+pub(crate) fn parse_retry(args: TokenStream) -> darling::Result<RetryArgs> {
+    let items = NestedMeta::parse_meta_list(args)?;
+    RetryArgs::from_list(&items)
+}
+
+/// Parses `#[retry_if_result(pred, key = value, ...)]`: the predicate first.
+pub(crate) fn parse_retry_if_result(args: TokenStream) -> darling::Result<RetryArgs> {
+    const MISSING: &str = "`#[retry_if_result]` needs a predicate over the fn's value first: \
+                           `#[retry_if_result(|v| v.is_pending(), ...)]`";
+    let span = args.span();
+    let split = |input: syn::parse::ParseStream<'_>| {
+        if input.is_empty() {
+            return Ok(None);
+        }
+        let predicate: Expr = input.parse()?;
+        if !input.is_empty() {
+            input.parse::<Token![,]>()?;
+        }
+        Ok(Some((predicate, input.parse::<TokenStream>()?)))
+    };
+    let (predicate, rest) = match split.parse2(args)? {
+        None => return Err(Error::custom(MISSING).with_span(&span)),
+        Some(parts) => parts,
+    };
+    if let Expr::Assign(assign) = &predicate
+        && matches!(&*assign.left, Expr::Path(p) if p.path.get_ident().is_some())
+    {
+        return Err(Error::custom(MISSING).with_span(&predicate));
+    }
+    let mut parsed = parse_retry(rest)?;
+    if let Some(duplicate) = &parsed.if_result {
+        return Err(Error::custom(
+            "the predicate of `#[retry_if_result]` is its first argument; `if_result` cannot be given again",
+        )
+        .with_span(&duplicate.span()));
+    }
+    let span = predicate.span();
+    parsed.if_result = Some(SpannedValue::new(Value(predicate), span));
+    Ok(parsed)
+}

@@ -1,0 +1,284 @@
+//! The two rewrites of the attribute DSL, and the checks of literal values.
+//!
+//! * Duration literals: `250ms`, `1.5s`, `3m`, `1h`, `500us`, `10ns` become
+//!   `Duration::new(secs, nanos)`, computed here, so a typo is a compile error.
+//! * Named arguments: `f(a, k = v)` becomes `f(a).k(v)`; and `chain(a, b)` becomes
+//!   `chain((a, b))`, the runtime's tuple form.
+//!
+//! Literal values that can never work (`attempts(0)`, `min > max`, a negative
+//! duration, a base below 1) are reported here, on the offending tokens.
+
+use darling::Error;
+use proc_macro2::TokenStream;
+use quote::{ToTokens, quote_spanned};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::visit_mut::{self, VisitMut};
+use syn::{Expr, Lit, Token, UnOp};
+
+const NANOS_PER_SEC: f64 = 1e9;
+
+/// Nanoseconds per unit of a duration suffix; `None` for a suffix that is not one.
+fn unit_nanos(suffix: &str) -> Option<f64> {
+    Some(match suffix {
+        "ns" => 1.0,
+        "us" => 1e3,
+        "ms" => 1e6,
+        "s" => 1e9,
+        "m" => 60e9,
+        "h" => 3600e9,
+        _ => return None,
+    })
+}
+
+/// Rust's own numeric suffixes, which stay as they are.
+fn is_numeric_suffix(suffix: &str) -> bool {
+    matches!(
+        suffix,
+        "" | "u8" | "u16" | "u32" | "u64" | "u128" | "usize" | "i8" | "i16" | "i32" | "i64" | "i128" | "isize"
+            | "f32" | "f64"
+    )
+}
+
+/// A literal's value in seconds: a duration literal, or a bare number (seconds).
+/// `None` if `expr` is not a numeric literal.
+pub(crate) fn literal_seconds(expr: &Expr) -> Option<f64> {
+    match expr {
+        Expr::Lit(lit) => {
+            let (digits, suffix) = match &lit.lit {
+                Lit::Int(int) => (int.base10_digits().to_owned(), int.suffix().to_owned()),
+                Lit::Float(float) => (float.base10_digits().to_owned(), float.suffix().to_owned()),
+                _ => return None,
+            };
+            let value: f64 = digits.parse().ok()?;
+            match unit_nanos(&suffix) {
+                Some(unit) => Some(value * unit / NANOS_PER_SEC),
+                None if is_numeric_suffix(&suffix) => Some(value),
+                None => None,
+            }
+        }
+        Expr::Unary(unary) if matches!(unary.op, UnOp::Neg(_)) => literal_seconds(&unary.expr).map(|v| -v),
+        Expr::Paren(inner) => literal_seconds(&inner.expr),
+        Expr::Group(inner) => literal_seconds(&inner.expr),
+        _ => None,
+    }
+}
+
+/// `Duration::new(secs, nanos)` for a duration literal, or an error for a bad one.
+fn duration_literal(lit: &Lit) -> Option<Result<TokenStream, Error>> {
+    let (digits, suffix, span) = match lit {
+        Lit::Int(int) => (int.base10_digits(), int.suffix(), int.span()),
+        Lit::Float(float) => (float.base10_digits(), float.suffix(), float.span()),
+        _ => return None,
+    };
+    if is_numeric_suffix(suffix) {
+        return None;
+    }
+    let Some(unit) = unit_nanos(suffix) else {
+        return Some(Err(Error::custom(format!(
+            "unknown duration unit `{suffix}`; use one of `ns`, `us`, `ms`, `s`, `m`, `h` (e.g. `250ms`)"
+        ))
+        .with_span(&span)));
+    };
+    let nanos = digits.parse::<f64>().unwrap_or(f64::INFINITY) * unit;
+    if !nanos.is_finite() || nanos / NANOS_PER_SEC >= u64::MAX as f64 {
+        return Some(Err(Error::custom("this duration is too large for `Duration`").with_span(&span)));
+    }
+    let secs = (nanos / NANOS_PER_SEC).floor();
+    let subsec = ((nanos - secs * NANOS_PER_SEC).round() as u32).min(999_999_999);
+    let secs = secs as u64;
+    Some(Ok(quote_spanned!(span=> ::core::time::Duration::new(#secs, #subsec))))
+}
+
+/// Rewrites one DSL value in place; errors are pushed to `errors`.
+pub(crate) fn rewrite(expr: &mut Expr, errors: &mut darling::error::Accumulator) {
+    check_literals(expr, errors);
+    let mut rewriter = Rewriter { errors, in_closure: false };
+    rewriter.visit_expr_mut(expr);
+}
+
+struct Rewriter<'a> {
+    errors: &'a mut darling::error::Accumulator,
+    in_closure: bool,
+}
+
+impl VisitMut for Rewriter<'_> {
+    fn visit_expr_mut(&mut self, expr: &mut Expr) {
+        match expr {
+            Expr::Closure(_) | Expr::Block(_) | Expr::Async(_) => {
+                // User code: only duration literals are rewritten inside (they are
+                // not valid Rust anyway); calls keep their meaning.
+                let outer = std::mem::replace(&mut self.in_closure, true);
+                visit_mut::visit_expr_mut(self, expr);
+                self.in_closure = outer;
+                return;
+            }
+            Expr::Unary(unary) if matches!(unary.op, UnOp::Neg(_)) => {
+                if let Expr::Lit(lit) = &*unary.expr
+                    && duration_literal(&lit.lit).is_some()
+                {
+                    self.errors.push(Error::custom("a duration cannot be negative").with_span(&*unary));
+                    return;
+                }
+            }
+            _ => {}
+        }
+        visit_mut::visit_expr_mut(self, expr);
+        match expr {
+            Expr::Lit(lit) => match duration_literal(&lit.lit) {
+                Some(Ok(tokens)) => *expr = Expr::Verbatim(tokens),
+                Some(Err(error)) => self.errors.push(error),
+                None => {}
+            },
+            Expr::Call(call) if !self.in_closure => {
+                if let Some(rewritten) = named_arguments(call, self.errors) {
+                    *expr = rewritten;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The name of a call's callee when it is a bare identifier (`expo` in `expo(1)`).
+pub(crate) fn callee_name(call: &syn::ExprCall) -> Option<String> {
+    match &*call.func {
+        Expr::Path(path) if path.qself.is_none() => path.path.get_ident().map(ToString::to_string),
+        _ => None,
+    }
+}
+
+/// `k = v` as an argument: the key, if `k` is a bare identifier.
+fn named(arg: &Expr) -> Option<(&syn::Ident, &Expr)> {
+    match arg {
+        Expr::Assign(assign) => match &*assign.left {
+            Expr::Path(path) if path.qself.is_none() => path.path.get_ident().map(|key| (key, &*assign.right)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// `f(a, k = v)` → `f(a).k(v)`; `chain(a, b)` → `chain((a, b))`. `None` when the
+/// call has neither.
+fn named_arguments(call: &syn::ExprCall, errors: &mut darling::error::Accumulator) -> Option<Expr> {
+    let is_chain = callee_name(call).as_deref() == Some("chain");
+    let has_named = call.args.iter().any(|arg| named(arg).is_some());
+    if !has_named && !is_chain {
+        return None;
+    }
+    let mut positional: Punctuated<Expr, Token![,]> = Punctuated::new();
+    let mut setters = Vec::new();
+    for arg in &call.args {
+        match named(arg) {
+            Some((key, value)) => setters.push((key.clone(), value.clone())),
+            None if !setters.is_empty() => {
+                errors.push(
+                    Error::custom("positional arguments come before named ones (`key = value`)").with_span(arg),
+                );
+            }
+            None => positional.push(arg.clone()),
+        }
+    }
+    let func = &call.func;
+    let span = call.span();
+    let mut tokens = if is_chain {
+        if positional.is_empty() {
+            errors.push(Error::custom("`chain` needs at least one wait policy: `chain(fixed(1), fixed(5))`").with_span(call));
+        }
+        if !positional.empty_or_trailing() {
+            positional.push_punct(<Token![,]>::default());
+        }
+        quote_spanned!(span=> #func((#positional)))
+    } else {
+        quote_spanned!(span=> #func(#positional))
+    };
+    for (key, value) in setters {
+        let value = value.to_token_stream();
+        tokens = quote_spanned!(key.span()=> #tokens.#key(#value));
+    }
+    Some(Expr::Verbatim(tokens))
+}
+
+/// Literal values no policy can accept, reported at compile time.
+fn check_literals(expr: &Expr, errors: &mut darling::error::Accumulator) {
+    struct Checker<'a>(&'a mut darling::error::Accumulator);
+    impl syn::visit::Visit<'_> for Checker<'_> {
+        fn visit_expr_closure(&mut self, _: &syn::ExprClosure) {}
+        fn visit_expr_call(&mut self, call: &syn::ExprCall) {
+            check_call(call, self.0);
+            syn::visit::visit_expr_call(self, call);
+        }
+    }
+    syn::visit::Visit::visit_expr(&mut Checker(errors), expr);
+}
+
+/// Functions of the DSL whose arguments are durations.
+const DURATION_FNS: &[&str] = &[
+    "fixed",
+    "expo",
+    "random_expo",
+    "equal_jitter",
+    "expo_jitter",
+    "decorrelated",
+    "fibonacci",
+    "linear",
+    "random",
+    "elapsed",
+    "before_elapsed",
+];
+
+fn check_call(call: &syn::ExprCall, errors: &mut darling::error::Accumulator) {
+    let Some(name) = callee_name(call) else { return };
+    let positional: Vec<&Expr> = call.args.iter().filter(|arg| named(arg).is_none()).collect();
+    let named_value = |key: &str| call.args.iter().filter_map(named).find(|(k, _)| *k == key).map(|(_, v)| v);
+
+    if name == "attempts" {
+        if let Some(n) = positional.first()
+            && literal_seconds(n) == Some(0.0)
+        {
+            errors.push(
+                Error::custom("`attempts(0)` would never call the fn; the least is `attempts(1)` (no retry)")
+                    .with_span(*n),
+            );
+        }
+        return;
+    }
+    if !DURATION_FNS.contains(&name.as_str()) {
+        return;
+    }
+    let durations = positional.iter().copied().chain(
+        ["max", "min", "step", "jitter"].into_iter().filter_map(named_value),
+    );
+    for value in durations {
+        if literal_seconds(value).is_some_and(|v| v < 0.0) {
+            errors.push(Error::custom("a duration cannot be negative").with_span(value));
+        }
+    }
+    let (low, high) = if name == "random" {
+        (positional.first().copied(), positional.get(1).copied())
+    } else {
+        (named_value("min"), named_value("max"))
+    };
+    if let (Some(low), Some(high)) = (low, high)
+        && let (Some(l), Some(h)) = (literal_seconds(low), literal_seconds(high))
+        && l > h
+    {
+        let (lo_name, hi_name) = if name == "random" { ("the first bound", "the second") } else { ("`min`", "`max`") };
+        errors.push(
+            Error::custom(format!("{lo_name} ({}) is greater than {hi_name} ({})", show(low), show(high)))
+                .with_span(low),
+        );
+    }
+    if let Some(base) = named_value("base")
+        && literal_seconds(base).is_some_and(|b| b < 1.0)
+    {
+        errors.push(
+            Error::custom("`base` must be at least 1: below it, delays would shrink instead of grow").with_span(base),
+        );
+    }
+}
+
+fn show(expr: &Expr) -> String {
+    expr.to_token_stream().to_string().replace(' ', "")
+}

@@ -1,0 +1,301 @@
+//! Code generation: the fn becomes a call to `Retrying` with the body as the
+//! per-attempt closure.
+
+use darling::Error;
+use darling::error::Accumulator;
+use darling::util::SpannedValue;
+use proc_macro2::TokenStream;
+use quote::{ToTokens, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Pat, Type};
+
+use crate::attr::{self, Kind, On, RetryArgs, Unless, Value};
+use crate::check;
+use crate::dsl;
+use crate::item::{self, Output, RetryFn, Shape};
+
+/// Expands `#[retry(args)] item` (or `#[retry_if_result]`). Never panics; on any
+/// error it returns the fn unchanged together with every error found.
+pub fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut errors = Error::accumulator();
+    let mut mentioned = std::collections::HashSet::new();
+    item::identifiers(args.clone(), &mut mentioned);
+    let parsed = match kind {
+        Kind::Retry => attr::parse_retry(args),
+        Kind::RetryIfResult => attr::parse_retry_if_result(args),
+    };
+    let args = errors.handle(parsed);
+    let func = match RetryFn::parse(item.clone()) {
+        Ok(func) => func,
+        Err(error) => {
+            errors.push(error.into());
+            return unchanged(item, errors);
+        }
+    };
+    check::check(kind, &func, args.as_ref(), &mut errors);
+    let Some(args) = args else { return unchanged(item, errors) };
+    let policy = policy(kind, &func, args, &mut errors);
+    match errors.finish() {
+        Ok(()) => generate(func, policy, &mentioned),
+        Err(errors) => {
+            let errors = errors.write_errors();
+            quote!(#item #errors)
+        }
+    }
+}
+
+fn unchanged(item: TokenStream, errors: Accumulator) -> TokenStream {
+    let errors = errors.into_inner().into_iter().map(Error::write_errors);
+    quote!(#item #(#errors)*)
+}
+
+/// The policy under its own name.
+struct Policy {
+    krate: TokenStream,
+    tokens: TokenStream,
+}
+
+fn value(spanned: SpannedValue<Value>, errors: &mut Accumulator) -> TokenStream {
+    let span = spanned.span();
+    let mut expr = spanned.into_inner().0;
+    dsl::rewrite(&mut expr, errors);
+    quote_spanned!(span=> #expr)
+}
+
+/// The `Retrying` builder chain for the arguments.
+fn policy(kind: Kind, func: &RetryFn, args: RetryArgs, errors: &mut Accumulator) -> Policy {
+    let krate = match &args.krate {
+        Some(path) => path.to_token_stream(),
+        None => quote!(::retry),
+    };
+    let private = quote!(#krate::__private);
+    let (ok, err) = match &func.output {
+        Output::Result { ok, err, .. } => (ok.clone(), err.clone()),
+        Output::Value { ty } => (Some(ty.clone()), Some(syn::parse_quote!(#private::core::convert::Infallible))),
+    };
+    let types = match (&ok, &err) {
+        (Some(ok), Some(err)) if !item::mentions_impl(ok) && !item::mentions_impl(err) => quote!(::<#ok, #err>),
+        _ => quote!(),
+    };
+    let start = match kind {
+        Kind::Retry => quote!(new),
+        Kind::RetryIfResult => quote!(polling),
+    };
+    let name = match &args.name {
+        Some(name) => name.to_token_stream(),
+        None => {
+            let ident = func.sig.ident.to_string();
+            quote!(::core::concat!(::core::module_path!(), "::", #ident))
+        }
+    };
+    let mut chain = quote!(#private::Retrying #types::#start().name(#name));
+    let mut setter = |method: &str, tokens: TokenStream, span: proc_macro2::Span| {
+        let method = syn::Ident::new(method, span);
+        chain = quote_spanned!(span=> #chain.#method(#tokens));
+    };
+
+    for (key, spanned) in [("stop", args.stop), ("wait", args.wait)] {
+        if let Some(spanned) = spanned {
+            let span = spanned.span();
+            setter(key, value(spanned, errors), span);
+        }
+    }
+    let retry_after_given = args.retry_after.is_some();
+    if let Some(on) = args.on {
+        let span = on.span();
+        match on.into_inner() {
+            On::Transient(span) => {
+                setter("when", quote_spanned!(span=> #private::condition::transient), span);
+                if !retry_after_given {
+                    setter("retry_after", quote_spanned!(span=> #private::transient_retry_after), span);
+                }
+            }
+            On::Patterns(patterns) => {
+                let matcher = matcher(patterns.0, err.as_ref(), &private, errors);
+                setter("when", matcher, span);
+            }
+        }
+    }
+    if let Some(when) = args.when {
+        let span = when.span();
+        setter("when", value(when, errors), span);
+    }
+    if let Some(unless) = args.unless {
+        let span = unless.span();
+        let tokens = match unless.into_inner() {
+            Unless::Patterns(patterns) => matcher(patterns.0, err.as_ref(), &private, errors),
+            Unless::Predicate(expr) => value(SpannedValue::new(Value(expr), span), errors),
+        };
+        setter("unless", tokens, span);
+    }
+    for (key, spanned) in [
+        ("if_result", args.if_result),
+        ("retry_after", args.retry_after),
+        ("before", args.before),
+        ("after", args.after),
+        ("before_sleep", args.before_sleep),
+        ("on_success", args.on_success),
+        ("on_giveup", args.on_giveup),
+        ("sleep", args.sleep),
+    ] {
+        if let Some(spanned) = spanned {
+            let span = spanned.span();
+            setter(key, value(spanned, errors), span);
+        }
+    }
+    if let Some(fallback) = args.fallback {
+        let span = fallback.span();
+        let mut tokens = value(fallback, errors);
+        if !func.output.is_result() {
+            tokens = quote_spanned!(span=> #private::value_fallback(#tokens));
+        }
+        setter("fallback", tokens, span);
+    }
+    let tokens = quote! {{
+        #[allow(unused_imports)]
+        use #private::dsl::*;
+        #chain
+    }};
+    Policy { krate, tokens }
+}
+
+/// `|e| matches!(e, E::A { .. } | E::B(..))` for `on = [A, B(..)]`.
+fn matcher(patterns: Vec<Pat>, err: Option<&Type>, private: &TokenStream, errors: &mut Accumulator) -> TokenStream {
+    let err_path = err.and_then(|ty| match ty {
+        Type::Path(path) if path.qself.is_none() => Some(expression_path(&path.path)),
+        _ => None,
+    });
+    let patterns: Vec<Pat> = patterns.into_iter().map(|p| qualify(p, err_path.as_ref(), err, errors)).collect();
+    quote! {
+        |__retry_error: &_| #private::core::matches!(__retry_error, #(#patterns)|*)
+    }
+}
+
+/// `MyError<T>` → `MyError::<T>` (a path usable in patterns).
+fn expression_path(path: &syn::Path) -> syn::Path {
+    let mut path = path.clone();
+    for segment in &mut path.segments {
+        if let syn::PathArguments::AngleBracketed(args) = &mut segment.arguments {
+            args.colon2_token.get_or_insert_with(Default::default);
+        }
+    }
+    path
+}
+
+/// Reads a pattern whose leading path is one segment as a variant of the error type.
+fn qualify(pat: Pat, err_path: Option<&syn::Path>, err: Option<&Type>, errors: &mut Accumulator) -> Pat {
+    let mut prefix = |path: &mut syn::Path, span: proc_macro2::Span| -> bool {
+        if path.leading_colon.is_some() || path.segments.len() != 1 {
+            return true;
+        }
+        match err_path {
+            Some(err_path) => {
+                let mut full = err_path.clone();
+                full.segments.push(path.segments[0].clone());
+                *path = full;
+                true
+            }
+            None => {
+                let variant = &path.segments[0].ident;
+                let message = match err {
+                    Some(err) => format!(
+                        "cannot read `{variant}` as a variant of `{}`: write the pattern's full path",
+                        err.to_token_stream()
+                    ),
+                    None => format!(
+                        "cannot tell this fn's error type from its return type (an alias such as \
+                         `io::Result<T>`?), so `{variant}` cannot be read as one of its variants: write \
+                         the full path, e.g. `MyError::{variant}`"
+                    ),
+                };
+                errors.push(Error::custom(message).with_span(&span));
+                false
+            }
+        }
+    };
+    match pat {
+        Pat::Ident(ident) if ident.by_ref.is_none() && ident.mutability.is_none() && ident.subpat.is_none() => {
+            let span = ident.ident.span();
+            let mut path = syn::Path::from(ident.ident);
+            if prefix(&mut path, span) {
+                syn::parse_quote_spanned!(span=> #path { .. })
+            } else {
+                Pat::Verbatim(quote!(_))
+            }
+        }
+        Pat::TupleStruct(mut p) => {
+            let span = p.path.span();
+            if prefix(&mut p.path, span) { Pat::TupleStruct(p) } else { Pat::Verbatim(quote!(_)) }
+        }
+        Pat::Struct(mut p) => {
+            let span = p.path.span();
+            if prefix(&mut p.path, span) { Pat::Struct(p) } else { Pat::Verbatim(quote!(_)) }
+        }
+        Pat::Path(mut p) if p.qself.is_none() => {
+            let span = p.path.span();
+            if prefix(&mut p.path, span) {
+                let path = &p.path;
+                syn::parse_quote_spanned!(span=> #path { .. })
+            } else {
+                Pat::Verbatim(quote!(_))
+            }
+        }
+        Pat::Or(mut or) => {
+            or.cases = or.cases.into_iter().map(|case| qualify(case, err_path, err, errors)).collect();
+            Pat::Or(or)
+        }
+        Pat::Paren(mut paren) => {
+            *paren.pat = qualify(*paren.pat, err_path, err, errors);
+            Pat::Paren(paren)
+        }
+        other => other,
+    }
+}
+
+/// The expanded fn.
+fn generate(func: RetryFn, policy: Policy, mentioned: &std::collections::HashSet<String>) -> TokenStream {
+    let RetryFn { outer_attrs, inner_attrs, vis, defaultness, mut sig, body, shape, output } = func;
+    let Some(mut body) = body else { unreachable_body() };
+    let arguments = item::arguments(&sig, &policy.krate, mentioned);
+    sig.inputs = arguments.inputs;
+    if arguments.self_by_value {
+        item::rename_self(&mut body);
+    }
+    let rebinds = arguments.rebinds;
+    let stmts = &body.stmts;
+    let out_ty = output.ty();
+    let annotation = if item::mentions_impl(out_ty) { quote!() } else { quote!(-> #out_ty) };
+    let policy_tokens = policy.tokens;
+    let is_result = output.is_result();
+    let call = match (&shape, is_result) {
+        (Shape::Sync, true) => quote!(call),
+        (Shape::Sync, false) => quote!(call_value),
+        (_, true) => quote!(call_async),
+        (_, false) => quote!(call_value_async),
+    };
+    let run = if matches!(shape, Shape::Sync) {
+        quote! {
+            __retry_policy.#call(|| #annotation { #rebinds #(#stmts)* })
+        }
+    } else {
+        quote! {
+            __retry_policy.#call(async || #annotation { #rebinds #(#stmts)* }).await
+        }
+    };
+    let inner = quote! {
+        let __retry_policy = #policy_tokens;
+        #run
+    };
+    let block = match &shape {
+        Shape::AsyncTrait { pin, .. } => quote!({ #(#inner_attrs)* #pin(async move { #inner }) }),
+        _ => quote!({ #(#inner_attrs)* #inner }),
+    };
+    quote! {
+        #(#outer_attrs)* #vis #defaultness #sig #block
+    }
+}
+
+/// `check` reports a missing body before codegen; this is never reached.
+fn unreachable_body() -> ! {
+    unreachable!("a fn without a body is reported before code generation")
+}

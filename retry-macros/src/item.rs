@@ -1,0 +1,336 @@
+//! The fn under the attribute: its shape, its output, and how its arguments reach
+//! each attempt.
+
+use std::collections::HashSet;
+
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::visit_mut::{self, VisitMut};
+use syn::{
+    Attribute, Block, Expr, FnArg, GenericArgument, Ident, Pat, PathArguments, ReceiverKind, ReturnType,
+    Signature, Stmt, Type, TypeParamBound, Visibility,
+};
+
+/// How the fn runs.
+pub(crate) enum Shape {
+    Sync,
+    Async,
+    /// The output of `#[async_trait]`: a sync fn returning
+    /// `Pin<Box<dyn Future<Output = R> + ..>>` whose body is `Box::pin(async move { .. })`.
+    AsyncTrait { pin: TokenStream },
+}
+
+/// What the fn returns, as far as the attribute can tell from the tokens.
+pub(crate) enum Output {
+    /// `Result<T, E>` (any path whose last segment ends in `Result`). `ok`/`err` are
+    /// known when it has two generic arguments; not for aliases like `io::Result<T>`.
+    Result { ty: Type, ok: Option<Type>, err: Option<Type> },
+    /// Anything else (only with `if_result`).
+    Value { ty: Type },
+}
+
+impl Output {
+    pub(crate) fn ty(&self) -> &Type {
+        match self {
+            Output::Result { ty, .. } | Output::Value { ty } => ty,
+        }
+    }
+
+    pub(crate) fn is_result(&self) -> bool {
+        matches!(self, Output::Result { .. })
+    }
+}
+
+/// The fn, taken apart.
+pub(crate) struct RetryFn {
+    pub outer_attrs: Vec<Attribute>,
+    pub inner_attrs: Vec<Attribute>,
+    pub vis: Visibility,
+    pub defaultness: Option<syn::Token![default]>,
+    pub sig: Signature,
+    /// `None` for a trait method without a default body.
+    pub body: Option<Block>,
+    pub shape: Shape,
+    pub output: Output,
+}
+
+impl RetryFn {
+    /// Parses a free fn, a method, or a trait method.
+    pub(crate) fn parse(item: TokenStream) -> syn::Result<Self> {
+        let (attrs, vis, defaultness, sig, body) = match syn::parse2::<syn::ItemFn>(item.clone()) {
+            Ok(f) => (f.attrs, f.vis, f.modifiers.defaultness, f.sig, Some(*f.block)),
+            Err(error) => match syn::parse2::<syn::TraitItemFn>(item) {
+                Ok(f) => (f.attrs, Visibility::Inherited, f.modifiers.defaultness, f.sig, f.default),
+                Err(_) => {
+                    return Err(syn::Error::new(
+                        error.span(),
+                        format!("the retry attributes go on a fn (free, method or trait method): {error}"),
+                    ));
+                }
+            },
+        };
+        let (inner_attrs, outer_attrs) =
+            attrs.into_iter().partition(|a| matches!(a.style, syn::AttrStyle::Inner(_)));
+        let (shape, body, out_ty) = match (&sig.asyncness, body) {
+            (Some(_), body) => (Shape::Async, body, return_type(&sig.output)),
+            (None, Some(body)) => match async_trait_parts(&sig.output, &body) {
+                Some((output, pin, inner)) => (Shape::AsyncTrait { pin }, Some(inner), output),
+                None => (Shape::Sync, Some(body), return_type(&sig.output)),
+            },
+            (None, None) => (Shape::Sync, None, return_type(&sig.output)),
+        };
+        let output = classify(out_ty);
+        Ok(RetryFn { outer_attrs, inner_attrs, vis, defaultness, sig, body, shape, output })
+    }
+
+}
+
+fn return_type(output: &ReturnType) -> Type {
+    match output {
+        ReturnType::Default => syn::parse_quote!(()),
+        ReturnType::Type(_, ty) => (**ty).clone(),
+    }
+}
+
+/// Reads `Result<T, E>` off a type.
+fn classify(ty: Type) -> Output {
+    let mut inner = &ty;
+    while let Type::Paren(p) = inner {
+        inner = &p.elem;
+    }
+    if let Type::Path(path) = inner
+        && path.qself.is_none()
+        && let Some(last) = path.path.segments.last()
+        && last.ident.to_string().ends_with("Result")
+    {
+        let types: Vec<&Type> = match &last.arguments {
+            PathArguments::AngleBracketed(args) => args
+                .args
+                .iter()
+                .filter_map(|arg| match arg {
+                    GenericArgument::Type(ty) => Some(ty),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let (ok, err) = match types.as_slice() {
+            [ok, err] => (Some((*ok).clone()), Some((*err).clone())),
+            [ok] => (Some((*ok).clone()), None),
+            _ => (None, None),
+        };
+        return Output::Result { ty, ok, err };
+    }
+    Output::Value { ty }
+}
+
+/// `R` of `Pin<Box<dyn Future<Output = R> + ..>>` or `impl Future<Output = R>`.
+pub(crate) fn future_output(ty: &Type) -> Option<Type> {
+    let bounds = match ty {
+        Type::ImplTrait(ty) => &ty.bounds,
+        Type::Path(path) => {
+            let pin = path.path.segments.last().filter(|s| s.ident == "Pin")?;
+            let boxed = first_type_arg(&pin.arguments)?;
+            let Type::Path(boxed) = boxed else { return None };
+            let boxed = boxed.path.segments.last().filter(|s| s.ident == "Box")?;
+            match first_type_arg(&boxed.arguments)? {
+                Type::TraitObject(object) => &object.bounds,
+                _ => return None,
+            }
+        }
+        _ => return None,
+    };
+    bounds.iter().find_map(|bound| {
+        let TypeParamBound::Trait(bound) = bound else { return None };
+        let future = bound.path.segments.last().filter(|s| s.ident == "Future")?;
+        let PathArguments::AngleBracketed(args) = &future.arguments else { return None };
+        args.args.iter().find_map(|arg| match arg {
+            GenericArgument::AssocType(assoc) if assoc.ident == "Output" => Some(assoc.ty.clone()),
+            _ => None,
+        })
+    })
+}
+
+fn first_type_arg(args: &PathArguments) -> Option<&Type> {
+    let PathArguments::AngleBracketed(args) = args else { return None };
+    args.args.iter().find_map(|arg| match arg {
+        GenericArgument::Type(ty) => Some(ty),
+        _ => None,
+    })
+}
+
+/// For `#[async_trait]` output: the future's output, the `Box::pin` path, and the
+/// async block's contents.
+fn async_trait_parts(output: &ReturnType, body: &Block) -> Option<(Type, TokenStream, Block)> {
+    let ReturnType::Type(_, ty) = output else { return None };
+    let output = future_output(ty).filter(|_| matches!(**ty, Type::Path(_)))?;
+    let [Stmt::Expr(Expr::Call(call), None)] = body.stmts.as_slice() else { return None };
+    let [Expr::Async(block)] = call.args.iter().collect::<Vec<_>>().as_slice() else { return None };
+    block.capture?;
+    Some((output, call.func.to_token_stream(), block.block.clone()))
+}
+
+/// How the arguments reach each attempt.
+pub(crate) struct Arguments {
+    /// The fn's inputs for the outer signature (`mut` moved inside, patterns renamed).
+    pub inputs: syn::punctuated::Punctuated<FnArg, syn::Token![,]>,
+    /// `let` statements at the start of each attempt.
+    pub rebinds: TokenStream,
+    /// Whether `self` is taken by value, so the body's `self` must become a copy.
+    pub self_by_value: bool,
+}
+
+/// The name a by-value `self` has inside each attempt.
+pub(crate) fn self_copy() -> Ident {
+    Ident::new("__retry_self", Span::call_site())
+}
+
+/// Works out the per-attempt handling of each argument (SPEC §2.4): references and
+/// `impl Trait` as they are, `&mut` reborrowed, by-value arguments cloned.
+///
+/// An argument the attribute's values mention (`stop = attempts(max)`) is used
+/// even if the body ignores it, so its per-attempt copy may go unused silently;
+/// any other unused argument still warns, at the parameter, as without the attribute.
+pub(crate) fn arguments(sig: &Signature, krate: &TokenStream, mentioned: &HashSet<String>) -> Arguments {
+    let mut inputs = sig.inputs.clone();
+    let mut rebinds = TokenStream::new();
+    let mut self_by_value = false;
+    for (index, arg) in inputs.iter_mut().enumerate() {
+        match arg {
+            FnArg::Receiver(receiver) => {
+                let by_value = match &receiver.kind {
+                    ReceiverKind::Reference(..) => false,
+                    ReceiverKind::Typed(_, ty) => !matches!(**ty, Type::Reference(_)),
+                    _ => true,
+                };
+                if by_value {
+                    self_by_value = true;
+                    let mutability = receiver.mutability.take();
+                    let copy = self_copy();
+                    let self_token = &receiver.self_token;
+                    rebinds.extend(quote_spanned! {self_token.span()=>
+                        #[allow(unused_variables)]
+                        let #mutability #copy = #krate::__private::clone_arg(&#self_token);
+                    });
+                }
+            }
+            FnArg::Typed(typed) => {
+                let ty = &*typed.ty;
+                let reference = match ty {
+                    Type::Reference(r) => Some(r.mutability.is_some()),
+                    _ => None,
+                };
+                let impl_trait = matches!(ty, Type::ImplTrait(_));
+                match &mut *typed.pat {
+                    Pat::Wild(_) => {}
+                    Pat::Ident(ident) if ident.by_ref.is_none() && ident.subpat.is_none() => {
+                        let name = ident.ident.clone();
+                        if impl_trait {
+                            // Used in place: an `impl Trait` value cannot be copied.
+                            continue;
+                        }
+                        let mutability = ident.mutability.take();
+                        if mentioned.contains(&name.to_string()) {
+                            rebinds.extend(quote!(#[allow(unused_variables)]));
+                        }
+                        rebinds.extend(match reference {
+                            Some(true) => quote_spanned!(name.span()=> let #mutability #name = &mut *#name;),
+                            Some(false) if mutability.is_some() => quote!(let #mutability #name = #name;),
+                            Some(false) => quote!(),
+                            None => quote_spanned! {name.span()=>
+                                let #mutability #name = #krate::__private::clone_arg(&#name);
+                            },
+                        });
+                    }
+                    pat => {
+                        let outer = format_ident!("__retry_arg{}", index);
+                        let inner = std::mem::replace(
+                            pat,
+                            Pat::Ident(syn::PatIdent {
+                                attrs: Vec::new(),
+                                by_ref: None,
+                                mutability: None,
+                                ident: outer.clone(),
+                                subpat: None,
+                            }),
+                        );
+                        rebinds.extend(match reference {
+                            Some(_) => quote!(let #inner = #outer;),
+                            None => quote_spanned! {inner.span()=>
+                                let #inner = #krate::__private::clone_arg(&#outer);
+                            },
+                        });
+                    }
+                }
+            }
+        }
+    }
+    Arguments { inputs, rebinds, self_by_value }
+}
+
+/// Renames `self` to the per-attempt copy in a body (not inside nested items).
+pub(crate) fn rename_self(block: &mut Block) {
+    struct Rename(Ident);
+    impl VisitMut for Rename {
+        fn visit_item_mut(&mut self, _: &mut syn::Item) {}
+        fn visit_expr_path_mut(&mut self, path: &mut syn::ExprPath) {
+            if path.qself.is_none() && path.path.is_ident("self") {
+                let span = path.path.segments[0].ident.span();
+                path.path.segments[0].ident = Ident::new(&self.0.to_string(), span);
+            }
+            visit_mut::visit_expr_path_mut(self, path);
+        }
+        fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
+            mac.tokens = rename_in_tokens(std::mem::take(&mut mac.tokens), &self.0);
+        }
+    }
+    Rename(self_copy()).visit_block_mut(block);
+}
+
+fn rename_in_tokens(tokens: TokenStream, to: &Ident) -> TokenStream {
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut out = Vec::with_capacity(trees.len());
+    for (i, tree) in trees.iter().enumerate() {
+        out.push(match tree {
+            TokenTree::Ident(ident) if ident == "self" => {
+                let path_follows = matches!(trees.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == ':');
+                if path_follows { tree.clone() } else { TokenTree::Ident(Ident::new(&to.to_string(), ident.span())) }
+            }
+            TokenTree::Group(group) => {
+                let mut renamed =
+                    proc_macro2::Group::new(group.delimiter(), rename_in_tokens(group.stream(), to));
+                renamed.set_span(group.span());
+                TokenTree::Group(renamed)
+            }
+            other => other.clone(),
+        });
+    }
+    out.into_iter().collect()
+}
+
+/// Whether a type mentions `impl Trait` (which a closure's return type cannot name).
+pub(crate) fn mentions_impl(ty: &Type) -> bool {
+    struct Find(bool);
+    impl syn::visit::Visit<'_> for Find {
+        fn visit_type_impl_trait(&mut self, _: &syn::TypeImplTrait) {
+            self.0 = true;
+        }
+    }
+    let mut find = Find(false);
+    syn::visit::Visit::visit_type(&mut find, ty);
+    find.0
+}
+
+/// Every identifier in a token stream (to know which arguments the attribute uses).
+pub(crate) fn identifiers(tokens: TokenStream, into: &mut HashSet<String>) {
+    for tree in tokens {
+        match tree {
+            TokenTree::Ident(ident) => {
+                into.insert(ident.to_string());
+            }
+            TokenTree::Group(group) => identifiers(group.stream(), into),
+            _ => {}
+        }
+    }
+}
