@@ -70,7 +70,7 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs, errors: &mut Accumulator)
     };
     let private = quote!(#krate::__private);
     let (ok, err) = match &func.output {
-        Output::Result { ok, err, .. } => (ok.clone(), err.clone()),
+        Output::Result { ok, err, .. } => (ok.as_deref().cloned(), err.as_deref().cloned()),
         Output::Value { ty } => (Some(ty.clone()), Some(syn::parse_quote!(#private::core::convert::Infallible))),
     };
     let types = match (&ok, &err) {
@@ -283,6 +283,8 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &std::collections::HashSet
         }
     };
     let inner = quote! {
+        // `on = [Timeout]` matches `Timeout { .. }`, whatever the variant's shape.
+        #[allow(clippy::unneeded_struct_pattern)]
         let __retry_policy = #policy_tokens;
         #run
     };

@@ -25,7 +25,7 @@ pub(crate) enum Shape {
 pub(crate) enum Output {
     /// `Result<T, E>` (any path whose last segment ends in `Result`). `ok`/`err` are
     /// known when it has two generic arguments; not for aliases like `io::Result<T>`.
-    Result { ty: Type, ok: Option<Type>, err: Option<Type> },
+    Result { ty: Type, ok: Option<Box<Type>>, err: Option<Box<Type>> },
     /// Anything else (only with `if_result`).
     Value { ty: Type },
 }
@@ -116,8 +116,8 @@ fn classify(ty: Type) -> Output {
             _ => Vec::new(),
         };
         let (ok, err) = match types.as_slice() {
-            [ok, err] => (Some((*ok).clone()), Some((*err).clone())),
-            [ok] => (Some((*ok).clone()), None),
+            [ok, err] => (Some(Box::new((*ok).clone())), Some(Box::new((*err).clone()))),
+            [ok] => (Some(Box::new((*ok).clone())), None),
             _ => (None, None),
         };
         return Output::Result { ty, ok, err };

@@ -175,6 +175,11 @@ impl Client {
         Err(self.max)
     }
 
+}
+
+struct Shared;
+
+impl Shared {
     #[retry(stop = attempts(2), wait = none())]
     fn by_arc(self: Arc<Self>) -> Result<u32, u32> {
         CALLS.with(|c| c.set(c.get() + 1));
@@ -204,7 +209,7 @@ fn methods_of_every_receiver() {
     assert_eq!(calls(), 2);
 
     reset();
-    let shared = Arc::new(client);
+    let shared = Arc::new(Shared);
     assert_eq!(shared.clone().by_arc(), Err(3), "the caller's Arc, ours, and the attempt's copy");
     assert_eq!(calls(), 2);
 }
