@@ -114,7 +114,9 @@ impl Drop for Current {
 
 pin_project_lite::pin_project! {
     /// An attempt's future, with [`attempt()`] set while it is polled.
-    pub(crate) struct InAttempt<F> {
+    #[doc(hidden)]
+    #[derive(Debug)]
+    pub struct InAttempt<F> {
         number: u32,
         #[pin]
         inner: F,
@@ -122,8 +124,9 @@ pin_project_lite::pin_project! {
 }
 
 impl<F> InAttempt<F> {
+    /// Marks `inner` as attempt `number`.
     #[inline]
-    pub(crate) fn new(number: u32, inner: F) -> Self {
+    pub fn new(number: u32, inner: F) -> Self {
         InAttempt { number, inner }
     }
 }

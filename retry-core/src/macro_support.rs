@@ -4,6 +4,8 @@
 use core::convert::Infallible;
 use core::time::Duration;
 
+pub use crate::attempt::InAttempt;
+pub use crate::retrying::{Driver, Next};
 use crate::transient::Transient;
 
 /// Gives each attempt its own copy of an argument the fn takes by value.
@@ -45,5 +47,14 @@ pub fn value_fallback<T>(
     move |outcome| {
         let Ok(value) = outcome;
         Ok(fallback(value))
+    }
+}
+
+/// The value of a call whose error type is `Infallible`.
+#[inline(always)]
+pub fn into_value<T>(outcome: Result<T, Infallible>) -> T {
+    match outcome {
+        Ok(value) => value,
+        Err(never) => match never {},
     }
 }

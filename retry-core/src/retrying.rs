@@ -182,7 +182,17 @@ impl<T, E> Retrying<T, E> {
     /// ```
     pub const fn polling() -> Retrying<T, E, Attempts, RandomExpo, Conditions<Nothing>> {
         let Retrying { stop, wait, hooks, fallback, sleeper, clock, name, outcome, .. } = Retrying::new();
-        Retrying { stop, wait, conditions: Conditions::none(), hooks, fallback, sleeper, clock, name, outcome }
+        Retrying {
+            stop,
+            wait,
+            conditions: Conditions::none(),
+            hooks,
+            fallback,
+            sleeper,
+            clock,
+            name,
+            outcome,
+        }
     }
 }
 
@@ -363,6 +373,7 @@ impl<T, E, S, W, C, B, A, Bs, Os, Og, F, Sl, K> Retrying<T, E, S, W, C, Hooks<B,
 /// Whether the clock is needed is deliberately *not* stored here: it follows from the
 /// policy's types, and recomputing it at each use lets the compiler fold it away,
 /// where a field saved across an `.await` would have to be reloaded.
+#[derive(Debug)]
 struct Run {
     attempt: u32,
     start: Option<Instant>,
@@ -672,5 +683,93 @@ where
     {
         let Ok(value) = self.call_async(async || Ok(op().await)).await;
         value
+    }
+}
+
+/// What comes after an attempt, for [`Driver`].
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum Next<T, E> {
+    /// The call is over; hand the outcome to [`Driver::finish`].
+    Done {
+        /// The last outcome.
+        outcome: Result<T, E>,
+        /// Whether the call gave up (so `fallback` applies).
+        failed: bool,
+    },
+    /// Sleep this long (with [`Driver::sleep`]), then make the next attempt.
+    Sleep(Duration),
+}
+
+/// The async executor one step at a time: what `#[retry]` on an `async fn` expands
+/// to. The attempt runs inline in the fn's own future (an `async` block per
+/// attempt), so no closure lends its captures to a future: the result is `Send`
+/// whenever the body is, and one state machine instead of two.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Driver<T, E, S, W, C, H, F, Sl, K> {
+    policy: Retrying<T, E, S, W, C, H, F, Sl, K>,
+    run: Run,
+}
+
+impl<T, E, S, W, C, H, F, Sl, K> Driver<T, E, S, W, C, H, F, Sl, K>
+where
+    S: Stop,
+    W: Wait,
+    C: Classify<T, E>,
+    H: HookSet<T, E>,
+    F: Fallback<T, E>,
+    K: Clock,
+    Sl: AsyncSleeper,
+{
+    /// Starts a call.
+    #[inline(always)]
+    pub fn new(policy: Retrying<T, E, S, W, C, H, F, Sl, K>) -> Self {
+        Driver { policy, run: Run::NEW }
+    }
+
+    /// Counts and announces the next attempt (runs `before`), and marks its
+    /// future so [`crate::attempt()`] sees its number.
+    #[inline(always)]
+    pub fn attempt<Fut: Future<Output = Result<T, E>>>(&mut self, attempt: Fut) -> InAttempt<Fut> {
+        let number = self.policy.begin_attempt(&mut self.run, false, true);
+        InAttempt::new(number, attempt)
+    }
+
+    /// Like [`Driver::attempt`], for a fn that returns a plain value (`E` is
+    /// `Infallible`).
+    #[inline(always)]
+    pub fn attempt_value<Fut: Future<Output = T>>(
+        &mut self,
+        attempt: Fut,
+    ) -> InAttempt<impl Future<Output = Result<T, E>> + use<Fut, T, E, S, W, C, H, F, Sl, K>> {
+        let number = self.policy.begin_attempt(&mut self.run, false, true);
+        InAttempt::new(number, async move { Ok(attempt.await) })
+    }
+
+    /// Decides what follows an attempt.
+    #[inline(always)]
+    pub fn end(&mut self, outcome: Result<T, E>) -> Next<T, E> {
+        match self.policy.end_attempt(&mut self.run, outcome, false, true) {
+            Step::Done { outcome, failed } => Next::Done { outcome, failed },
+            Step::Sleep(delay) => Next::Sleep(delay),
+        }
+    }
+
+    /// The sleep between attempts, to await; `None` for a zero delay or under
+    /// `testing::record_sleeps`. (Not an `async fn`: its state would add to the
+    /// caller's future.)
+    #[inline]
+    pub fn sleep(&self, delay: Duration) -> Option<Sl::Sleep> {
+        if testing::intercept_sleep(delay) || delay.is_zero() {
+            return None;
+        }
+        Some(self.policy.sleeper.sleep(delay))
+    }
+
+    /// The call's result: the last outcome, or `fallback`'s if the call gave up.
+    #[inline(always)]
+    pub fn finish(self, outcome: Result<T, E>, failed: bool) -> Result<T, E> {
+        if failed { self.policy.fallback.fallback(outcome) } else { outcome }
     }
 }

@@ -60,12 +60,19 @@ impl Sleeper for DefaultSleeper {
     }
 }
 
+/// tokio's timer, kept out of line.
+///
+/// A `tokio::time::Sleep` is over 100 bytes; stored inline it would make every
+/// retried future that much larger, retried or not (futures are as large as their
+/// largest state, and nest). Boxing it costs one small allocation per *sleep*,
+/// beside the timer registration itself, and none on the success path or on
+/// zero-delay retries. Pass `sleep = |d| tokio::time::sleep(d)` to keep it inline.
 #[cfg(feature = "tokio")]
 impl AsyncSleeper for DefaultSleeper {
-    type Sleep = tokio::time::Sleep;
+    type Sleep = core::pin::Pin<Box<tokio::time::Sleep>>;
     #[inline]
     fn sleep(&self, delay: Duration) -> Self::Sleep {
-        tokio::time::sleep(delay)
+        Box::pin(tokio::time::sleep(delay))
     }
 }
 

@@ -30,8 +30,10 @@ pub(crate) fn check(kind: Kind, func: &RetryFn, args: Option<&RetryArgs>, errors
     }
     if let Some(variadic) = &sig.variadic {
         errors.push(
-            Error::custom(format!("{attr} cannot go on a C-variadic fn: its arguments cannot be handed to a retry"))
-                .with_span(variadic),
+            Error::custom(format!(
+                "{attr} cannot go on a C-variadic fn: its arguments cannot be handed to a retry"
+            ))
+            .with_span(variadic),
         );
     }
     if func.body.is_none() {

@@ -35,8 +35,20 @@ fn unit_nanos(suffix: &str) -> Option<f64> {
 fn is_numeric_suffix(suffix: &str) -> bool {
     matches!(
         suffix,
-        "" | "u8" | "u16" | "u32" | "u64" | "u128" | "usize" | "i8" | "i16" | "i32" | "i64" | "i128" | "isize"
-            | "f32" | "f64"
+        "" | "u8"
+            | "u16"
+            | "u32"
+            | "u64"
+            | "u128"
+            | "usize"
+            | "i8"
+            | "i16"
+            | "i32"
+            | "i64"
+            | "i128"
+            | "isize"
+            | "f32"
+            | "f64"
     )
 }
 
@@ -152,7 +164,9 @@ pub(crate) fn callee_name(call: &syn::ExprCall) -> Option<String> {
 fn named(arg: &Expr) -> Option<(&syn::Ident, &Expr)> {
     match arg {
         Expr::Assign(assign) => match &*assign.left {
-            Expr::Path(path) if path.qself.is_none() => path.path.get_ident().map(|key| (key, &*assign.right)),
+            Expr::Path(path) if path.qself.is_none() => {
+                path.path.get_ident().map(|key| (key, &*assign.right))
+            }
             _ => None,
         },
         _ => None,
@@ -174,7 +188,8 @@ fn named_arguments(call: &syn::ExprCall, errors: &mut darling::error::Accumulato
             Some((key, value)) => setters.push((key.clone(), value.clone())),
             None if !setters.is_empty() => {
                 errors.push(
-                    Error::custom("positional arguments come before named ones (`key = value`)").with_span(arg),
+                    Error::custom("positional arguments come before named ones (`key = value`)")
+                        .with_span(arg),
                 );
             }
             None => positional.push(arg.clone()),
@@ -184,7 +199,10 @@ fn named_arguments(call: &syn::ExprCall, errors: &mut darling::error::Accumulato
     let span = call.span();
     let mut tokens = if is_chain {
         if positional.is_empty() {
-            errors.push(Error::custom("`chain` needs at least one wait policy: `chain(fixed(1), fixed(5))`").with_span(call));
+            errors.push(
+                Error::custom("`chain` needs at least one wait policy: `chain(fixed(1), fixed(5))`")
+                    .with_span(call),
+            );
         }
         if !positional.empty_or_trailing() {
             positional.push_punct(<Token![,]>::default());
@@ -247,9 +265,10 @@ fn check_call(call: &syn::ExprCall, errors: &mut darling::error::Accumulator) {
     if !DURATION_FNS.contains(&name.as_str()) {
         return;
     }
-    let durations = positional.iter().copied().chain(
-        ["max", "min", "step", "jitter"].into_iter().filter_map(named_value),
-    );
+    let durations = positional
+        .iter()
+        .copied()
+        .chain(["max", "min", "step", "jitter"].into_iter().filter_map(named_value));
     for value in durations {
         if literal_seconds(value).is_some_and(|v| v < 0.0) {
             errors.push(Error::custom("a duration cannot be negative").with_span(value));
@@ -264,7 +283,8 @@ fn check_call(call: &syn::ExprCall, errors: &mut darling::error::Accumulator) {
         && let (Some(l), Some(h)) = (literal_seconds(low), literal_seconds(high))
         && l > h
     {
-        let (lo_name, hi_name) = if name == "random" { ("the first bound", "the second") } else { ("`min`", "`max`") };
+        let (lo_name, hi_name) =
+            if name == "random" { ("the first bound", "the second") } else { ("`min`", "`max`") };
         errors.push(
             Error::custom(format!("{lo_name} ({}) is greater than {hi_name} ({})", show(low), show(high)))
                 .with_span(low),
@@ -274,7 +294,8 @@ fn check_call(call: &syn::ExprCall, errors: &mut darling::error::Accumulator) {
         && literal_seconds(base).is_some_and(|b| b < 1.0)
     {
         errors.push(
-            Error::custom("`base` must be at least 1: below it, delays would shrink instead of grow").with_span(base),
+            Error::custom("`base` must be at least 1: below it, delays would shrink instead of grow")
+                .with_span(base),
         );
     }
 }

@@ -71,10 +71,14 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs, errors: &mut Accumulator)
     let private = quote!(#krate::__private);
     let (ok, err) = match &func.output {
         Output::Result { ok, err, .. } => (ok.as_deref().cloned(), err.as_deref().cloned()),
-        Output::Value { ty } => (Some(ty.clone()), Some(syn::parse_quote!(#private::core::convert::Infallible))),
+        Output::Value { ty } => {
+            (Some(ty.clone()), Some(syn::parse_quote!(#private::core::convert::Infallible)))
+        }
     };
     let types = match (&ok, &err) {
-        (Some(ok), Some(err)) if !item::mentions_impl(ok) && !item::mentions_impl(err) => quote!(::<#ok, #err>),
+        (Some(ok), Some(err)) if !item::mentions_impl(ok) && !item::mentions_impl(err) => {
+            quote!(::<#ok, #err>)
+        }
         _ => quote!(),
     };
     let start = match kind {
@@ -160,12 +164,18 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs, errors: &mut Accumulator)
 }
 
 /// `|e| matches!(e, E::A { .. } | E::B(..))` for `on = [A, B(..)]`.
-fn matcher(patterns: Vec<Pat>, err: Option<&Type>, private: &TokenStream, errors: &mut Accumulator) -> TokenStream {
+fn matcher(
+    patterns: Vec<Pat>,
+    err: Option<&Type>,
+    private: &TokenStream,
+    errors: &mut Accumulator,
+) -> TokenStream {
     let err_path = err.and_then(|ty| match ty {
         Type::Path(path) if path.qself.is_none() => Some(expression_path(&path.path)),
         _ => None,
     });
-    let patterns: Vec<Pat> = patterns.into_iter().map(|p| qualify(p, err_path.as_ref(), err, errors)).collect();
+    let patterns: Vec<Pat> =
+        patterns.into_iter().map(|p| qualify(p, err_path.as_ref(), err, errors)).collect();
     quote! {
         |__retry_error: &_| #private::core::matches!(__retry_error, #(#patterns)|*)
     }
@@ -214,7 +224,9 @@ fn qualify(pat: Pat, err_path: Option<&syn::Path>, err: Option<&Type>, errors: &
         }
     };
     match pat {
-        Pat::Ident(ident) if ident.by_ref.is_none() && ident.mutability.is_none() && ident.subpat.is_none() => {
+        Pat::Ident(ident)
+            if ident.by_ref.is_none() && ident.mutability.is_none() && ident.subpat.is_none() =>
+        {
             let span = ident.ident.span();
             let mut path = syn::Path::from(ident.ident);
             if prefix(&mut path, span) {
@@ -267,26 +279,43 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &std::collections::HashSet
     let annotation = if item::mentions_impl(out_ty) { quote!() } else { quote!(-> #out_ty) };
     let policy_tokens = policy.tokens;
     let is_result = output.is_result();
-    let call = match (&shape, is_result) {
-        (Shape::Sync, true) => quote!(call),
-        (Shape::Sync, false) => quote!(call_value),
-        (_, true) => quote!(call_async),
-        (_, false) => quote!(call_value_async),
-    };
-    let run = if matches!(shape, Shape::Sync) {
+    let krate = &policy.krate;
+    let private = quote!(#krate::__private);
+    let inner = if matches!(shape, Shape::Sync) {
+        let call = if is_result { quote!(call) } else { quote!(call_value) };
         quote! {
+            // `on = [Timeout]` matches `Timeout { .. }`, whatever the variant's shape.
+            #[allow(clippy::unneeded_struct_pattern)]
+            let __retry_policy = #policy_tokens;
             __retry_policy.#call(|| #annotation { #rebinds #(#stmts)* })
         }
     } else {
+        // Each attempt is an `async` block awaited in place: `return` and `?` end
+        // the attempt, captures are borrowed (or moved, for per-attempt copies),
+        // and the fn's future stays one state machine.
+        let (attempt, finish) = if is_result {
+            (quote!(attempt), quote!(__retry.finish(outcome, failed)))
+        } else {
+            (quote!(attempt_value), quote!(#private::into_value(__retry.finish(outcome, failed))))
+        };
         quote! {
-            __retry_policy.#call(async || #annotation { #rebinds #(#stmts)* }).await
+            #[allow(clippy::unneeded_struct_pattern)]
+            let mut __retry = #private::Driver::new(#policy_tokens);
+            loop {
+                let __retry_outcome = {
+                    #rebinds
+                    __retry.#attempt(async { #(#stmts)* }).await
+                };
+                match __retry.end(__retry_outcome) {
+                    #private::Next::Done { outcome, failed } => break #finish,
+                    #private::Next::Sleep(delay) => {
+                        if let ::core::option::Option::Some(sleep) = __retry.sleep(delay) {
+                            sleep.await
+                        }
+                    }
+                }
+            }
         }
-    };
-    let inner = quote! {
-        // `on = [Timeout]` matches `Timeout { .. }`, whatever the variant's shape.
-        #[allow(clippy::unneeded_struct_pattern)]
-        let __retry_policy = #policy_tokens;
-        #run
     };
     let block = match &shape {
         Shape::AsyncTrait { pin, .. } => quote!({ #(#inner_attrs)* #pin(async move { #inner }) }),

@@ -18,7 +18,9 @@ pub(crate) enum Shape {
     Async,
     /// The output of `#[async_trait]`: a sync fn returning
     /// `Pin<Box<dyn Future<Output = R> + ..>>` whose body is `Box::pin(async move { .. })`.
-    AsyncTrait { pin: TokenStream },
+    AsyncTrait {
+        pin: TokenStream,
+    },
 }
 
 /// What the fn returns, as far as the attribute can tell from the tokens.
@@ -83,7 +85,6 @@ impl RetryFn {
         let output = classify(out_ty);
         Ok(RetryFn { outer_attrs, inner_attrs, vis, defaultness, sig, body, shape, output })
     }
-
 }
 
 fn return_type(output: &ReturnType) -> Type {
@@ -294,8 +295,13 @@ fn rename_in_tokens(tokens: TokenStream, to: &Ident) -> TokenStream {
     for (i, tree) in trees.iter().enumerate() {
         out.push(match tree {
             TokenTree::Ident(ident) if ident == "self" => {
-                let path_follows = matches!(trees.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == ':');
-                if path_follows { tree.clone() } else { TokenTree::Ident(Ident::new(&to.to_string(), ident.span())) }
+                let path_follows =
+                    matches!(trees.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == ':');
+                if path_follows {
+                    tree.clone()
+                } else {
+                    TokenTree::Ident(Ident::new(&to.to_string(), ident.span()))
+                }
             }
             TokenTree::Group(group) => {
                 let mut renamed =

@@ -80,7 +80,11 @@ fn durations_and_struct_patterns(errors: &[FetchError]) -> Result<u32, FetchErro
 fn duration_literals_and_named_arguments() {
     reset();
     let sleeps = record_sleeps();
-    let errors = [FetchError::Http { status: 503 }, FetchError::Http { status: 500 }, FetchError::Http { status: 404 }];
+    let errors = [
+        FetchError::Http { status: 503 },
+        FetchError::Http { status: 500 },
+        FetchError::Http { status: 404 },
+    ];
     assert_eq!(durations_and_struct_patterns(&errors), Err(FetchError::Http { status: 404 }));
     assert_eq!(sleeps.sleeps(), [Duration::from_millis(1250), Duration::from_millis(1750)]);
 }
@@ -107,7 +111,10 @@ fn when_and_unless(errors: &[FetchError]) -> Result<u32, FetchError> {
 #[test]
 fn when_and_unless_combine() {
     reset();
-    assert_eq!(when_and_unless(&[FetchError::Connect(8080), FetchError::Connect(443)]), Err(FetchError::Connect(443)));
+    assert_eq!(
+        when_and_unless(&[FetchError::Connect(8080), FetchError::Connect(443)]),
+        Err(FetchError::Connect(443))
+    );
     assert_eq!(calls(), 2);
     reset();
     assert_eq!(when_and_unless(&[FetchError::Connect(22)]), Err(FetchError::Connect(22)));
@@ -174,7 +181,6 @@ impl Client {
         CALLS.with(|c| c.set(c.get() + 1));
         Err(self.max)
     }
-
 }
 
 struct Shared;
@@ -291,14 +297,7 @@ fn hooks_run_in_order_with_the_name() {
     let lines = LOG.with(|l| l.take());
     assert_eq!(
         lines,
-        [
-            "before 1",
-            "after 1 Some(Timeout)",
-            "sleep Some(1s)",
-            "before 2",
-            "after 2 None",
-            "success hooked",
-        ]
+        ["before 1", "after 1 Some(Timeout)", "sleep Some(1s)", "before 2", "after 2 None", "success hooked",]
     );
 }
 
