@@ -6,6 +6,7 @@ use core::time::Duration;
 
 pub use crate::attempt::InAttempt;
 pub use crate::retrying::{Driver, Next};
+use crate::sleep::{AsyncSleeper, Sleeper};
 use crate::transient::Transient;
 
 /// Gives each attempt its own copy of an argument the fn takes by value.
@@ -57,4 +58,16 @@ pub fn into_value<T>(outcome: Result<T, Infallible>) -> T {
         Ok(value) => value,
         Err(never) => match never {},
     }
+}
+
+/// `sleep = ..` on a sync fn: checked where it is written.
+#[inline(always)]
+pub fn sync_sleeper<S: Sleeper>(sleeper: S) -> S {
+    sleeper
+}
+
+/// `sleep = ..` on an async fn: checked where it is written.
+#[inline(always)]
+pub fn async_sleeper<S: AsyncSleeper>(sleeper: S) -> S {
+    sleeper
 }

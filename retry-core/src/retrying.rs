@@ -720,11 +720,14 @@ where
     H: HookSet<T, E>,
     F: Fallback<T, E>,
     K: Clock,
-    Sl: AsyncSleeper,
 {
-    /// Starts a call.
+    /// Starts a call. (Only this step asks for an async sleeper, so a wrong one
+    /// is reported once.)
     #[inline(always)]
-    pub fn new(policy: Retrying<T, E, S, W, C, H, F, Sl, K>) -> Self {
+    pub fn new(policy: Retrying<T, E, S, W, C, H, F, Sl, K>) -> Self
+    where
+        Sl: AsyncSleeper,
+    {
         Driver { policy, run: Run::NEW }
     }
 
@@ -760,7 +763,10 @@ where
     /// `testing::record_sleeps`. (Not an `async fn`: its state would add to the
     /// caller's future.)
     #[inline]
-    pub fn sleep(&self, delay: Duration) -> Option<Sl::Sleep> {
+    pub fn sleep(&self, delay: Duration) -> Option<Sl::Sleep>
+    where
+        Sl: AsyncSleeper,
+    {
         if testing::intercept_sleep(delay) || delay.is_zero() {
             return None;
         }

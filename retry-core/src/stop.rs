@@ -50,6 +50,11 @@ impl StopState {
 }
 
 /// Decides, after a failed attempt, whether to give up.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a stop policy",
+    label = "expected a stop policy",
+    note = "write one of `attempts(3)`, `elapsed(30s)`, `before_elapsed(30s)`, `never()`, combined with `|` or `&`"
+)]
 pub trait Stop {
     /// `true` to give up now.
     fn should_stop(&self, state: &StopState) -> bool;

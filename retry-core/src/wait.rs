@@ -21,6 +21,11 @@ use crate::error::{InvalidPolicy, ensure};
 use crate::jitter;
 
 /// Computes the delay before the next attempt.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a wait policy",
+    label = "expected a wait policy",
+    note = "write one of `fixed(1s)`, `expo(100ms, max = 10s)`, `random_expo(..)`, `linear(..)`, `none()`, ... (a `Duration` works too)"
+)]
 pub trait Wait {
     /// The delay after attempt number `attempt` (1-based) failed.
     fn delay(&mut self, attempt: u32) -> Duration;

@@ -28,6 +28,24 @@ impl FromMeta for Value {
     }
 }
 
+/// The value of `name`: a string literal (it labels traces and metrics, so it is
+/// fixed at compile time).
+#[derive(Clone, Debug)]
+pub(crate) struct Name(pub LitStr);
+
+impl FromMeta for Name {
+    fn from_expr(expr: &Expr) -> darling::Result<Self> {
+        match expr {
+            Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(lit), .. }) => Ok(Name(lit.clone())),
+            Expr::Group(group) => Self::from_expr(&group.expr),
+            _ => {
+                Err(Error::custom("`name` is a string literal: `name = \"payments::charge\"`")
+                    .with_span(expr))
+            }
+        }
+    }
+}
+
 /// Patterns of the fn's error type: `[Timeout, Http(500..=599), MyError::Io(_)]`.
 #[derive(Clone, Debug)]
 pub(crate) struct Patterns(pub Vec<Pat>);
@@ -113,7 +131,7 @@ pub(crate) struct RetryArgs {
     pub on_giveup: Option<SpannedValue<Value>>,
     pub fallback: Option<SpannedValue<Value>>,
     pub sleep: Option<SpannedValue<Value>>,
-    pub name: Option<LitStr>,
+    pub name: Option<Name>,
     #[darling(rename = "crate")]
     pub krate: Option<Path>,
 }
@@ -134,14 +152,55 @@ impl Kind {
     }
 }
 
-/// Parses `#[retry(...)]`'s arguments. Errors are accumulated, never thrown one by one.
-pub(crate) fn parse_retry(args: TokenStream) -> darling::Result<RetryArgs> {
-    let items = NestedMeta::parse_meta_list(args)?;
-    RetryArgs::from_list(&items)
+/// The keys [`RetryArgs`] knows.
+const KEYS: &[&str] = &[
+    "stop",
+    "wait",
+    "on",
+    "when",
+    "unless",
+    "if_result",
+    "retry_after",
+    "before",
+    "after",
+    "before_sleep",
+    "on_success",
+    "on_giveup",
+    "fallback",
+    "sleep",
+    "name",
+    "crate",
+];
+
+/// Parses `#[retry(...)]`'s arguments. Every error is reported, not just the first:
+/// when some keys are wrong, the others are still parsed (and later checked), so
+/// one build shows everything to fix.
+pub(crate) fn parse_retry(args: TokenStream, errors: &mut darling::error::Accumulator) -> Option<RetryArgs> {
+    let items = errors.handle(NestedMeta::parse_meta_list(args).map_err(Error::from))?;
+    match RetryArgs::from_list(&items) {
+        Ok(args) => Some(args),
+        Err(error) => {
+            errors.push(error);
+            let known: Vec<NestedMeta> = items
+                .into_iter()
+                .filter(|item| match item {
+                    NestedMeta::Meta(meta) => {
+                        meta.path().get_ident().is_some_and(|key| KEYS.iter().any(|k| key == k))
+                    }
+                    _ => false,
+                })
+                .collect();
+            // Errors of this second pass repeat the first's.
+            RetryArgs::from_list(&known).ok()
+        }
+    }
 }
 
 /// Parses `#[retry_if_result(pred, key = value, ...)]`: the predicate first.
-pub(crate) fn parse_retry_if_result(args: TokenStream) -> darling::Result<RetryArgs> {
+pub(crate) fn parse_retry_if_result(
+    args: TokenStream,
+    errors: &mut darling::error::Accumulator,
+) -> Option<RetryArgs> {
     const MISSING: &str = "`#[retry_if_result]` needs a predicate over the fn's value first: \
                            `#[retry_if_result(|v| v.is_pending(), ...)]`";
     let span = args.span();
@@ -155,23 +214,29 @@ pub(crate) fn parse_retry_if_result(args: TokenStream) -> darling::Result<RetryA
         }
         Ok(Some((predicate, input.parse::<TokenStream>()?)))
     };
-    let (predicate, rest) = match split.parse2(args)? {
-        None => return Err(Error::custom(MISSING).with_span(&span)),
+    let (predicate, rest) = match errors.handle(split.parse2(args).map_err(Error::from))? {
+        None => {
+            errors.push(Error::custom(MISSING).with_span(&span));
+            return None;
+        }
         Some(parts) => parts,
     };
     if let Expr::Assign(assign) = &predicate
         && matches!(&*assign.left, Expr::Path(p) if p.path.get_ident().is_some())
     {
-        return Err(Error::custom(MISSING).with_span(&predicate));
+        errors.push(Error::custom(MISSING).with_span(&predicate));
+        return None;
     }
-    let mut parsed = parse_retry(rest)?;
+    let mut parsed = parse_retry(rest, errors)?;
     if let Some(duplicate) = &parsed.if_result {
-        return Err(Error::custom(
-            "the predicate of `#[retry_if_result]` is its first argument; `if_result` cannot be given again",
-        )
-        .with_span(&duplicate.span()));
+        errors.push(
+            Error::custom(
+                "the predicate of `#[retry_if_result]` is its first argument; `if_result` cannot be given again",
+            )
+            .with_span(&duplicate.span()),
+        );
     }
     let span = predicate.span();
     parsed.if_result = Some(SpannedValue::new(Value(predicate), span));
-    Ok(parsed)
+    Some(parsed)
 }

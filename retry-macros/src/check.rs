@@ -44,23 +44,25 @@ pub(crate) fn check(kind: Kind, func: &RetryFn, args: Option<&RetryArgs>, errors
             .with_span(&sig.ident),
         );
     }
-    if matches!(func.shape, Shape::Sync)
-        && let syn::ReturnType::Type(_, ty) = &sig.output
-        && future_output(ty).is_some()
-    {
+    let returns_future = matches!(func.shape, Shape::Sync)
+        && matches!(&sig.output, syn::ReturnType::Type(_, ty) if future_output(ty).is_some());
+    if returns_future {
         errors.push(
             Error::custom(format!(
                 "{attr} on a fn that returns a future would retry creating the future, not running it: \
                  write it as an `async fn`"
             ))
-            .with_span(ty),
+            .with_span(&match &sig.output {
+                syn::ReturnType::Type(_, ty) => ty.span(),
+                syn::ReturnType::Default => sig.ident.span(),
+            }),
         );
     }
     let Some(args) = args else { return };
     let if_result = args.if_result.is_some();
     if let Output::Value { ty } = &func.output {
-        if !if_result {
-            let shown = quote::ToTokens::to_token_stream(ty).to_string();
+        if !if_result && !returns_future {
+            let shown = crate::item::show(ty);
             let span = match &sig.output {
                 syn::ReturnType::Type(_, ty) => ty.span(),
                 syn::ReturnType::Default => sig.ident.span(),

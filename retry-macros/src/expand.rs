@@ -20,11 +20,10 @@ pub fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Error::accumulator();
     let mut mentioned = std::collections::HashSet::new();
     item::identifiers(args.clone(), &mut mentioned);
-    let parsed = match kind {
-        Kind::Retry => attr::parse_retry(args),
-        Kind::RetryIfResult => attr::parse_retry_if_result(args),
+    let args = match kind {
+        Kind::Retry => attr::parse_retry(args, &mut errors),
+        Kind::RetryIfResult => attr::parse_retry_if_result(args, &mut errors),
     };
-    let args = errors.handle(parsed);
     let func = match RetryFn::parse(item.clone()) {
         Ok(func) => func,
         Err(error) => {
@@ -86,7 +85,7 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs, errors: &mut Accumulator)
         Kind::RetryIfResult => quote!(polling),
     };
     let name = match &args.name {
-        Some(name) => name.to_token_stream(),
+        Some(name) => name.0.to_token_stream(),
         None => {
             let ident = func.sig.ident.to_string();
             quote!(::core::concat!(::core::module_path!(), "::", #ident))
@@ -140,12 +139,19 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs, errors: &mut Accumulator)
         ("before_sleep", args.before_sleep),
         ("on_success", args.on_success),
         ("on_giveup", args.on_giveup),
-        ("sleep", args.sleep),
     ] {
         if let Some(spanned) = spanned {
             let span = spanned.span();
             setter(key, value(spanned, errors), span);
         }
+    }
+    if let Some(sleep) = args.sleep {
+        // Checked here, on the value, for the kind of fn it is on.
+        let span = sleep.span();
+        let tokens = value(sleep, errors);
+        let check =
+            if matches!(func.shape, Shape::Sync) { quote!(sync_sleeper) } else { quote!(async_sleeper) };
+        setter("sleep", quote_spanned!(span=> #private::#check(#tokens)), span);
     }
     if let Some(fallback) = args.fallback {
         let span = fallback.span();

@@ -340,3 +340,23 @@ pub(crate) fn identifiers(tokens: TokenStream, into: &mut HashSet<String>) {
         }
     }
 }
+
+/// Tokens as a user would write them, for messages (`Result<u32, E>`, not `Result < u32 , E >`).
+pub(crate) fn show(tokens: &impl ToTokens) -> String {
+    let text = tokens.to_token_stream().to_string();
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == ' ' {
+            let next = chars.peek().copied().unwrap_or(' ');
+            let prev = out.chars().last().unwrap_or(' ');
+            let tight_before = matches!(next, '<' | '>' | ',' | ':' | ')' | ']' | '.' | '(');
+            let tight_after = matches!(prev, '<' | '(' | '[' | '&' | ':' | '.');
+            if tight_before || tight_after {
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
+}

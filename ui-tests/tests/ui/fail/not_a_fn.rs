@@ -1,0 +1,8 @@
+use retry::retry;
+
+#[retry]
+struct Client;
+
+fn main() {
+    let _ = Client;
+}

@@ -1,0 +1,8 @@
+use retry::retry;
+
+trait Service {
+    #[retry]
+    fn call(&self) -> Result<(), ()>;
+}
+
+fn main() {}
