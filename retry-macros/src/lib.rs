@@ -30,3 +30,6 @@ pub fn retry(args: TokenStream, item: TokenStream) -> TokenStream {
 pub fn retry_if_result(args: TokenStream, item: TokenStream) -> TokenStream {
     expand(Kind::RetryIfResult, args.into(), item.into()).into()
 }
+
+#[cfg(test)]
+mod fuzz;
