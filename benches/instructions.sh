@@ -14,8 +14,8 @@ count() { # GROUP VARIANT N -> instructions
 
 for group in sync_success sync_fail_twice async_success async_fail_twice; do
     case $group in
-        sync*) variants="hand_loop retry backon backoff" ;;
-        *) variants="plain_await retry backon tryhard tokio_retry2" ;;
+        sync*) variants="hand_loop retry retry_macro backon backoff" ;;
+        *) variants="plain_await retry retry_macro retry_macro_nodrop backon tryhard tokio_retry2" ;;
     esac
     n=20000
     [ "$group" = async_fail_twice ] && n=200 # the peers sleep on tokio's 1 ms timer here

@@ -18,6 +18,7 @@ fn sync_benches(c: &mut Criterion) {
         let mut g = c.benchmark_group(group);
         g.bench_function("hand_loop", |b| b.iter(|| hand_loop(black_box(failures))));
         g.bench_function("retry", |b| b.iter(|| ours(black_box(failures))));
+        g.bench_function("retry_macro", |b| b.iter(|| ours_macro(black_box(failures))));
         g.bench_function("backon", |b| b.iter(|| backon_blocking(black_box(failures))));
         g.bench_function("backoff", |b| b.iter(|| backoff_sync(black_box(failures))));
         g.finish();
@@ -30,6 +31,7 @@ fn async_benches(c: &mut Criterion) {
         let mut g = c.benchmark_group(group);
         g.bench_function("plain_await", |b| b.to_async(&rt).iter(|| plain_await(black_box(failures))));
         g.bench_function("retry", |b| b.to_async(&rt).iter(|| ours_async(black_box(failures))));
+        g.bench_function("retry_macro", |b| b.to_async(&rt).iter(|| ours_macro_async(black_box(failures))));
         g.bench_function("backon", |b| b.to_async(&rt).iter(|| backon_async(black_box(failures))));
         g.bench_function("tryhard", |b| b.to_async(&rt).iter(|| tryhard_async(black_box(failures))));
         g.bench_function("tokio_retry2", |b| {

@@ -7,7 +7,7 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use retry::{Retrying, dsl::*};
+use retry::{Retrying, dsl::*, retry};
 
 /// The error every variant fails with.
 #[derive(Debug)]
@@ -52,6 +52,17 @@ pub fn ours(failures: u32) -> Result<u64, Failure> {
     Retrying::new().stop(attempts(3)).wait(none()).call(|| op(&mut left))
 }
 
+#[retry(stop = attempts(3), wait = none())]
+fn op_retried(left: &mut u32) -> Result<u64, Failure> {
+    op(left)
+}
+
+/// The same policy through the attribute.
+pub fn ours_macro(failures: u32) -> Result<u64, Failure> {
+    let mut left = failures;
+    op_retried(&mut left)
+}
+
 pub fn backon_blocking(failures: u32) -> Result<u64, Failure> {
     use backon::{BlockingRetryable, ConstantBuilder};
     let mut left = failures;
@@ -87,6 +98,17 @@ pub async fn ours_async(failures: u32) -> Result<u64, Failure> {
     Retrying::new().stop(attempts(3)).wait(none()).call_async(|| op_async_owned(&mut left)).await
 }
 
+#[retry(stop = attempts(3), wait = none())]
+async fn op_async_retried(left: &mut u32) -> Result<u64, Failure> {
+    op_async(left).await
+}
+
+/// The same policy through the attribute on an `async fn`.
+pub async fn ours_macro_async(failures: u32) -> Result<u64, Failure> {
+    let mut left = failures;
+    op_async_retried(&mut left).await
+}
+
 /// An attempt future that borrows nothing from the closure (for libraries that need `FnMut() -> Fut`).
 pub fn op_async_owned(left: &mut u32) -> std::future::Ready<Result<u64, Failure>> {
     std::future::ready(op(left))
@@ -113,4 +135,15 @@ pub async fn tokio_retry2_async(failures: u32) -> Result<u64, Failure> {
         std::future::ready(op(&mut left).map_transient_err())
     })
     .await
+}
+
+#[retry(stop = attempts(3), wait = none(), sleep = |_| std::future::ready(()))]
+async fn op_async_retried_inline_sleep(left: &mut u32) -> Result<u64, Failure> {
+    op_async(left).await
+}
+
+/// Experiment: the attribute with a sleeper whose future has no drop glue.
+pub async fn ours_macro_async_inline_sleep(failures: u32) -> Result<u64, Failure> {
+    let mut left = failures;
+    op_async_retried_inline_sleep(&mut left).await
 }

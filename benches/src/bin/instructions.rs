@@ -20,6 +20,7 @@ fn main() {
     let sync: Option<fn(u32) -> Result<u64, Failure>> = match variant.as_str() {
         "hand_loop" => Some(hand_loop),
         "retry" if group.starts_with("sync") => Some(ours),
+        "retry_macro" if group.starts_with("sync") => Some(ours_macro),
         "backon" if group.starts_with("sync") => Some(backon_blocking),
         "backoff" => Some(backoff_sync),
         _ => None,
@@ -30,17 +31,24 @@ fn main() {
         }
         return;
     }
+    // The variant is chosen once, outside the loop: a `match` per call would count
+    // string comparisons that differ by the variant's position.
     rt.block_on(async {
-        for _ in 0..n {
-            let out = match variant.as_str() {
-                "plain_await" => plain_await(black_box(failures)).await,
-                "retry" => ours_async(black_box(failures)).await,
-                "backon" => backon_async(black_box(failures)).await,
-                "tryhard" => tryhard_async(black_box(failures)).await,
-                "tokio_retry2" => tokio_retry2_async(black_box(failures)).await,
-                other => panic!("unknown variant {other}"),
-            };
-            let _ = black_box(out);
+        match variant.as_str() {
+            "plain_await" => repeat(n, failures, plain_await).await,
+            "retry" => repeat(n, failures, ours_async).await,
+            "retry_macro" => repeat(n, failures, ours_macro_async).await,
+            "retry_macro_nodrop" => repeat(n, failures, ours_macro_async_inline_sleep).await,
+            "backon" => repeat(n, failures, backon_async).await,
+            "tryhard" => repeat(n, failures, tryhard_async).await,
+            "tokio_retry2" => repeat(n, failures, tokio_retry2_async).await,
+            other => panic!("unknown variant {other}"),
         }
     });
+}
+
+async fn repeat<Fut: Future<Output = Result<u64, Failure>>>(n: u64, failures: u32, f: impl Fn(u32) -> Fut) {
+    for _ in 0..n {
+        let _ = black_box(f(black_box(failures)).await);
+    }
 }
