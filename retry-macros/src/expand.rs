@@ -276,11 +276,13 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &std::collections::HashSet
     let Some(mut body) = body else { unreachable_body() };
     let arguments = item::arguments(&sig, &policy.krate, mentioned);
     sig.inputs = arguments.inputs;
-    if arguments.self_by_value {
-        item::rename_self(&mut body);
+    // A body that does not parse keeps its tokens: rustc reports its errors.
+    if arguments.self_by_value
+        && let Ok(renamed) = item::rename_self(body.clone())
+    {
+        body = renamed;
     }
     let rebinds = arguments.rebinds;
-    let stmts = &body.stmts;
     let out_ty = output.ty();
     let annotation = if item::mentions_impl(out_ty) { quote!() } else { quote!(-> #out_ty) };
     let policy_tokens = policy.tokens;
@@ -293,7 +295,7 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &std::collections::HashSet
             // `on = [Timeout]` matches `Timeout { .. }`, whatever the variant's shape.
             #[allow(clippy::unneeded_struct_pattern)]
             let __retry_policy = #policy_tokens;
-            __retry_policy.#call(|| #annotation { #rebinds #(#stmts)* })
+            __retry_policy.#call(|| #annotation { #rebinds #body })
         }
     } else {
         // Each attempt is an `async` block awaited in place: `return` and `?` end
@@ -310,7 +312,7 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &std::collections::HashSet
             loop {
                 let __retry_outcome = {
                     #rebinds
-                    __retry.#attempt(async { #(#stmts)* }).await
+                    __retry.#attempt(async { #body }).await
                 };
                 match __retry.end(__retry_outcome) {
                     #private::Next::Done { outcome, failed } => break #finish,
@@ -324,8 +326,8 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &std::collections::HashSet
         }
     };
     let block = match &shape {
-        Shape::AsyncTrait { pin, .. } => quote!({ #(#inner_attrs)* #pin(async move { #inner }) }),
-        _ => quote!({ #(#inner_attrs)* #inner }),
+        Shape::AsyncTrait { pin, .. } => quote!({ #inner_attrs #pin(async move { #inner }) }),
+        _ => quote!({ #inner_attrs #inner }),
     };
     quote! {
         #(#outer_attrs)* #vis #defaultness #sig #block

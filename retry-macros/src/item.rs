@@ -44,15 +44,18 @@ impl Output {
     }
 }
 
-/// The fn, taken apart.
+/// The fn, taken apart. The body stays raw tokens unless the attribute has to look
+/// inside it (an `#[async_trait]` body, a by-value `self` to rename): parsing and
+/// re-printing every body would make each `cargo check` pay for it.
 pub(crate) struct RetryFn {
     pub outer_attrs: Vec<Attribute>,
-    pub inner_attrs: Vec<Attribute>,
     pub vis: Visibility,
     pub defaultness: Option<syn::Token![default]>,
     pub sig: Signature,
-    /// `None` for a trait method without a default body.
-    pub body: Option<Block>,
+    /// The body's inner attributes (`#![allow(..)]`), kept at the top of the fn.
+    pub inner_attrs: TokenStream,
+    /// The body's statements; `None` for a trait method without a default body.
+    pub body: Option<TokenStream>,
     pub shape: Shape,
     pub output: Output,
 }
@@ -60,20 +63,34 @@ pub(crate) struct RetryFn {
 impl RetryFn {
     /// Parses a free fn, a method, or a trait method.
     pub(crate) fn parse(item: TokenStream) -> syn::Result<Self> {
-        let (attrs, vis, defaultness, sig, body) = match syn::parse2::<syn::ItemFn>(item.clone()) {
-            Ok(f) => (f.attrs, f.vis, f.modifiers.defaultness, f.sig, Some(*f.block)),
-            Err(error) => match syn::parse2::<syn::TraitItemFn>(item) {
-                Ok(f) => (f.attrs, Visibility::Inherited, f.modifiers.defaultness, f.sig, f.default),
-                Err(_) => {
-                    return Err(syn::Error::new(
-                        error.span(),
-                        format!("the retry attributes go on a fn (free, method or trait method): {error}"),
-                    ));
-                }
-            },
+        let parser = |input: syn::parse::ParseStream<'_>| {
+            let outer_attrs = input.call(Attribute::parse_outer)?;
+            let vis: Visibility = input.parse()?;
+            let defaultness: Option<syn::Token![default]> = input.parse()?;
+            let sig: Signature = input.parse()?;
+            let body = if input.peek(syn::Token![;]) {
+                input.parse::<syn::Token![;]>()?;
+                None
+            } else {
+                let content;
+                syn::braced!(content in input);
+                Some(content.parse::<TokenStream>()?)
+            };
+            Ok((outer_attrs, vis, defaultness, sig, body))
         };
-        let (inner_attrs, outer_attrs) =
-            attrs.into_iter().partition(|a| matches!(a.style, syn::AttrStyle::Inner(_)));
+        let (outer_attrs, vis, defaultness, sig, body) = syn::parse::Parser::parse2(parser, item).map_err(|error| {
+            syn::Error::new(
+                error.span(),
+                format!("the retry attributes go on a fn (free, method or trait method): {error}"),
+            )
+        })?;
+        let (inner_attrs, body) = match body {
+            Some(body) => {
+                let (inner, rest) = split_inner_attributes(body);
+                (inner, Some(rest))
+            }
+            None => (TokenStream::new(), None),
+        };
         let (shape, body, out_ty) = match (&sig.asyncness, body) {
             (Some(_), body) => (Shape::Async, body, return_type(&sig.output)),
             (None, Some(body)) => match async_trait_parts(&sig.output, &body) {
@@ -83,8 +100,24 @@ impl RetryFn {
             (None, None) => (Shape::Sync, None, return_type(&sig.output)),
         };
         let output = classify(out_ty);
-        Ok(RetryFn { outer_attrs, inner_attrs, vis, defaultness, sig, body, shape, output })
+        Ok(RetryFn { outer_attrs, vis, defaultness, sig, inner_attrs, body, shape, output })
     }
+}
+
+/// Splits `#![..]` attributes off the start of a body.
+fn split_inner_attributes(body: TokenStream) -> (TokenStream, TokenStream) {
+    let mut trees: Vec<TokenTree> = body.into_iter().collect();
+    let mut cut = 0;
+    while let (Some(TokenTree::Punct(hash)), Some(TokenTree::Punct(bang)), Some(TokenTree::Group(group))) =
+        (trees.get(cut), trees.get(cut + 1), trees.get(cut + 2))
+    {
+        if hash.as_char() != '#' || bang.as_char() != '!' || group.delimiter() != proc_macro2::Delimiter::Bracket {
+            break;
+        }
+        cut += 3;
+    }
+    let rest = trees.split_off(cut);
+    (trees.into_iter().collect(), rest.into_iter().collect())
 }
 
 fn return_type(output: &ReturnType) -> Type {
@@ -162,14 +195,16 @@ fn first_type_arg(args: &PathArguments) -> Option<&Type> {
 }
 
 /// For `#[async_trait]` output: the future's output, the `Box::pin` path, and the
-/// async block's contents.
-fn async_trait_parts(output: &ReturnType, body: &Block) -> Option<(Type, TokenStream, Block)> {
+/// async block's contents. The body is parsed only when the return type has the shape.
+fn async_trait_parts(output: &ReturnType, body: &TokenStream) -> Option<(Type, TokenStream, TokenStream)> {
     let ReturnType::Type(_, ty) = output else { return None };
     let output = future_output(ty).filter(|_| matches!(**ty, Type::Path(_)))?;
-    let [Stmt::Expr(Expr::Call(call), None)] = body.stmts.as_slice() else { return None };
+    let block = syn::parse::Parser::parse2(Block::parse_within, body.clone()).ok()?;
+    let [Stmt::Expr(Expr::Call(call), None)] = block.as_slice() else { return None };
     let [Expr::Async(block)] = call.args.iter().collect::<Vec<_>>().as_slice() else { return None };
     block.capture?;
-    Some((output, call.func.to_token_stream(), block.block.clone()))
+    let stmts = &block.block.stmts;
+    Some((output, call.func.to_token_stream(), quote!(#(#stmts)*)))
 }
 
 /// How the arguments reach each attempt.
@@ -271,7 +306,7 @@ pub(crate) fn arguments(sig: &Signature, krate: &TokenStream, mentioned: &HashSe
 }
 
 /// Renames `self` to the per-attempt copy in a body (not inside nested items).
-pub(crate) fn rename_self(block: &mut Block) {
+pub(crate) fn rename_self(body: TokenStream) -> syn::Result<TokenStream> {
     struct Rename(Ident);
     impl VisitMut for Rename {
         fn visit_item_mut(&mut self, _: &mut syn::Item) {}
@@ -286,7 +321,12 @@ pub(crate) fn rename_self(block: &mut Block) {
             mac.tokens = rename_in_tokens(std::mem::take(&mut mac.tokens), &self.0);
         }
     }
-    Rename(self_copy()).visit_block_mut(block);
+    let mut stmts = syn::parse::Parser::parse2(Block::parse_within, body)?;
+    let mut rename = Rename(self_copy());
+    for stmt in &mut stmts {
+        rename.visit_stmt_mut(stmt);
+    }
+    Ok(quote!(#(#stmts)*))
 }
 
 fn rename_in_tokens(tokens: TokenStream, to: &Ident) -> TokenStream {
