@@ -78,12 +78,13 @@ impl RetryFn {
             };
             Ok((outer_attrs, vis, defaultness, sig, body))
         };
-        let (outer_attrs, vis, defaultness, sig, body) = syn::parse::Parser::parse2(parser, item).map_err(|error| {
-            syn::Error::new(
-                error.span(),
-                format!("the retry attributes go on a fn (free, method or trait method): {error}"),
-            )
-        })?;
+        let (outer_attrs, vis, defaultness, sig, body) =
+            syn::parse::Parser::parse2(parser, item).map_err(|error| {
+                syn::Error::new(
+                    error.span(),
+                    format!("the retry attributes go on a fn (free, method or trait method): {error}"),
+                )
+            })?;
         let (inner_attrs, body) = match body {
             Some(body) => {
                 let (inner, rest) = split_inner_attributes(body);
@@ -111,7 +112,10 @@ fn split_inner_attributes(body: TokenStream) -> (TokenStream, TokenStream) {
     while let (Some(TokenTree::Punct(hash)), Some(TokenTree::Punct(bang)), Some(TokenTree::Group(group))) =
         (trees.get(cut), trees.get(cut + 1), trees.get(cut + 2))
     {
-        if hash.as_char() != '#' || bang.as_char() != '!' || group.delimiter() != proc_macro2::Delimiter::Bracket {
+        if hash.as_char() != '#'
+            || bang.as_char() != '!'
+            || group.delimiter() != proc_macro2::Delimiter::Bracket
+        {
             break;
         }
         cut += 3;

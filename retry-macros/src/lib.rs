@@ -1,7 +1,7 @@
 //! Attribute macros of the `retry` framework: `#[retry]` and `#[retry_if_result]`.
 //! Use them through the `retry` crate, which documents them.
 //!
-//! Layout, as in tokio-macros and thiserror: these shims call [`expand`] (parse in
+//! Layout, as in tokio-macros and thiserror: these shims call `expand::expand` (parse in
 //! `attr`, cross-checks in `check`, the DSL rewrites in `dsl`, the fn in `item`,
 //! codegen in `expand`).
 #![forbid(unsafe_code)]
@@ -18,14 +18,17 @@ use proc_macro::TokenStream;
 use attr::Kind;
 use expand::expand;
 
-/// Retries the fn's body by the policy in the arguments. See the `retry` crate.
+/// Retries the fn's body by the policy in the arguments:
+/// `#[retry(stop = attempts(3), wait = expo(1, max = 10), on = [Timeout])]`.
+/// The grammar is documented in the `retry` crate, which re-exports this.
 #[proc_macro_attribute]
 pub fn retry(args: TokenStream, item: TokenStream) -> TokenStream {
     expand(Kind::Retry, args.into(), item.into()).into()
 }
 
-/// Retries the fn's body while the predicate holds on its value (polling). See the
-/// `retry` crate.
+/// Retries the fn's body while the predicate holds on its value (polling):
+/// `#[retry_if_result(|s| s.is_pending(), wait = fixed(1s))]`. Documented in the
+/// `retry` crate, which re-exports this.
 #[proc_macro_attribute]
 pub fn retry_if_result(args: TokenStream, item: TokenStream) -> TokenStream {
     expand(Kind::RetryIfResult, args.into(), item.into()).into()

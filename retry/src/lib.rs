@@ -1,6 +1,78 @@
 //! # retry
 //!
-//! Retries, backoff, hooks and testing helpers for sync and async Rust.
+//! Retries, backoff, hooks and testing helpers for sync and async Rust, behind one
+//! attribute.
+//!
+//! ```
+//! use retry::retry;
+//!
+//! #[derive(Debug, PartialEq)]
+//! enum FetchError { Timeout, Connect(u16), NotFound }
+//!
+//! #[retry(stop = attempts(3), wait = expo(10ms, max = 1s), on = [Timeout, Connect(_)])]
+//! fn fetch(tries: &mut u32) -> Result<u32, FetchError> {
+//!     *tries += 1;
+//!     if *tries < 3 { Err(FetchError::Timeout) } else { Ok(*tries) }
+//! }
+//!
+//! let _sleeps = retry::testing::record_sleeps(); // no real sleeping in this example
+//! assert_eq!(fetch(&mut 0), Ok(3));
+//! ```
+//!
+//! # The attribute
+//!
+//! `#[retry(key = value, ...)]` goes on any fn returning a `Result` (sync or
+//! `async`, free, method, trait method, `#[async_trait]`). Values are Rust
+//! expressions evaluated on each call, inside the fn (they may use `self` and the
+//! arguments), in a scope where [`dsl`]`::*` is imported, after two rewrites:
+//!
+//! * duration literals: `250ms`, `2s`, `1.5s`, `3m`, `1h`, `500us`, `10ns`; a bare
+//!   number where a duration is expected is seconds (`expo(1, max = 10)`);
+//! * named arguments: `f(a, k = v)` is `f(a).k(v)`, and `chain(a, b)` is
+//!   `chain((a, b))`.
+//!
+//! | key | value |
+//! |---|---|
+//! | `stop` | a stop policy ([`stop`]); default `attempts(3)` |
+//! | `wait` | a wait policy ([`wait`]); default `random_expo(100ms, max = 10s)` |
+//! | `on` | `[Pattern, ...]` over the error type (a bare `Timeout` is `E::Timeout` of any shape), or `transient` ([`Transient`], with its retry-after hint) |
+//! | `when` | `Fn(&E) -> bool`; either it or `on` retries |
+//! | `unless` | `[Pattern, ...]` or `Fn(&E) -> bool`: never retried |
+//! | `if_result` | `Fn(&T) -> bool`: also retry this `Ok` value |
+//! | `retry_after` | `Fn(&E) -> Option<Duration>`: a delay the error asks for |
+//! | `before`, `after`, `before_sleep`, `on_success`, `on_giveup` | `FnMut(&Attempt<T, E>)` hooks, in tenacity's order ([`hook`]) |
+//! | `fallback` | `FnOnce(R) -> R`, called with the final outcome when the call gives up |
+//! | `sleep` | a sleeper ([`sleep`]): `FnMut(Duration)` sync, `Fn(Duration) -> impl Future` async |
+//! | `name` | a string literal; default the fn's path |
+//! | `crate` | the path of this crate, for crates that re-export it |
+//!
+//! `#[retry_if_result(pred, ...)]` polls: `pred` is `if_result`, and errors are not
+//! retried unless `on`/`when` says so. It works on fns returning any type.
+//!
+//! **How arguments reach each attempt.** References and `impl Trait` as they are,
+//! `&mut` reborrowed, values taken by value cloned (so they must be `Clone`; the
+//! compile error says so and names the argument), a by-value `self` cloned too. The
+//! body runs unchanged in each attempt: `return` and `?` end the attempt.
+//!
+//! **When values are evaluated.** On every call, before the first attempt, so they
+//! can read the arguments; constant policies are plain values and compile to
+//! constants.
+//!
+//! **Mistakes are compile errors** on the offending tokens, all at once: an unknown
+//! key (with "did you mean"), a duplicate, `attempts(0)`, `min > max`, a negative or
+//! malformed duration, a non-`Result` return without `if_result`, `const` and
+//! `extern` fns, a sync fn returning a future.
+//!
+//! ```compile_fail
+//! #[retry::retry(wiat = fixed(1))] // error: Unknown field: `wiat`. Did you mean `wait`?
+//! fn f() -> Result<(), ()> { Ok(()) }
+//! ```
+//!
+//! **Costs.** No allocation per call or per retry, except one small box per actual
+//! sleep with the default tokio sleeper (see [`sleep::DefaultSleeper`]). The future
+//! of a retried `async fn` is at most 128 bytes larger than the plain fn's.
+//!
+//! # The explicit API
 //!
 //! ```
 //! use retry::{Retrying, dsl::*};
@@ -32,4 +104,7 @@ pub mod __private {
     pub use retry_core::*;
 }
 
-pub use retry_macros::{retry, retry_if_result};
+/// Retries the fn by the policy in its arguments: see [the crate docs](crate#the-attribute).
+pub use retry_macros::retry;
+/// Retries the fn while a predicate holds on its value (polling): see [the crate docs](crate#the-attribute).
+pub use retry_macros::retry_if_result;
