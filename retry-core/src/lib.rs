@@ -33,6 +33,7 @@ pub mod hook;
 pub mod sleep;
 pub mod stop;
 pub mod testing;
+pub mod timeout;
 pub mod transient;
 pub mod wait;
 
@@ -40,6 +41,7 @@ pub use attempt::{Attempt, attempt};
 pub use duration::IntoDuration;
 pub use error::InvalidPolicy;
 pub use retrying::{CallStats, Fallback, NoFallback, Retrying};
+pub use timeout::TimedOut;
 pub use transient::Transient;
 
 /// The names the attribute DSL evaluates in: every stop and wait policy constructor,

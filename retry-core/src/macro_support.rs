@@ -71,3 +71,10 @@ pub fn sync_sleeper<S: Sleeper>(sleeper: S) -> S {
 pub fn async_sleeper<S: AsyncSleeper>(sleeper: S) -> S {
     sleeper
 }
+
+/// A `timeout`/`deadline` value: a `Duration` or a number of seconds. An invalid
+/// value (negative, NaN) reads as zero, like the policies' durations.
+#[inline]
+pub fn limit_duration(value: impl crate::IntoDuration) -> Duration {
+    value.into_duration().unwrap_or(Duration::ZERO)
+}

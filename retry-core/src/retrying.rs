@@ -17,6 +17,7 @@ use crate::hook::{HookSet, Hooks};
 use crate::sleep::{AsyncSleeper, DefaultSleeper, Sleeper};
 use crate::stop::{Attempts, Stop, StopState};
 use crate::testing;
+use crate::timeout::{FromTimedOut, Limited};
 use crate::wait::{RandomExpo, Wait};
 
 /// What to return instead when a call gives up.
@@ -748,6 +749,29 @@ where
     ) -> InAttempt<impl Future<Output = Result<T, E>> + use<Fut, T, E, S, W, C, H, F, Sl, K>> {
         let number = self.policy.begin_attempt(&mut self.run, false, true);
         InAttempt::new(number, async move { Ok(attempt.await) })
+    }
+
+    /// Cuts an attempt at `timeout` and at what is left until `deadline` (both
+    /// from the call's start), with the call's own sleeper as the timer.
+    #[inline(always)]
+    pub fn limit<Fut>(
+        &self,
+        attempt: Fut,
+        timeout: Option<Duration>,
+        deadline: Option<Duration>,
+    ) -> Limited<Fut, Sl::Sleep>
+    where
+        Fut: Future<Output = Result<T, E>>,
+        E: FromTimedOut,
+        Sl: AsyncSleeper,
+    {
+        let left =
+            deadline.map(|deadline| deadline.saturating_sub(self.policy.elapsed(&self.run, false, true)));
+        let limit = match (timeout, left) {
+            (Some(timeout), Some(left)) => Some(timeout.min(left)),
+            (timeout, left) => timeout.or(left),
+        };
+        Limited::new(attempt, limit.map(|limit| self.policy.sleeper.sleep(limit)))
     }
 
     /// Decides what follows an attempt.

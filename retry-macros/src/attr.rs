@@ -124,6 +124,8 @@ pub(crate) struct RetryArgs {
     pub unless: Option<SpannedValue<Unless>>,
     pub if_result: Option<SpannedValue<Value>>,
     pub retry_after: Option<SpannedValue<Value>>,
+    pub timeout: Option<SpannedValue<Value>>,
+    pub deadline: Option<SpannedValue<Value>>,
     pub before: Option<SpannedValue<Value>>,
     pub after: Option<SpannedValue<Value>>,
     pub before_sleep: Option<SpannedValue<Value>>,
@@ -131,6 +133,7 @@ pub(crate) struct RetryArgs {
     pub on_giveup: Option<SpannedValue<Value>>,
     pub fallback: Option<SpannedValue<Value>>,
     pub sleep: Option<SpannedValue<Value>>,
+    pub clock: Option<SpannedValue<Value>>,
     pub name: Option<Name>,
     #[darling(rename = "crate")]
     pub krate: Option<Path>,

@@ -59,6 +59,41 @@ pub(crate) fn check(kind: Kind, func: &RetryFn, args: Option<&RetryArgs>, errors
         );
     }
     let Some(args) = args else { return };
+    if let Some(timeout) = &args.timeout {
+        if matches!(func.shape, Shape::Sync) {
+            errors.push(
+                Error::custom(
+                    "`timeout` needs an async fn: a sync attempt cannot be interrupted; \
+                     `deadline = ..` bounds the whole call (no sleep past it) on sync fns",
+                )
+                .with_span(&timeout.span()),
+            );
+        } else if !func.output.is_result() {
+            errors.push(
+                Error::custom(
+                    "`timeout` turns a slow attempt into an error, so the fn must return a `Result`",
+                )
+                .with_span(&timeout.span()),
+            );
+        }
+    }
+    for (key, value) in [("timeout", &args.timeout), ("deadline", &args.deadline)] {
+        let Some(value) = value else { continue };
+        match crate::dsl::literal_seconds(&value.0) {
+            Some(secs) if secs < 0.0 => {
+                errors.push(Error::custom(format!("`{key}` cannot be negative")).with_span(&value.0))
+            }
+            Some(secs) if secs == 0.0 => {
+                let what = if key == "timeout" {
+                    "every attempt would time out at once"
+                } else {
+                    "the call would end before its first attempt"
+                };
+                errors.push(Error::custom(format!("a zero `{key}`: {what}")).with_span(&value.0))
+            }
+            _ => {}
+        }
+    }
     let if_result = args.if_result.is_some();
     if let Output::Value { ty } = &func.output {
         if !if_result && !returns_future {

@@ -51,7 +51,12 @@ fn unchanged(item: TokenStream, errors: Accumulator) -> TokenStream {
 /// The policy under its own name.
 struct Policy {
     krate: TokenStream,
+    /// `let` statements evaluated before the policy (the limits).
+    prelude: TokenStream,
     tokens: TokenStream,
+    /// `Some` when attempts are cut (`timeout`, or `deadline` on an async fn
+    /// returning `Result`): the `limit` call's two arguments.
+    limits: Option<(TokenStream, TokenStream, proc_macro2::Span)>,
 }
 
 fn value(spanned: SpannedValue<Value>, errors: &mut Accumulator) -> TokenStream {
@@ -97,11 +102,51 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs, errors: &mut Accumulator)
         chain = quote_spanned!(span=> #chain.#method(#tokens));
     };
 
-    for (key, spanned) in [("stop", args.stop), ("wait", args.wait)] {
-        if let Some(spanned) = spanned {
+    // `deadline` is a stop (no sleep that would end past it) and, on async fns, a
+    // cut of the running attempt; `timeout` only the cut.
+    let mut prelude = TokenStream::new();
+    let mut limit = |name: &str, spanned: Option<SpannedValue<Value>>, errors: &mut Accumulator| match spanned
+    {
+        Some(spanned) => {
             let span = spanned.span();
-            setter(key, value(spanned, errors), span);
+            let tokens = value(spanned, errors);
+            let local = syn::Ident::new(&format!("__retry_{name}"), span);
+            prelude.extend(quote_spanned!(span=> let #local = #private::limit_duration(#tokens);));
+            Some(quote!(::core::option::Option::Some(#local)))
         }
+        None => None,
+    };
+    let limit_span = args.timeout.as_ref().or(args.deadline.as_ref()).map(|v| v.span());
+    let timeout = limit("timeout", args.timeout, errors);
+    let deadline = limit("deadline", args.deadline, errors);
+    let has_deadline = deadline.is_some();
+    let cuts = func.output.is_result() && !matches!(func.shape, Shape::Sync);
+    let limits = (cuts && (timeout.is_some() || has_deadline)).then(|| {
+        let none = quote!(::core::option::Option::None);
+        let span = limit_span.unwrap_or_else(proc_macro2::Span::call_site);
+        (timeout.unwrap_or_else(|| none.clone()), deadline.unwrap_or(none), span)
+    });
+    let stop = args.stop.map(|spanned| {
+        let span = spanned.span();
+        (value(spanned, errors), span)
+    });
+    match (stop, has_deadline) {
+        (Some((stop, span)), true) => setter(
+            "stop",
+            quote_spanned!(span=> #private::stop::Either(#stop, #private::dsl::before_elapsed(__retry_deadline))),
+            span,
+        ),
+        (None, true) => setter(
+            "stop",
+            quote!(#private::stop::Either(#private::dsl::attempts(3), #private::dsl::before_elapsed(__retry_deadline))),
+            proc_macro2::Span::call_site(),
+        ),
+        (Some((stop, span)), false) => setter("stop", stop, span),
+        (None, false) => {}
+    }
+    if let Some(spanned) = args.wait {
+        let span = spanned.span();
+        setter("wait", value(spanned, errors), span);
     }
     let retry_after_given = args.retry_after.is_some();
     if let Some(on) = args.on {
@@ -139,6 +184,7 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs, errors: &mut Accumulator)
         ("before_sleep", args.before_sleep),
         ("on_success", args.on_success),
         ("on_giveup", args.on_giveup),
+        ("clock", args.clock),
     ] {
         if let Some(spanned) = spanned {
             let span = spanned.span();
@@ -166,7 +212,7 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs, errors: &mut Accumulator)
         use #private::dsl::*;
         #chain
     }};
-    Policy { krate, tokens }
+    Policy { krate, prelude, tokens, limits }
 }
 
 /// `|e| matches!(e, E::A { .. } | E::B(..))` for `on = [A, B(..)]`.
@@ -286,6 +332,7 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &std::collections::HashSet
     let out_ty = output.ty();
     let annotation = if item::mentions_impl(out_ty) { quote!() } else { quote!(-> #out_ty) };
     let policy_tokens = policy.tokens;
+    let prelude = policy.prelude;
     let is_result = output.is_result();
     let krate = &policy.krate;
     let private = quote!(#krate::__private);
@@ -294,6 +341,7 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &std::collections::HashSet
         quote! {
             // `on = [Timeout]` matches `Timeout { .. }`, whatever the variant's shape.
             #[allow(clippy::unneeded_struct_pattern)]
+            #prelude
             let __retry_policy = #policy_tokens;
             __retry_policy.#call(|| #annotation { #rebinds #body })
         }
@@ -301,18 +349,26 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &std::collections::HashSet
         // Each attempt is an `async` block awaited in place: `return` and `?` end
         // the attempt, captures are borrowed (or moved, for per-attempt copies),
         // and the fn's future stays one state machine.
+        let attempt_future = match &policy.limits {
+            Some((timeout, deadline, span)) => {
+                let limit = syn::Ident::new("limit", *span);
+                quote!(__retry.#limit(async { #body }, #timeout, #deadline))
+            }
+            None => quote!(async { #body }),
+        };
         let (attempt, finish) = if is_result {
             (quote!(attempt), quote!(__retry.finish(outcome, failed)))
         } else {
             (quote!(attempt_value), quote!(#private::into_value(__retry.finish(outcome, failed))))
         };
         quote! {
+            #prelude
             #[allow(clippy::unneeded_struct_pattern)]
             let mut __retry = #private::Driver::new(#policy_tokens);
             loop {
                 let __retry_outcome = {
                     #rebinds
-                    __retry.#attempt(async { #body }).await
+                    __retry.#attempt(#attempt_future).await
                 };
                 match __retry.end(__retry_outcome) {
                     #private::Next::Done { outcome, failed } => break #finish,

@@ -40,9 +40,12 @@
 //! | `unless` | `[Pattern, ...]` or `Fn(&E) -> bool`: never retried |
 //! | `if_result` | `Fn(&T) -> bool`: also retry this `Ok` value |
 //! | `retry_after` | `Fn(&E) -> Option<Duration>`: a delay the error asks for |
+//! | `timeout` | a duration: each attempt of an `async fn` is cut after it, failing with `E::from(`[`TimedOut`]`)` |
+//! | `deadline` | a duration from the call's start: no sleep that would end past it; an `async` attempt running at it is cut (as `timeout`) |
 //! | `before`, `after`, `before_sleep`, `on_success`, `on_giveup` | `FnMut(&Attempt<T, E>)` hooks, in tenacity's order ([`hook`]) |
 //! | `fallback` | `FnOnce(R) -> R`, called with the final outcome when the call gives up |
 //! | `sleep` | a sleeper ([`sleep`]): `FnMut(Duration)` sync, `Fn(Duration) -> impl Future` async |
+//! | `clock` | a [`clock::Clock`] for elapsed time (e.g. [`testing::ManualClock`]); an addition to the SPEC's keys, for deterministic tests |
 //! | `name` | a string literal; default the fn's path |
 //! | `crate` | the path of this crate, for crates that re-export it |
 //!
