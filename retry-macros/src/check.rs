@@ -83,7 +83,7 @@ pub(crate) fn check(kind: Kind, func: &RetryFn, args: Option<&RetryArgs>, errors
             Some(secs) if secs < 0.0 => {
                 errors.push(Error::custom(format!("`{key}` cannot be negative")).with_span(&value.0))
             }
-            Some(secs) if secs == 0.0 => {
+            Some(0.0) => {
                 let what = if key == "timeout" {
                     "every attempt would time out at once"
                 } else {
