@@ -318,7 +318,8 @@ fn qualify(pat: Pat, err_path: Option<&syn::Path>, err: Option<&Type>, errors: &
 
 /// The expanded fn.
 fn generate(func: RetryFn, policy: Policy, mentioned: &std::collections::HashSet<String>) -> TokenStream {
-    let RetryFn { outer_attrs, inner_attrs, vis, defaultness, mut sig, body, shape, output } = func;
+    let RetryFn { outer_attrs, inner_attrs, vis, defaultness, mut sig, body, brace_span, shape, output } =
+        func;
     let Some(mut body) = body else { unreachable_body() };
     let arguments = item::arguments(&sig, &policy.krate, mentioned);
     sig.inputs = arguments.inputs;
@@ -381,10 +382,12 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &std::collections::HashSet
             }
         }
     };
-    let block = match &shape {
-        Shape::AsyncTrait { pin, .. } => quote!({ #inner_attrs #pin(async move { #inner }) }),
-        _ => quote!({ #inner_attrs #inner }),
+    let contents = match &shape {
+        Shape::AsyncTrait { pin, .. } => quote!(#inner_attrs #pin(async move { #inner })),
+        _ => quote!(#inner_attrs #inner),
     };
+    let mut block = proc_macro2::Group::new(proc_macro2::Delimiter::Brace, contents);
+    block.set_span(brace_span);
     quote! {
         #(#outer_attrs)* #vis #defaultness #sig #block
     }

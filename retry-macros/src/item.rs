@@ -56,6 +56,9 @@ pub(crate) struct RetryFn {
     pub inner_attrs: TokenStream,
     /// The body's statements; `None` for a trait method without a default body.
     pub body: Option<TokenStream>,
+    /// The span of the body's braces, given to the expanded body so the fn keeps
+    /// the user's span (lints such as `dead_code` skip items spanning an expansion).
+    pub brace_span: Span,
     pub shape: Shape,
     pub output: Output,
 }
@@ -68,18 +71,18 @@ impl RetryFn {
             let vis: Visibility = input.parse()?;
             let defaultness: Option<syn::Token![default]> = input.parse()?;
             let sig: Signature = input.parse()?;
-            let body = if input.peek(syn::Token![;]) {
-                input.parse::<syn::Token![;]>()?;
-                None
+            let (body, brace_span) = if input.peek(syn::Token![;]) {
+                let semi = input.parse::<syn::Token![;]>()?;
+                (None, semi.span)
             } else {
                 let content;
-                syn::braced!(content in input);
-                Some(content.parse::<TokenStream>()?)
+                let brace = syn::braced!(content in input);
+                (Some(content.parse::<TokenStream>()?), brace.span.join())
             };
-            Ok((outer_attrs, vis, defaultness, sig, body))
+            Ok((outer_attrs, vis, defaultness, sig, body, brace_span))
         };
-        let (outer_attrs, vis, defaultness, sig, body) =
-            syn::parse::Parser::parse2(parser, item).map_err(|error| {
+        let (outer_attrs, vis, defaultness, sig, body, brace_span) = syn::parse::Parser::parse2(parser, item)
+            .map_err(|error| {
                 syn::Error::new(
                     error.span(),
                     format!("the retry attributes go on a fn (free, method or trait method): {error}"),
@@ -101,7 +104,7 @@ impl RetryFn {
             (None, None) => (Shape::Sync, None, return_type(&sig.output)),
         };
         let output = classify(out_ty);
-        Ok(RetryFn { outer_attrs, vis, defaultness, sig, inner_attrs, body, shape, output })
+        Ok(RetryFn { outer_attrs, vis, defaultness, sig, inner_attrs, body, brace_span, shape, output })
     }
 }
 
