@@ -26,6 +26,7 @@ mod retrying;
 pub mod macro_support;
 
 pub mod attempt;
+pub mod breaker;
 pub mod clock;
 pub mod condition;
 pub mod error;
@@ -38,6 +39,7 @@ pub mod transient;
 pub mod wait;
 
 pub use attempt::{Attempt, attempt};
+pub use breaker::{CircuitBreaker, CircuitOpen};
 pub use duration::IntoDuration;
 pub use error::InvalidPolicy;
 pub use retrying::{CallStats, Fallback, NoFallback, Retrying};
