@@ -17,7 +17,9 @@ fn succeed(b: &CircuitBreaker<ManualClock>) -> Result<(), BreakerError<&'static 
 #[test]
 fn opens_after_consecutive_failures_then_half_opens_and_closes() {
     let clock = ManualClock::new();
-    let b = CircuitBreaker::with_clock(clock.clone()).with_consecutive_failures(3).with_open_for(Duration::from_secs(10));
+    let b = CircuitBreaker::with_clock(clock.clone())
+        .with_consecutive_failures(3)
+        .with_open_for(Duration::from_secs(10));
     let log = Arc::new(Mutex::new(Vec::new()));
     let sink = log.clone();
     b.on_transition(move |t| sink.lock().unwrap().push(t));
@@ -94,7 +96,9 @@ fn half_open_admits_exactly_the_probes_and_a_dropped_probe_frees_its_slot() {
 #[test]
 fn a_panicking_probe_frees_its_slot() {
     let clock = ManualClock::new();
-    let b = CircuitBreaker::with_clock(clock.clone()).with_consecutive_failures(1).with_open_for(Duration::from_secs(1));
+    let b = CircuitBreaker::with_clock(clock.clone())
+        .with_consecutive_failures(1)
+        .with_open_for(Duration::from_secs(1));
     fail(&b);
     clock.advance(Duration::from_secs(1));
     let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

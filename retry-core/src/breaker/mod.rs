@@ -328,7 +328,8 @@ impl<K: Clock> CircuitBreaker<K> {
             self.gate.acquire(self.probes, || self.now_ms(), || self.open_duration_ms(), |t| self.notify(t));
         match ticket {
             Some(ticket) => {
-                let started = if self.slow_call.is_some() && ticket.counted { Some(self.clock.now()) } else { None };
+                let started =
+                    if self.slow_call.is_some() && ticket.counted { Some(self.clock.now()) } else { None };
                 Ok(Permit { breaker: self, ticket: Some(ticket), started })
             }
             None => {

@@ -84,7 +84,12 @@ impl TimeWindow {
     pub(super) const fn new() -> Self {
         TimeWindow {
             buckets: [const {
-                Bucket { epoch: AtomicU64::new(0), calls: AtomicU32::new(0), failures: AtomicU32::new(0), slow: AtomicU32::new(0) }
+                Bucket {
+                    epoch: AtomicU64::new(0),
+                    calls: AtomicU32::new(0),
+                    failures: AtomicU32::new(0),
+                    slow: AtomicU32::new(0),
+                }
             }; BUCKETS],
         }
     }
