@@ -27,9 +27,11 @@ pub mod macro_support;
 
 pub mod attempt;
 pub mod breaker;
+pub mod budget;
 pub mod clock;
 pub mod condition;
 pub mod error;
+pub mod guard;
 pub mod hook;
 pub mod sleep;
 pub mod stop;
@@ -40,6 +42,7 @@ pub mod wait;
 
 pub use attempt::{Attempt, attempt};
 pub use breaker::{CircuitBreaker, CircuitOpen};
+pub use budget::RetryBudget;
 pub use duration::IntoDuration;
 pub use error::InvalidPolicy;
 pub use retrying::{CallStats, Fallback, NoFallback, Retrying};

@@ -10,9 +10,12 @@ use core::time::Duration;
 use std::time::Instant;
 
 use crate::attempt::{Attempt, Current, InAttempt};
+use crate::breaker::{CircuitBreaker, FromCircuitOpen};
+use crate::budget::RetryBudget;
 use crate::clock::{Clock, DefaultClock};
 use crate::condition::{AddFilter, Classify, Conditions, Filter, Nothing};
 use crate::error::InvalidPolicy;
+use crate::guard::{Breaker, CountsAsFailure, EveryError, Guard, Guards};
 use crate::hook::{HookSet, Hooks};
 use crate::sleep::{AsyncSleeper, DefaultSleeper, Sleeper};
 use crate::stop::{Attempts, Stop, StopState};
@@ -113,6 +116,7 @@ pub struct Retrying<
     F = NoFallback,
     Sl = DefaultSleeper,
     K = DefaultClock,
+    G = Guards,
 > {
     stop: S,
     wait: W,
@@ -121,18 +125,19 @@ pub struct Retrying<
     fallback: F,
     sleeper: Sl,
     clock: K,
+    guards: G,
     name: &'static str,
     outcome: PhantomData<fn() -> Result<T, E>>,
 }
 
-impl<T, E, S, W, C, H, F, Sl, K> fmt::Debug for Retrying<T, E, S, W, C, H, F, Sl, K> {
+impl<T, E, S, W, C, H, F, Sl, K, G> fmt::Debug for Retrying<T, E, S, W, C, H, F, Sl, K, G> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Retrying").field("name", &self.name).finish_non_exhaustive()
     }
 }
 
-impl<T, E, S: Clone, W: Clone, C: Clone, H: Clone, F: Clone, Sl: Clone, K: Clone> Clone
-    for Retrying<T, E, S, W, C, H, F, Sl, K>
+impl<T, E, S: Clone, W: Clone, C: Clone, H: Clone, F: Clone, Sl: Clone, K: Clone, G: Clone> Clone
+    for Retrying<T, E, S, W, C, H, F, Sl, K, G>
 {
     fn clone(&self) -> Self {
         Retrying {
@@ -143,6 +148,7 @@ impl<T, E, S: Clone, W: Clone, C: Clone, H: Clone, F: Clone, Sl: Clone, K: Clone
             fallback: self.fallback.clone(),
             sleeper: self.sleeper.clone(),
             clock: self.clock.clone(),
+            guards: self.guards.clone(),
             name: self.name,
             outcome: PhantomData,
         }
@@ -160,6 +166,7 @@ impl<T, E> Retrying<T, E> {
             fallback: NoFallback,
             sleeper: DefaultSleeper,
             clock: DefaultClock,
+            guards: Guards::new(),
             name: "retry",
             outcome: PhantomData,
         }
@@ -182,7 +189,8 @@ impl<T, E> Retrying<T, E> {
     /// assert_eq!((out, polls), (Err("down"), 1));
     /// ```
     pub const fn polling() -> Retrying<T, E, Attempts, RandomExpo, Conditions<Nothing>> {
-        let Retrying { stop, wait, hooks, fallback, sleeper, clock, name, outcome, .. } = Retrying::new();
+        let Retrying { stop, wait, hooks, fallback, sleeper, clock, guards, name, outcome, .. } =
+            Retrying::new();
         Retrying {
             stop,
             wait,
@@ -191,6 +199,7 @@ impl<T, E> Retrying<T, E> {
             fallback,
             sleeper,
             clock,
+            guards,
             name,
             outcome,
         }
@@ -203,23 +212,23 @@ impl<T, E> Default for Retrying<T, E> {
     }
 }
 
-impl<T, E, S, W, C, H, F, Sl, K> Retrying<T, E, S, W, C, H, F, Sl, K> {
+impl<T, E, S, W, C, H, F, Sl, K, G> Retrying<T, E, S, W, C, H, F, Sl, K, G> {
     /// When to give up. See [`crate::stop`].
     ///
     /// # Default
     /// `attempts(3)`.
-    pub fn stop<S2: Stop>(self, stop: S2) -> Retrying<T, E, S2, W, C, H, F, Sl, K> {
-        let Retrying { wait, conditions, hooks, fallback, sleeper, clock, name, outcome, .. } = self;
-        Retrying { stop, wait, conditions, hooks, fallback, sleeper, clock, name, outcome }
+    pub fn stop<S2: Stop>(self, stop: S2) -> Retrying<T, E, S2, W, C, H, F, Sl, K, G> {
+        let Retrying { wait, conditions, hooks, fallback, sleeper, clock, guards, name, outcome, .. } = self;
+        Retrying { stop, wait, conditions, hooks, fallback, sleeper, clock, guards, name, outcome }
     }
 
     /// How long to sleep between attempts. See [`crate::wait`].
     ///
     /// # Default
     /// `random_expo(100ms).max(10s)`.
-    pub fn wait<W2: Wait>(self, wait: W2) -> Retrying<T, E, S, W2, C, H, F, Sl, K> {
-        let Retrying { stop, conditions, hooks, fallback, sleeper, clock, name, outcome, .. } = self;
-        Retrying { stop, wait, conditions, hooks, fallback, sleeper, clock, name, outcome }
+    pub fn wait<W2: Wait>(self, wait: W2) -> Retrying<T, E, S, W2, C, H, F, Sl, K, G> {
+        let Retrying { stop, conditions, hooks, fallback, sleeper, clock, guards, name, outcome, .. } = self;
+        Retrying { stop, wait, conditions, hooks, fallback, sleeper, clock, guards, name, outcome }
     }
 
     /// Called with the final outcome when the call ends in failure (an error, or a
@@ -227,12 +236,12 @@ impl<T, E, S, W, C, H, F, Sl, K> Retrying<T, E, S, W, C, H, F, Sl, K> {
     ///
     /// # Default
     /// None: the caller gets the last outcome itself.
-    pub fn fallback<F2>(self, fallback: F2) -> Retrying<T, E, S, W, C, H, F2, Sl, K>
+    pub fn fallback<F2>(self, fallback: F2) -> Retrying<T, E, S, W, C, H, F2, Sl, K, G>
     where
         F2: FnOnce(Result<T, E>) -> Result<T, E>,
     {
-        let Retrying { stop, wait, conditions, hooks, sleeper, clock, name, outcome, .. } = self;
-        Retrying { stop, wait, conditions, hooks, fallback, sleeper, clock, name, outcome }
+        let Retrying { stop, wait, conditions, hooks, sleeper, clock, guards, name, outcome, .. } = self;
+        Retrying { stop, wait, conditions, hooks, fallback, sleeper, clock, guards, name, outcome }
     }
 
     /// How to sleep: `FnMut(Duration)` for [`call`](Self::call),
@@ -240,18 +249,18 @@ impl<T, E, S, W, C, H, F, Sl, K> Retrying<T, E, S, W, C, H, F, Sl, K> {
     ///
     /// # Default
     /// [`DefaultSleeper`]: `std::thread::sleep`, or tokio's timer in async calls.
-    pub fn sleep<Sl2>(self, sleeper: Sl2) -> Retrying<T, E, S, W, C, H, F, Sl2, K> {
-        let Retrying { stop, wait, conditions, hooks, fallback, clock, name, outcome, .. } = self;
-        Retrying { stop, wait, conditions, hooks, fallback, sleeper, clock, name, outcome }
+    pub fn sleep<Sl2>(self, sleeper: Sl2) -> Retrying<T, E, S, W, C, H, F, Sl2, K, G> {
+        let Retrying { stop, wait, conditions, hooks, fallback, clock, guards, name, outcome, .. } = self;
+        Retrying { stop, wait, conditions, hooks, fallback, sleeper, clock, guards, name, outcome }
     }
 
     /// Where elapsed time comes from (for time-based stops, hooks and statistics).
     ///
     /// # Default
     /// [`DefaultClock`].
-    pub fn clock<K2: Clock>(self, clock: K2) -> Retrying<T, E, S, W, C, H, F, Sl, K2> {
-        let Retrying { stop, wait, conditions, hooks, fallback, sleeper, name, outcome, .. } = self;
-        Retrying { stop, wait, conditions, hooks, fallback, sleeper, clock, name, outcome }
+    pub fn clock<K2: Clock>(self, clock: K2) -> Retrying<T, E, S, W, C, H, F, Sl, K2, G> {
+        let Retrying { stop, wait, conditions, hooks, fallback, sleeper, guards, name, outcome, .. } = self;
+        Retrying { stop, wait, conditions, hooks, fallback, sleeper, clock, guards, name, outcome }
     }
 
     /// A label for hooks, tracing and metrics.
@@ -263,26 +272,30 @@ impl<T, E, S, W, C, H, F, Sl, K> Retrying<T, E, S, W, C, H, F, Sl, K> {
         self
     }
 
-    fn map_conditions<C2>(self, map: impl FnOnce(C) -> C2) -> Retrying<T, E, S, W, C2, H, F, Sl, K> {
-        let Retrying { stop, wait, conditions, hooks, fallback, sleeper, clock, name, outcome } = self;
+    fn map_conditions<C2>(self, map: impl FnOnce(C) -> C2) -> Retrying<T, E, S, W, C2, H, F, Sl, K, G> {
+        let Retrying { stop, wait, conditions, hooks, fallback, sleeper, clock, guards, name, outcome } =
+            self;
         let conditions = map(conditions);
-        Retrying { stop, wait, conditions, hooks, fallback, sleeper, clock, name, outcome }
+        Retrying { stop, wait, conditions, hooks, fallback, sleeper, clock, guards, name, outcome }
     }
 
-    fn map_hooks<H2>(self, map: impl FnOnce(H) -> H2) -> Retrying<T, E, S, W, C, H2, F, Sl, K> {
-        let Retrying { stop, wait, conditions, hooks, fallback, sleeper, clock, name, outcome } = self;
+    fn map_hooks<H2>(self, map: impl FnOnce(H) -> H2) -> Retrying<T, E, S, W, C, H2, F, Sl, K, G> {
+        let Retrying { stop, wait, conditions, hooks, fallback, sleeper, clock, guards, name, outcome } =
+            self;
         let hooks = map(hooks);
-        Retrying { stop, wait, conditions, hooks, fallback, sleeper, clock, name, outcome }
+        Retrying { stop, wait, conditions, hooks, fallback, sleeper, clock, guards, name, outcome }
     }
 }
 
-impl<T, E, S, W, Wh, Un, If, Ra, H, F, Sl, K> Retrying<T, E, S, W, Conditions<Wh, Un, If, Ra>, H, F, Sl, K> {
+impl<T, E, S, W, Wh, Un, If, Ra, H, F, Sl, K, G>
+    Retrying<T, E, S, W, Conditions<Wh, Un, If, Ra>, H, F, Sl, K, G>
+{
     /// Retry errors for which `predicate` holds. The first `.when` replaces the
     /// default (every error); later ones add alternatives.
     pub fn when<P>(
         self,
         predicate: P,
-    ) -> Retrying<T, E, S, W, Conditions<Wh::Output, Un, If, Ra>, H, F, Sl, K>
+    ) -> Retrying<T, E, S, W, Conditions<Wh::Output, Un, If, Ra>, H, F, Sl, K, G>
     where
         P: Fn(&E) -> bool,
         Wh: AddFilter<P>,
@@ -294,7 +307,7 @@ impl<T, E, S, W, Wh, Un, If, Ra, H, F, Sl, K> Retrying<T, E, S, W, Conditions<Wh
     pub fn unless<P>(
         self,
         predicate: P,
-    ) -> Retrying<T, E, S, W, Conditions<Wh, Un::Output, If, Ra>, H, F, Sl, K>
+    ) -> Retrying<T, E, S, W, Conditions<Wh, Un::Output, If, Ra>, H, F, Sl, K, G>
     where
         P: Fn(&E) -> bool,
         Un: AddFilter<P>,
@@ -306,7 +319,7 @@ impl<T, E, S, W, Wh, Un, If, Ra, H, F, Sl, K> Retrying<T, E, S, W, Conditions<Wh
     pub fn if_result<P>(
         self,
         predicate: P,
-    ) -> Retrying<T, E, S, W, Conditions<Wh, Un, If::Output, Ra>, H, F, Sl, K>
+    ) -> Retrying<T, E, S, W, Conditions<Wh, Un, If::Output, Ra>, H, F, Sl, K, G>
     where
         P: Fn(&T) -> bool,
         If: AddFilter<P>,
@@ -319,7 +332,7 @@ impl<T, E, S, W, Wh, Un, If, Ra, H, F, Sl, K> Retrying<T, E, S, W, Conditions<Wh
     pub fn retry_after<P>(
         self,
         delay: P,
-    ) -> Retrying<T, E, S, W, Conditions<Wh, Un, If, Filter<P>>, H, F, Sl, K>
+    ) -> Retrying<T, E, S, W, Conditions<Wh, Un, If, Filter<P>>, H, F, Sl, K, G>
     where
         P: Fn(&E) -> Option<Duration>,
     {
@@ -327,9 +340,11 @@ impl<T, E, S, W, Wh, Un, If, Ra, H, F, Sl, K> Retrying<T, E, S, W, Conditions<Wh
     }
 }
 
-impl<T, E, S, W, C, B, A, Bs, Os, Og, F, Sl, K> Retrying<T, E, S, W, C, Hooks<B, A, Bs, Os, Og>, F, Sl, K> {
+impl<T, E, S, W, C, B, A, Bs, Os, Og, F, Sl, K, G>
+    Retrying<T, E, S, W, C, Hooks<B, A, Bs, Os, Og>, F, Sl, K, G>
+{
     /// Runs before each attempt.
-    pub fn before<P>(self, hook: P) -> Retrying<T, E, S, W, C, Hooks<P, A, Bs, Os, Og>, F, Sl, K>
+    pub fn before<P>(self, hook: P) -> Retrying<T, E, S, W, C, Hooks<P, A, Bs, Os, Og>, F, Sl, K, G>
     where
         P: FnMut(&Attempt<'_, T, E>),
     {
@@ -337,7 +352,7 @@ impl<T, E, S, W, C, B, A, Bs, Os, Og, F, Sl, K> Retrying<T, E, S, W, C, Hooks<B,
     }
 
     /// Runs after each attempt, the successful one included.
-    pub fn after<P>(self, hook: P) -> Retrying<T, E, S, W, C, Hooks<B, P, Bs, Os, Og>, F, Sl, K>
+    pub fn after<P>(self, hook: P) -> Retrying<T, E, S, W, C, Hooks<B, P, Bs, Os, Og>, F, Sl, K, G>
     where
         P: FnMut(&Attempt<'_, T, E>),
     {
@@ -345,7 +360,7 @@ impl<T, E, S, W, C, B, A, Bs, Os, Og, F, Sl, K> Retrying<T, E, S, W, C, Hooks<B,
     }
 
     /// Runs before each sleep, with [`Attempt::next_sleep`] set.
-    pub fn before_sleep<P>(self, hook: P) -> Retrying<T, E, S, W, C, Hooks<B, A, P, Os, Og>, F, Sl, K>
+    pub fn before_sleep<P>(self, hook: P) -> Retrying<T, E, S, W, C, Hooks<B, A, P, Os, Og>, F, Sl, K, G>
     where
         P: FnMut(&Attempt<'_, T, E>),
     {
@@ -353,7 +368,7 @@ impl<T, E, S, W, C, B, A, Bs, Os, Og, F, Sl, K> Retrying<T, E, S, W, C, Hooks<B,
     }
 
     /// Runs once when the call succeeds.
-    pub fn on_success<P>(self, hook: P) -> Retrying<T, E, S, W, C, Hooks<B, A, Bs, P, Og>, F, Sl, K>
+    pub fn on_success<P>(self, hook: P) -> Retrying<T, E, S, W, C, Hooks<B, A, Bs, P, Og>, F, Sl, K, G>
     where
         P: FnMut(&Attempt<'_, T, E>),
     {
@@ -361,11 +376,88 @@ impl<T, E, S, W, C, B, A, Bs, Os, Og, F, Sl, K> Retrying<T, E, S, W, C, Hooks<B,
     }
 
     /// Runs once when the call ends in failure (before `fallback`).
-    pub fn on_giveup<P>(self, hook: P) -> Retrying<T, E, S, W, C, Hooks<B, A, Bs, Os, P>, F, Sl, K>
+    pub fn on_giveup<P>(self, hook: P) -> Retrying<T, E, S, W, C, Hooks<B, A, Bs, Os, P>, F, Sl, K, G>
     where
         P: FnMut(&Attempt<'_, T, E>),
     {
         self.map_hooks(|h| h.on_giveup(hook))
+    }
+}
+
+impl<T, E, S, W, C, H, F, Sl, K, Br, Bu> Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Br, Bu>> {
+    fn map_guards<G2>(
+        self,
+        map: impl FnOnce(Guards<Br, Bu>) -> G2,
+    ) -> Retrying<T, E, S, W, C, H, F, Sl, K, G2> {
+        let Retrying { stop, wait, conditions, hooks, fallback, sleeper, clock, guards, name, outcome } =
+            self;
+        let guards = map(guards);
+        Retrying { stop, wait, conditions, hooks, fallback, sleeper, clock, guards, name, outcome }
+    }
+
+    /// Passes every attempt through `breaker`: an open breaker rejects the call
+    /// at once with `E::from(CircuitOpen)`, and a retry that the breaker would
+    /// refuse is not slept for. Every error counts as a breaker failure. See
+    /// [`crate::guard`] for the details.
+    ///
+    /// ```
+    /// use retry::{CircuitBreaker, CircuitOpen, Retrying, dsl::*};
+    ///
+    /// #[derive(Debug, PartialEq)]
+    /// enum Error { Down, Open }
+    /// impl From<CircuitOpen> for Error {
+    ///     fn from(_: CircuitOpen) -> Self { Error::Open }
+    /// }
+    ///
+    /// static PAYMENTS: CircuitBreaker = CircuitBreaker::new().with_consecutive_failures(2);
+    ///
+    /// let mut calls = 0;
+    /// let policy = || Retrying::new().stop(attempts(5)).wait(none()).breaker(&PAYMENTS);
+    /// // Two failures open it: the call gives up with its own error, not sleeping.
+    /// assert_eq!(policy().call(|| { calls += 1; Err::<(), _>(Error::Down) }), Err(Error::Down));
+    /// assert_eq!(calls, 2);
+    /// // Open: the next call is rejected without running.
+    /// assert_eq!(policy().call(|| { calls += 1; Ok(()) }), Err(Error::Open));
+    /// assert_eq!(calls, 2);
+    /// ```
+    ///
+    /// # Default
+    /// No breaker.
+    pub fn breaker<'b, Kb: Clock>(
+        self,
+        breaker: &'b CircuitBreaker<Kb>,
+    ) -> Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Breaker<'b, Kb, EveryError, E>, Bu>>
+    where
+        E: FromCircuitOpen,
+    {
+        self.breaker_counting(breaker, EveryError)
+    }
+
+    /// Like [`breaker`](Self::breaker), counting as breaker failures only the
+    /// errors `is_failure` picks (a `404` is the caller's fault, not the
+    /// dependency's); other errors count as nothing.
+    pub fn breaker_counting<'b, Kb: Clock, P: CountsAsFailure<E>>(
+        self,
+        breaker: &'b CircuitBreaker<Kb>,
+        is_failure: P,
+    ) -> Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Breaker<'b, Kb, P, E>, Bu>>
+    where
+        E: FromCircuitOpen,
+    {
+        self.map_guards(|Guards { budget, .. }| Guards { breaker: Breaker::new(breaker, is_failure), budget })
+    }
+
+    /// Draws retries from a shared [`RetryBudget`]: each call's first attempt
+    /// deposits, each retry withdraws, and a call whose retry finds the budget
+    /// empty gives up at once with its last error.
+    ///
+    /// # Default
+    /// No budget.
+    pub fn budget<Kb: Clock>(
+        self,
+        budget: &RetryBudget<Kb>,
+    ) -> Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Br, &RetryBudget<Kb>>> {
+        self.map_guards(|Guards { breaker, .. }| Guards { breaker, budget })
     }
 }
 
@@ -375,15 +467,18 @@ impl<T, E, S, W, C, B, A, Bs, Os, Og, F, Sl, K> Retrying<T, E, S, W, C, Hooks<B,
 /// policy's types, and recomputing it at each use lets the compiler fold it away,
 /// where a field saved across an `.await` would have to be reloaded.
 #[derive(Debug)]
-struct Run {
+struct Run<P = ()> {
     attempt: u32,
+    /// The breaker permit of the attempt in flight (async calls keep it here,
+    /// where it packs beside `attempt`).
+    permit: Option<P>,
     start: Option<Instant>,
     /// Total sleep in nanoseconds (saturating): one word to initialize, not two.
     idle_nanos: u64,
 }
 
-impl Run {
-    const NEW: Run = Run { attempt: 0, start: None, idle_nanos: 0 };
+impl<P> Run<P> {
+    const NEW: Self = Run { attempt: 0, permit: None, start: None, idle_nanos: 0 };
 
     #[inline(always)]
     fn idle(&self) -> Duration {
@@ -400,7 +495,7 @@ enum Step<T, E> {
     Sleep(Duration),
 }
 
-impl<T, E, S, W, C, H, F, Sl, K> Retrying<T, E, S, W, C, H, F, Sl, K>
+impl<T, E, S, W, C, H, F, Sl, K, G> Retrying<T, E, S, W, C, H, F, Sl, K, G>
 where
     S: Stop,
     W: Wait,
@@ -408,6 +503,7 @@ where
     H: HookSet<T, E>,
     F: Fallback<T, E>,
     K: Clock,
+    G: Guard<T, E>,
 {
     /// Rejects nonsensical policies (`attempts(0)`, `min > max`, negative or NaN
     /// durations, a base below 1) with a clear message.
@@ -439,7 +535,7 @@ where
     }
 
     #[inline(always)]
-    fn elapsed(&self, run: &Run, stats: bool, in_async: bool) -> Duration {
+    fn elapsed<P>(&self, run: &Run<P>, stats: bool, in_async: bool) -> Duration {
         if !self.timed(stats) {
             return Duration::ZERO;
         }
@@ -450,9 +546,9 @@ where
     }
 
     #[inline(always)]
-    fn snapshot<'a>(
+    fn snapshot<'a, P>(
         &self,
-        run: &Run,
+        run: &Run<P>,
         elapsed: Duration,
         outcome: Option<&'a Result<T, E>>,
     ) -> Attempt<'a, T, E> {
@@ -468,7 +564,7 @@ where
 
     /// Counts the attempt, starts the clock if needed, runs `before`.
     #[inline(always)]
-    fn begin_attempt(&mut self, run: &mut Run, stats: bool, in_async: bool) -> u32 {
+    fn begin_attempt<P>(&mut self, run: &mut Run<P>, stats: bool, in_async: bool) -> u32 {
         run.attempt = run.attempt.saturating_add(1);
         if self.timed(stats) && run.start.is_none() {
             run.start = Some(self.now(in_async));
@@ -482,10 +578,11 @@ where
 
     /// Runs `after`, then decides: done (running `on_success` / `on_giveup`), or sleep.
     #[inline(always)]
-    fn end_attempt(
+    fn end_attempt<P>(
         &mut self,
-        run: &mut Run,
+        run: &mut Run<P>,
         outcome: Result<T, E>,
+        rejected: bool,
         stats: bool,
         in_async: bool,
     ) -> Step<T, E> {
@@ -494,7 +591,7 @@ where
             let attempt = self.snapshot(run, elapsed, Some(&outcome));
             self.hooks.after(&attempt);
         }
-        if !self.conditions.should_retry(&outcome) {
+        if rejected || !self.conditions.should_retry(&outcome) {
             let failed = outcome.is_err();
             if self.hooks.any() {
                 let attempt = self.snapshot(run, elapsed, Some(&outcome));
@@ -505,16 +602,29 @@ where
         self.plan_retry(run, outcome, elapsed)
     }
 
+    /// Reports an async attempt's outcome on its permit; whether it was rejected.
+    #[inline(always)]
+    fn report(&self, run: &mut Run<G::Permit>, outcome: &Result<T, E>) -> bool {
+        match run.permit.take() {
+            Some(permit) => {
+                self.guards.report(permit, outcome);
+                false
+            }
+            None => true,
+        }
+    }
+
     /// The failure path: asks the delay and the stop policy, runs `before_sleep`.
     #[cold]
-    fn plan_retry(&mut self, run: &mut Run, outcome: Result<T, E>, elapsed: Duration) -> Step<T, E> {
+    fn plan_retry<P>(&mut self, run: &mut Run<P>, outcome: Result<T, E>, elapsed: Duration) -> Step<T, E> {
         let asked = match &outcome {
             Err(error) => self.conditions.retry_after(error),
             Ok(_) => None,
         };
         let delay = asked.unwrap_or_else(|| self.wait.delay(run.attempt));
         let give_up = testing::retries_disabled()
-            || self.stop.should_stop(&StopState::new(run.attempt, elapsed, delay));
+            || self.stop.should_stop(&StopState::new(run.attempt, elapsed, delay))
+            || !self.guards.may_retry(delay);
         if give_up {
             if self.hooks.any() {
                 self.hooks.on_giveup(&self.snapshot(run, elapsed, Some(&outcome)));
@@ -530,7 +640,7 @@ where
     }
 
     #[inline(always)]
-    fn stats(&self, run: &Run, stats: bool, in_async: bool) -> CallStats {
+    fn stats<P>(&self, run: &Run<P>, stats: bool, in_async: bool) -> CallStats {
         let elapsed = if stats { self.elapsed(run, stats, in_async) } else { Duration::ZERO };
         CallStats { attempts: run.attempt, elapsed, idle: run.idle() }
     }
@@ -541,14 +651,23 @@ where
         Op: FnMut() -> Result<T, E>,
         Sl: Sleeper,
     {
-        let mut run = Run::NEW;
+        let mut run = Run::<()>::NEW;
         loop {
             let number = self.begin_attempt(&mut run, STATS, false);
-            let outcome = {
-                let _current = Current::enter(number);
-                op()
+            let _current = Current::enter(number);
+            let (outcome, rejected) = match self.guards.admit(number) {
+                Some(permit) => {
+                    let outcome = op();
+                    self.guards.report(permit, &outcome);
+                    (outcome, false)
+                }
+                None => match self.guards.rejection() {
+                    Some(rejection) => (Err(rejection), true),
+                    None => (op(), false),
+                },
             };
-            match self.end_attempt(&mut run, outcome, STATS, false) {
+            drop(_current);
+            match self.end_attempt(&mut run, outcome, rejected, STATS, false) {
                 Step::Done { outcome, failed } => {
                     let stats = self.stats(&run, STATS, false);
                     let outcome = if failed { self.fallback.fallback(outcome) } else { outcome };
@@ -578,11 +697,18 @@ where
     {
         let (mut this, mut op) = (self, op);
         async move {
-            let mut run = Run::NEW;
+            let mut run = Run::<G::Permit>::NEW;
             loop {
                 let number = this.begin_attempt(&mut run, STATS, true);
-                let outcome = InAttempt::new(number, op()).await;
-                match this.end_attempt(&mut run, outcome, STATS, true) {
+                run.permit = this.guards.admit(number);
+                let admitted = run.permit.is_some();
+                let rejection = if admitted { None } else { this.guards.rejection() };
+                let outcome = match rejection {
+                    Some(rejection) => Err(rejection),
+                    None => InAttempt::new(number, op()).await,
+                };
+                let rejected = this.report(&mut run, &outcome);
+                match this.end_attempt(&mut run, outcome, rejected, STATS, true) {
                     Step::Done { outcome, failed } => {
                         let stats = this.stats(&run, STATS, true);
                         let outcome = if failed { this.fallback.fallback(outcome) } else { outcome };
@@ -644,7 +770,7 @@ where
     }
 }
 
-impl<T, S, W, C, H, F, Sl, K> Retrying<T, Infallible, S, W, C, H, F, Sl, K>
+impl<T, S, W, C, H, F, Sl, K, G> Retrying<T, Infallible, S, W, C, H, F, Sl, K, G>
 where
     S: Stop,
     W: Wait,
@@ -652,6 +778,7 @@ where
     H: HookSet<T, Infallible>,
     F: Fallback<T, Infallible>,
     K: Clock,
+    G: Guard<T, Infallible>,
 {
     /// Retries an operation that returns a plain value (not a `Result`) while
     /// `if_result` holds on it; returns the last value when the policy gives up.
@@ -708,12 +835,12 @@ pub enum Next<T, E> {
 /// whenever the body is, and one state machine instead of two.
 #[doc(hidden)]
 #[derive(Debug)]
-pub struct Driver<T, E, S, W, C, H, F, Sl, K> {
-    policy: Retrying<T, E, S, W, C, H, F, Sl, K>,
-    run: Run,
+pub struct Driver<T, E, S, W, C, H, F, Sl, K, G: Guard<T, E>> {
+    policy: Retrying<T, E, S, W, C, H, F, Sl, K, G>,
+    run: Run<G::Permit>,
 }
 
-impl<T, E, S, W, C, H, F, Sl, K> Driver<T, E, S, W, C, H, F, Sl, K>
+impl<T, E, S, W, C, H, F, Sl, K, G> Driver<T, E, S, W, C, H, F, Sl, K, G>
 where
     S: Stop,
     W: Wait,
@@ -721,11 +848,12 @@ where
     H: HookSet<T, E>,
     F: Fallback<T, E>,
     K: Clock,
+    G: Guard<T, E>,
 {
     /// Starts a call. (Only this step asks for an async sleeper, so a wrong one
     /// is reported once.)
     #[inline(always)]
-    pub fn new(policy: Retrying<T, E, S, W, C, H, F, Sl, K>) -> Self
+    pub fn new(policy: Retrying<T, E, S, W, C, H, F, Sl, K, G>) -> Self
     where
         Sl: AsyncSleeper,
     {
@@ -735,9 +863,13 @@ where
     /// Counts and announces the next attempt (runs `before`), and marks its
     /// future so [`crate::attempt()`] sees its number.
     #[inline(always)]
-    pub fn attempt<Fut: Future<Output = Result<T, E>>>(&mut self, attempt: Fut) -> InAttempt<Fut> {
+    pub fn attempt<Fut: Future<Output = Result<T, E>>>(
+        &mut self,
+        attempt: Fut,
+    ) -> InAttempt<G::Attempt<Fut>> {
         let number = self.policy.begin_attempt(&mut self.run, false, true);
-        InAttempt::new(number, attempt)
+        self.run.permit = self.policy.guards.admit(number);
+        InAttempt::new(number, self.policy.guards.wrap(attempt, self.run.permit.is_some()))
     }
 
     /// Like [`Driver::attempt`], for a fn that returns a plain value (`E` is
@@ -746,9 +878,14 @@ where
     pub fn attempt_value<Fut: Future<Output = T>>(
         &mut self,
         attempt: Fut,
-    ) -> InAttempt<impl Future<Output = Result<T, E>> + use<Fut, T, E, S, W, C, H, F, Sl, K>> {
+    ) -> InAttempt<G::Attempt<impl Future<Output = Result<T, E>> + use<Fut, T, E, S, W, C, H, F, Sl, K, G>>>
+    {
         let number = self.policy.begin_attempt(&mut self.run, false, true);
-        InAttempt::new(number, async move { Ok(attempt.await) })
+        self.run.permit = self.policy.guards.admit(number);
+        InAttempt::new(
+            number,
+            self.policy.guards.wrap(async move { Ok(attempt.await) }, self.run.permit.is_some()),
+        )
     }
 
     /// Cuts an attempt at `timeout` and at what is left until `deadline` (both
@@ -777,7 +914,8 @@ where
     /// Decides what follows an attempt.
     #[inline(always)]
     pub fn end(&mut self, outcome: Result<T, E>) -> Next<T, E> {
-        match self.policy.end_attempt(&mut self.run, outcome, false, true) {
+        let rejected = self.policy.report(&mut self.run, &outcome);
+        match self.policy.end_attempt(&mut self.run, outcome, rejected, false, true) {
             Step::Done { outcome, failed } => Next::Done { outcome, failed },
             Step::Sleep(delay) => Next::Sleep(delay),
         }

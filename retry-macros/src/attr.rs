@@ -134,6 +134,8 @@ pub(crate) struct RetryArgs {
     pub fallback: Option<SpannedValue<Value>>,
     pub sleep: Option<SpannedValue<Value>>,
     pub clock: Option<SpannedValue<Value>>,
+    pub breaker: Option<SpannedValue<Value>>,
+    pub budget: Option<SpannedValue<Value>>,
     pub name: Option<Name>,
     #[darling(rename = "crate")]
     pub krate: Option<Path>,
@@ -155,7 +157,7 @@ impl Kind {
     }
 }
 
-/// The keys [`RetryArgs`] knows.
+/// The keys [`RetryArgs`] knows (a test checks the list against the struct).
 const KEYS: &[&str] = &[
     "stop",
     "wait",
@@ -164,6 +166,10 @@ const KEYS: &[&str] = &[
     "unless",
     "if_result",
     "retry_after",
+    "timeout",
+    "deadline",
+    "breaker",
+    "budget",
     "before",
     "after",
     "before_sleep",
@@ -171,6 +177,7 @@ const KEYS: &[&str] = &[
     "on_giveup",
     "fallback",
     "sleep",
+    "clock",
     "name",
     "crate",
 ];
@@ -242,4 +249,29 @@ pub(crate) fn parse_retry_if_result(
     let span = predicate.span();
     parsed.if_result = Some(SpannedValue::new(Value(predicate), span));
     Some(parsed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_every_field() {
+        for key in KEYS {
+            let items = NestedMeta::parse_meta_list(format!("{key} = 1").parse().unwrap()).unwrap();
+            let error = RetryArgs::from_list(&items).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(!error.contains("Unknown field"), "`{key}`: {error}");
+        }
+        let items = NestedMeta::parse_meta_list("nope = 1".parse().unwrap()).unwrap();
+        assert!(RetryArgs::from_list(&items).unwrap_err().to_string().contains("Unknown field"));
+        // Every field is listed: each key of the struct's debug form is known.
+        let fields = format!("{:?}", RetryArgs::default());
+        for field in fields.split(['{', ',']).skip(1).filter_map(|f| f.split(':').next()) {
+            let field = field.trim().trim_end_matches('}').trim();
+            if !field.is_empty() {
+                let key = if field == "krate" { "crate" } else { field };
+                assert!(KEYS.contains(&key), "`{key}` is missing from KEYS");
+            }
+        }
+    }
 }

@@ -77,6 +77,17 @@ pub(crate) fn check(kind: Kind, func: &RetryFn, args: Option<&RetryArgs>, errors
             );
         }
     }
+    if let Some(breaker) = &args.breaker
+        && !func.output.is_result()
+    {
+        errors.push(
+            Error::custom(
+                "`breaker` rejects calls with an error (`E::from(retry::CircuitOpen)`), so the fn must \
+                 return a `Result`",
+            )
+            .with_span(&breaker.span()),
+        );
+    }
     for (key, value) in [("timeout", &args.timeout), ("deadline", &args.deadline)] {
         let Some(value) = value else { continue };
         match crate::dsl::literal_seconds(&value.0) {

@@ -191,6 +191,16 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs, errors: &mut Accumulator)
             setter(key, value(spanned, errors), span);
         }
     }
+    // Bound first, so a temporary (`Arc::clone(&b)`) lives as long as the call.
+    for (key, spanned) in [("breaker", args.breaker), ("budget", args.budget)] {
+        if let Some(spanned) = spanned {
+            let span = spanned.span();
+            let tokens = value(spanned, errors);
+            let local = syn::Ident::new(&format!("__retry_{key}"), span);
+            prelude.extend(quote_spanned!(span=> let #local = &(#tokens);));
+            setter(key, local.to_token_stream(), span);
+        }
+    }
     if let Some(sleep) = args.sleep {
         // Checked here, on the value, for the kind of fn it is on.
         let span = sleep.span();

@@ -213,6 +213,24 @@ impl<A: Word> Gate<A> {
         }
     }
 
+    /// Whether a call made at `at_ms` could pass, as far as can be told at `now_ms`:
+    /// closed and half-open may, forced open never, open only if its time is up
+    /// by then. Reads the state only (one load; two when open).
+    pub fn may_admit_at(&self, now_ms: u64, at_ms: u64, open_for_ms: impl Fn() -> u64) -> bool {
+        let word = self.word.load(Acquire);
+        match phase(word) {
+            State::ForcedOpen => false,
+            State::Open => {
+                let opened = self.opened.load(Acquire);
+                // Not stamped yet: it opened just now.
+                let since =
+                    if opened & TAG_MASK == gen_of(word) & TAG_MASK { opened >> TAG_BITS } else { now_ms };
+                at_ms.saturating_sub(since) >= open_for_ms()
+            }
+            _ => true,
+        }
+    }
+
     /// A probe finished without an outcome (cancelled, panicked): frees its slot.
     pub fn release(&self, ticket: Ticket) {
         if !ticket.probe {

@@ -339,6 +339,19 @@ impl<K: Clock> CircuitBreaker<K> {
         }
     }
 
+    /// Whether a call made `delay` from now could be admitted, as far as can be told
+    /// now: false when it is forced open, or open until after then. The executor
+    /// asks this before sleeping for a retry, so a call does not sleep only to be
+    /// rejected. (Half-open answers true: a probe slot may be free by then.)
+    pub fn may_admit_after(&self, delay: Duration) -> bool {
+        if matches!(self.state(), State::Closed | State::ForcedClosed | State::HalfOpen) {
+            return true;
+        }
+        let now = self.now_ms();
+        let at = now.saturating_add(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
+        self.gate.may_admit_at(now, at, || self.open_duration_ms())
+    }
+
     /// Runs `op` through the breaker: every `Err` counts as a failure.
     pub fn call<T, E>(&self, op: impl FnOnce() -> Result<T, E>) -> Result<T, BreakerError<E>> {
         self.call_counting(op, |_| true)

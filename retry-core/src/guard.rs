@@ -1,0 +1,287 @@
+//! What every attempt of a call passes through besides its policy: a
+//! [`CircuitBreaker`] and a [`RetryBudget`], set with
+//! [`Retrying::breaker`](crate::Retrying::breaker) and
+//! [`Retrying::budget`](crate::Retrying::budget) (or the `breaker` and `budget`
+//! keys of `#[retry]`).
+//!
+//! # What the executor does with them
+//! * Before each attempt the breaker is asked for a permit. If it rejects the
+//!   **first** attempt, the call ends at once with `E::from(CircuitOpen)` (hooks
+//!   `after` and `on_giveup` see it, and `fallback` may replace it).
+//! * The attempt's outcome is reported on the permit: `Ok` is a success, an error
+//!   a failure (or, with [`Retrying::breaker_counting`](crate::Retrying::breaker_counting),
+//!   only the errors its predicate picks; the others count as nothing). A
+//!   cancelled or panicking attempt drops its permit, which counts nothing and
+//!   frees a half-open probe slot.
+//! * Before sleeping for a retry, the call gives up at once, with the error it has,
+//!   if the breaker will still be open when the sleep ends (no sleeping only to be
+//!   rejected), or if the budget has no retry left. If a breaker rejects a later
+//!   attempt all the same (another caller took the probe slot), the call ends
+//!   with `E::from(CircuitOpen)`.
+//! * The first attempt of each call deposits into the budget; each retry
+//!   withdraws from it.
+//!
+//! Neither costs anything when absent: the default [`Guards`] are zero-sized no-ops.
+
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use core::time::Duration;
+
+use crate::breaker::{CircuitBreaker, FromCircuitOpen, Permit};
+use crate::budget::RetryBudget;
+use crate::clock::Clock;
+
+/// The breaker and budget of a call (by default neither).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Guards<Br = NoBreaker, Bu = NoBudget> {
+    pub(crate) breaker: Br,
+    pub(crate) budget: Bu,
+}
+
+impl Guards {
+    /// No breaker, no budget.
+    pub const fn new() -> Self {
+        Guards { breaker: NoBreaker, budget: NoBudget }
+    }
+}
+
+/// No circuit breaker.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoBreaker;
+
+/// No retry budget.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoBudget;
+
+/// A breaker in a call, with which errors count as its failures and the error of
+/// a rejection (`E::from(CircuitOpen)`, checked where the breaker is set).
+#[derive(Debug)]
+pub struct Breaker<'b, K, P, E> {
+    pub(crate) breaker: &'b CircuitBreaker<K>,
+    pub(crate) is_failure: P,
+    pub(crate) rejection: fn() -> E,
+}
+
+impl<K, P: Clone, E> Clone for Breaker<'_, K, P, E> {
+    fn clone(&self) -> Self {
+        Breaker { breaker: self.breaker, is_failure: self.is_failure.clone(), rejection: self.rejection }
+    }
+}
+
+impl<'b, K, P, E: FromCircuitOpen> Breaker<'b, K, P, E> {
+    pub(crate) fn new(breaker: &'b CircuitBreaker<K>, is_failure: P) -> Self {
+        Breaker { breaker, is_failure, rejection: E::circuit_open }
+    }
+}
+
+/// Every error counts as a breaker failure (the default classification).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EveryError;
+
+/// Which errors count as breaker failures: [`EveryError`], or `Fn(&E) -> bool`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not classify errors of type `{E}` for the circuit breaker",
+    label = "expected `Fn(&{E}) -> bool`"
+)]
+pub trait CountsAsFailure<E> {
+    /// Whether `error` is a failure of the dependency.
+    fn counts(&self, error: &E) -> bool;
+}
+
+impl<E> CountsAsFailure<E> for EveryError {
+    #[inline(always)]
+    fn counts(&self, _: &E) -> bool {
+        true
+    }
+}
+
+impl<E, P: Fn(&E) -> bool> CountsAsFailure<E> for P {
+    #[inline]
+    fn counts(&self, error: &E) -> bool {
+        self(error)
+    }
+}
+
+/// The breaker side of [`Guard`].
+#[doc(hidden)]
+pub trait BreakerSide<T, E> {
+    /// Held for the length of one attempt.
+    type Permit;
+    /// An async attempt as this side runs it (as is, when it never rejects).
+    type Attempt<Fut>;
+    /// Wraps an async attempt, rejected or not.
+    fn wrap<Fut>(&self, attempt: Fut, admitted: bool) -> Self::Attempt<Fut>;
+    /// A permit, or `None` if the breaker rejects the attempt.
+    fn admit(&self) -> Option<Self::Permit>;
+    /// The error of a rejected attempt (`None`: this side never rejects).
+    fn rejection(&self) -> Option<E>;
+    /// Reports an attempt's outcome.
+    fn report(&self, permit: Self::Permit, outcome: &Result<T, E>);
+    /// Whether an attempt `delay` from now may pass.
+    fn may_admit_after(&self, delay: Duration) -> bool;
+}
+
+impl<T, E> BreakerSide<T, E> for NoBreaker {
+    type Permit = ();
+    type Attempt<Fut> = Fut;
+    #[inline(always)]
+    fn wrap<Fut>(&self, attempt: Fut, _: bool) -> Fut {
+        attempt
+    }
+    #[inline(always)]
+    fn admit(&self) -> Option<()> {
+        Some(())
+    }
+    #[inline(always)]
+    fn rejection(&self) -> Option<E> {
+        None
+    }
+    #[inline(always)]
+    fn report(&self, (): (), _: &Result<T, E>) {}
+    #[inline(always)]
+    fn may_admit_after(&self, _: Duration) -> bool {
+        true
+    }
+}
+
+impl<'b, T, E, K, P> BreakerSide<T, E> for Breaker<'b, K, P, E>
+where
+    K: Clock,
+    P: CountsAsFailure<E>,
+{
+    type Permit = Permit<'b, K>;
+    type Attempt<Fut> = Admitted<Fut, E>;
+    #[inline(always)]
+    fn wrap<Fut>(&self, attempt: Fut, admitted: bool) -> Admitted<Fut, E> {
+        Admitted { attempt, rejection: if admitted { None } else { Some(self.rejection) } }
+    }
+    #[inline]
+    fn admit(&self) -> Option<Permit<'b, K>> {
+        self.breaker.try_acquire().ok()
+    }
+    #[inline]
+    fn rejection(&self) -> Option<E> {
+        Some((self.rejection)())
+    }
+    #[inline]
+    fn report(&self, permit: Permit<'b, K>, outcome: &Result<T, E>) {
+        match outcome {
+            Ok(_) => permit.success(),
+            Err(error) if self.is_failure.counts(error) => permit.failure(),
+            Err(_) => drop(permit),
+        }
+    }
+    #[inline]
+    fn may_admit_after(&self, delay: Duration) -> bool {
+        self.breaker.may_admit_after(delay)
+    }
+}
+
+/// The budget side of [`Guard`].
+#[doc(hidden)]
+pub trait BudgetSide {
+    /// A first attempt.
+    fn deposit(&self);
+    /// A retry: whether the budget allows it.
+    fn withdraw(&self) -> bool;
+}
+
+impl BudgetSide for NoBudget {
+    #[inline(always)]
+    fn deposit(&self) {}
+    #[inline(always)]
+    fn withdraw(&self) -> bool {
+        true
+    }
+}
+
+impl<K: Clock> BudgetSide for &RetryBudget<K> {
+    #[inline]
+    fn deposit(&self) {
+        RetryBudget::deposit(self);
+    }
+    #[inline]
+    fn withdraw(&self) -> bool {
+        self.try_withdraw()
+    }
+}
+
+/// How the executor drives [`Guards`]; see the [module docs](self).
+#[doc(hidden)]
+pub trait Guard<T, E> {
+    /// Held for the length of one attempt.
+    type Permit;
+    /// An async attempt as the guard runs it (a future when `Fut` is one).
+    type Attempt<Fut>;
+    /// Wraps an async attempt, rejected (`admitted == false`) or not.
+    fn wrap<Fut>(&self, attempt: Fut, admitted: bool) -> Self::Attempt<Fut>;
+    /// Before an attempt: a permit, or `None` if it is rejected.
+    fn admit(&self, attempt: u32) -> Option<Self::Permit>;
+    /// The error of a rejected attempt.
+    fn rejection(&self) -> Option<E>;
+    /// After an attempt.
+    fn report(&self, permit: Self::Permit, outcome: &Result<T, E>);
+    /// Before sleeping for a retry: whether to go on.
+    fn may_retry(&self, delay: Duration) -> bool;
+}
+
+impl<T, E, Br: BreakerSide<T, E>, Bu: BudgetSide> Guard<T, E> for Guards<Br, Bu> {
+    type Permit = Br::Permit;
+    type Attempt<Fut> = Br::Attempt<Fut>;
+
+    #[inline(always)]
+    fn wrap<Fut>(&self, attempt: Fut, admitted: bool) -> Br::Attempt<Fut> {
+        self.breaker.wrap(attempt, admitted)
+    }
+
+    #[inline(always)]
+    fn admit(&self, attempt: u32) -> Option<Br::Permit> {
+        let permit = self.breaker.admit()?;
+        if attempt == 1 {
+            self.budget.deposit();
+        }
+        Some(permit)
+    }
+
+    #[inline(always)]
+    fn rejection(&self) -> Option<E> {
+        self.breaker.rejection()
+    }
+
+    #[inline(always)]
+    fn report(&self, permit: Br::Permit, outcome: &Result<T, E>) {
+        self.breaker.report(permit, outcome);
+    }
+
+    #[inline(always)]
+    fn may_retry(&self, delay: Duration) -> bool {
+        // The budget last: a retry the breaker would refuse takes no token.
+        self.breaker.may_admit_after(delay) && self.budget.withdraw()
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// An attempt's future behind a breaker's admission: yields the rejection at
+    /// once when the breaker refused it (without polling the attempt).
+    #[doc(hidden)]
+    #[derive(Debug)]
+    pub struct Admitted<Fut, E> {
+        #[pin]
+        attempt: Fut,
+        rejection: Option<fn() -> E>,
+    }
+}
+
+impl<T, E, Fut: Future<Output = Result<T, E>>> Future for Admitted<Fut, E> {
+    type Output = Result<T, E>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        match this.rejection {
+            Some(rejection) => Poll::Ready(Err(rejection())),
+            None => this.attempt.poll(cx),
+        }
+    }
+}
