@@ -1,8 +1,10 @@
 //! What every attempt of a call passes through besides its policy: a
-//! [`CircuitBreaker`] and a [`RetryBudget`], set with
-//! [`Retrying::breaker`](crate::Retrying::breaker) and
-//! [`Retrying::budget`](crate::Retrying::budget) (or the `breaker` and `budget`
-//! keys of `#[retry]`).
+//! [`CircuitBreaker`], a [`RetryBudget`] and time limits, set with
+//! [`Retrying::breaker`](crate::Retrying::breaker),
+//! [`Retrying::budget`](crate::Retrying::budget),
+//! [`Retrying::timeout`](crate::Retrying::timeout) and
+//! [`Retrying::deadline`](crate::Retrying::deadline) (or the keys of the same
+//! names of `#[retry]`).
 //!
 //! # What the executor does with them
 //! * Before each attempt the breaker is asked for a permit. If it rejects the
@@ -31,18 +33,20 @@ use core::time::Duration;
 use crate::breaker::{CircuitBreaker, FromCircuitOpen, Permit};
 use crate::budget::RetryBudget;
 use crate::clock::Clock;
+use crate::timeout::Limited;
 
 /// The breaker and budget of a call (by default neither).
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Guards<Br = NoBreaker, Bu = NoBudget> {
+pub struct Guards<Br = NoBreaker, Bu = NoBudget, Li = NoLimit> {
     pub(crate) breaker: Br,
     pub(crate) budget: Bu,
+    pub(crate) limit: Li,
 }
 
 impl Guards {
     /// No breaker, no budget.
     pub const fn new() -> Self {
-        Guards { breaker: NoBreaker, budget: NoBudget }
+        Guards { breaker: NoBreaker, budget: NoBudget, limit: NoLimit }
     }
 }
 
@@ -207,6 +211,151 @@ impl<K: Clock> BudgetSide for &RetryBudget<K> {
     }
 }
 
+/// No time limit on attempts.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoLimit;
+
+/// Attempts of an async call cut at a per-attempt `timeout` and at the call's
+/// `deadline`, failing with `timed_out()` (`E::from(TimedOut)`). `TIMEOUT` records
+/// whether a timeout is set, which a sync call cannot honour.
+#[derive(Debug)]
+pub struct Limit<E, const TIMEOUT: bool> {
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) deadline: Option<Duration>,
+    pub(crate) timed_out: fn() -> E,
+}
+
+impl<E, const TIMEOUT: bool> Clone for Limit<E, TIMEOUT> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<E, const TIMEOUT: bool> Copy for Limit<E, TIMEOUT> {}
+
+/// The limit side of a call's guards.
+#[doc(hidden)]
+pub trait LimitSide<T, E> {
+    /// An async attempt as this side runs it (as is, when there is no limit).
+    type Cut<Fut: Future<Output = Result<T, E>>, Z: Future<Output = ()>>: Future<Output = Result<T, E>>;
+    /// The overall deadline, if any.
+    fn deadline(&self) -> Option<Duration>;
+    /// Cuts an attempt started `elapsed` into the call; `timer` makes the sleep.
+    fn cut<Fut: Future<Output = Result<T, E>>, Z: Future<Output = ()>>(
+        &self,
+        attempt: Fut,
+        elapsed: impl FnOnce() -> Duration,
+        timer: impl FnOnce(Duration) -> Z,
+    ) -> Self::Cut<Fut, Z>;
+}
+
+impl<T, E> LimitSide<T, E> for NoLimit {
+    type Cut<Fut: Future<Output = Result<T, E>>, Z: Future<Output = ()>> = Fut;
+    #[inline(always)]
+    fn deadline(&self) -> Option<Duration> {
+        None
+    }
+    #[inline(always)]
+    fn cut<Fut: Future<Output = Result<T, E>>, Z: Future<Output = ()>>(
+        &self,
+        attempt: Fut,
+        _: impl FnOnce() -> Duration,
+        _: impl FnOnce(Duration) -> Z,
+    ) -> Fut {
+        attempt
+    }
+}
+
+impl<T, E, const TIMEOUT: bool> LimitSide<T, E> for Limit<E, TIMEOUT> {
+    type Cut<Fut: Future<Output = Result<T, E>>, Z: Future<Output = ()>> = Limited<Fut, Z, fn() -> E>;
+    #[inline]
+    fn deadline(&self) -> Option<Duration> {
+        self.deadline
+    }
+    #[inline]
+    fn cut<Fut: Future<Output = Result<T, E>>, Z: Future<Output = ()>>(
+        &self,
+        attempt: Fut,
+        elapsed: impl FnOnce() -> Duration,
+        timer: impl FnOnce(Duration) -> Z,
+    ) -> Limited<Fut, Z, fn() -> E> {
+        let limit = attempt_limit(self.timeout, self.deadline, elapsed);
+        Limited::new(attempt, limit.map(timer), self.timed_out)
+    }
+}
+
+/// How long the next attempt may run: the timeout, or what is left until the
+/// deadline, whichever is shorter.
+#[inline]
+pub(crate) fn attempt_limit(
+    timeout: Option<Duration>,
+    deadline: Option<Duration>,
+    elapsed: impl FnOnce() -> Duration,
+) -> Option<Duration> {
+    let left = deadline.map(|deadline| deadline.saturating_sub(elapsed()));
+    match (timeout, left) {
+        (Some(timeout), Some(left)) => Some(timeout.min(left)),
+        (timeout, left) => timeout.or(left),
+    }
+}
+
+/// Adds a per-attempt timeout to a call's limits.
+#[doc(hidden)]
+pub trait WithTimeout<E> {
+    /// The limits with the timeout.
+    type Output;
+    /// Sets the timeout.
+    fn with_timeout(self, timeout: Duration, timed_out: fn() -> E) -> Self::Output;
+}
+
+impl<E> WithTimeout<E> for NoLimit {
+    type Output = Limit<E, true>;
+    fn with_timeout(self, timeout: Duration, timed_out: fn() -> E) -> Limit<E, true> {
+        Limit { timeout: Some(timeout), deadline: None, timed_out }
+    }
+}
+
+impl<E, const TIMEOUT: bool> WithTimeout<E> for Limit<E, TIMEOUT> {
+    type Output = Limit<E, true>;
+    fn with_timeout(self, timeout: Duration, _: fn() -> E) -> Limit<E, true> {
+        Limit { timeout: Some(timeout), deadline: self.deadline, timed_out: self.timed_out }
+    }
+}
+
+/// Adds an overall deadline to a call's limits.
+#[doc(hidden)]
+pub trait WithDeadline<E> {
+    /// The limits with the deadline.
+    type Output;
+    /// Sets the deadline.
+    fn with_deadline(self, deadline: Duration, timed_out: fn() -> E) -> Self::Output;
+}
+
+impl<E> WithDeadline<E> for NoLimit {
+    type Output = Limit<E, false>;
+    fn with_deadline(self, deadline: Duration, timed_out: fn() -> E) -> Limit<E, false> {
+        Limit { timeout: None, deadline: Some(deadline), timed_out }
+    }
+}
+
+impl<E, const TIMEOUT: bool> WithDeadline<E> for Limit<E, TIMEOUT> {
+    type Output = Limit<E, TIMEOUT>;
+    fn with_deadline(self, deadline: Duration, _: fn() -> E) -> Limit<E, TIMEOUT> {
+        Limit { deadline: Some(deadline), ..self }
+    }
+}
+
+/// Guards a sync call can honour: any but a per-attempt timeout.
+#[diagnostic::on_unimplemented(
+    message = "a per-attempt `timeout` needs an async call",
+    label = "a sync attempt cannot be interrupted",
+    note = "use `call_async`, or bound the whole call with `.deadline(..)` (no sleep past it)"
+)]
+pub trait SyncGuards {}
+
+impl<Br, Bu> SyncGuards for Guards<Br, Bu, NoLimit> {}
+impl<Br, Bu, E> SyncGuards for Guards<Br, Bu, Limit<E, false>> {}
+
 /// How the executor drives [`Guards`]; see the [module docs](self).
 #[doc(hidden)]
 pub trait Guard<T, E> {
@@ -224,10 +373,37 @@ pub trait Guard<T, E> {
     fn report(&self, permit: Self::Permit, outcome: &Result<T, E>);
     /// Before sleeping for a retry: whether to go on.
     fn may_retry(&self, delay: Duration) -> bool;
+    /// The overall deadline, if any.
+    fn deadline(&self) -> Option<Duration>;
+    /// An async attempt cut at the limits.
+    type Cut<Fut: Future<Output = Result<T, E>>, Z: Future<Output = ()>>: Future<Output = Result<T, E>>;
+    /// Cuts an async attempt at the limits (see [`LimitSide::cut`]).
+    fn cut<Fut: Future<Output = Result<T, E>>, Z: Future<Output = ()>>(
+        &self,
+        attempt: Fut,
+        elapsed: impl FnOnce() -> Duration,
+        timer: impl FnOnce(Duration) -> Z,
+    ) -> Self::Cut<Fut, Z>;
 }
 
-impl<T, E, Br: BreakerSide<T, E>, Bu: BudgetSide> Guard<T, E> for Guards<Br, Bu> {
+impl<T, E, Br: BreakerSide<T, E>, Bu: BudgetSide, Li: LimitSide<T, E>> Guard<T, E> for Guards<Br, Bu, Li> {
     type Permit = Br::Permit;
+    type Cut<Fut: Future<Output = Result<T, E>>, Z: Future<Output = ()>> = Li::Cut<Fut, Z>;
+
+    #[inline(always)]
+    fn deadline(&self) -> Option<Duration> {
+        self.limit.deadline()
+    }
+
+    #[inline(always)]
+    fn cut<Fut: Future<Output = Result<T, E>>, Z: Future<Output = ()>>(
+        &self,
+        attempt: Fut,
+        elapsed: impl FnOnce() -> Duration,
+        timer: impl FnOnce(Duration) -> Z,
+    ) -> Li::Cut<Fut, Z> {
+        self.limit.cut(attempt, elapsed, timer)
+    }
     type Attempt<Fut> = Br::Attempt<Fut>;
 
     #[inline(always)]

@@ -15,12 +15,14 @@ use crate::budget::RetryBudget;
 use crate::clock::{Clock, DefaultClock};
 use crate::condition::{AddFilter, Classify, Conditions, Filter, Nothing};
 use crate::error::InvalidPolicy;
-use crate::guard::{Breaker, CountsAsFailure, EveryError, Guard, Guards};
+use crate::guard::{
+    Breaker, CountsAsFailure, EveryError, Guard, Guards, SyncGuards, WithDeadline, WithTimeout, attempt_limit,
+};
 use crate::hook::{HookSet, Hooks};
 use crate::sleep::{AsyncSleeper, DefaultSleeper, Sleeper};
 use crate::stop::{Attempts, Stop, StopState};
 use crate::testing;
-use crate::timeout::{FromTimedOut, Limited};
+use crate::timeout::{FromTimedOut, Limited, ViaFrom};
 use crate::wait::{RandomExpo, Wait};
 
 /// What to return instead when a call gives up.
@@ -384,10 +386,10 @@ impl<T, E, S, W, C, B, A, Bs, Os, Og, F, Sl, K, G>
     }
 }
 
-impl<T, E, S, W, C, H, F, Sl, K, Br, Bu> Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Br, Bu>> {
+impl<T, E, S, W, C, H, F, Sl, K, Br, Bu, Li> Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Br, Bu, Li>> {
     fn map_guards<G2>(
         self,
-        map: impl FnOnce(Guards<Br, Bu>) -> G2,
+        map: impl FnOnce(Guards<Br, Bu, Li>) -> G2,
     ) -> Retrying<T, E, S, W, C, H, F, Sl, K, G2> {
         let Retrying { stop, wait, conditions, hooks, fallback, sleeper, clock, guards, name, outcome } =
             self;
@@ -426,7 +428,7 @@ impl<T, E, S, W, C, H, F, Sl, K, Br, Bu> Retrying<T, E, S, W, C, H, F, Sl, K, Gu
     pub fn breaker<'b, Kb: Clock>(
         self,
         breaker: &'b CircuitBreaker<Kb>,
-    ) -> Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Breaker<'b, Kb, EveryError, E>, Bu>>
+    ) -> Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Breaker<'b, Kb, EveryError, E>, Bu, Li>>
     where
         E: FromCircuitOpen,
     {
@@ -440,11 +442,15 @@ impl<T, E, S, W, C, H, F, Sl, K, Br, Bu> Retrying<T, E, S, W, C, H, F, Sl, K, Gu
         self,
         breaker: &'b CircuitBreaker<Kb>,
         is_failure: P,
-    ) -> Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Breaker<'b, Kb, P, E>, Bu>>
+    ) -> Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Breaker<'b, Kb, P, E>, Bu, Li>>
     where
         E: FromCircuitOpen,
     {
-        self.map_guards(|Guards { budget, .. }| Guards { breaker: Breaker::new(breaker, is_failure), budget })
+        self.map_guards(|Guards { budget, limit, .. }| Guards {
+            breaker: Breaker::new(breaker, is_failure),
+            budget,
+            limit,
+        })
     }
 
     /// Draws retries from a shared [`RetryBudget`]: each call's first attempt
@@ -456,8 +462,72 @@ impl<T, E, S, W, C, H, F, Sl, K, Br, Bu> Retrying<T, E, S, W, C, H, F, Sl, K, Gu
     pub fn budget<Kb: Clock>(
         self,
         budget: &RetryBudget<Kb>,
-    ) -> Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Br, &RetryBudget<Kb>>> {
-        self.map_guards(|Guards { breaker, .. }| Guards { breaker, budget })
+    ) -> Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Br, &RetryBudget<Kb>, Li>> {
+        self.map_guards(|Guards { breaker, limit, .. }| Guards { breaker, budget, limit })
+    }
+
+    /// Cuts each attempt of an async call after `timeout`: the attempt fails with
+    /// `E::from(TimedOut)`, which the conditions may retry like any error. Only
+    /// [`call_async`](Self::call_async) honours it: [`call`](Self::call) does not
+    /// compile with a timeout set (a sync attempt cannot be interrupted).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// use retry::{Retrying, dsl::*};
+    /// use std::{io, time::Duration};
+    ///
+    /// let mut calls = 0;
+    /// let out = Retrying::<u32, io::Error>::new()
+    ///     .wait(none())
+    ///     .timeout(Duration::from_secs(1))
+    ///     .call_async(async || {
+    ///         calls += 1;
+    ///         if calls == 1 { std::future::pending::<()>().await } // hangs
+    ///         Ok(calls)
+    ///     })
+    ///     .await;
+    /// assert_eq!(out.unwrap(), 2);
+    /// # }
+    /// ```
+    ///
+    /// # Default
+    /// None.
+    pub fn timeout(
+        self,
+        timeout: Duration,
+    ) -> Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Br, Bu, <Li as WithTimeout<E>>::Output>>
+    where
+        E: FromTimedOut,
+        Li: WithTimeout<E>,
+    {
+        self.map_guards(|Guards { breaker, budget, limit }| Guards {
+            breaker,
+            budget,
+            limit: limit.with_timeout(timeout, E::timed_out),
+        })
+    }
+
+    /// An overall limit, from the start of the first attempt: no sleep is started
+    /// that would end past it, and (async) the running attempt is cut at it with
+    /// `E::from(TimedOut)`. For a sync call whose error type cannot hold
+    /// `TimedOut`, `before_elapsed(deadline)` in the stop policy does the first part.
+    ///
+    /// # Default
+    /// None.
+    pub fn deadline(
+        self,
+        deadline: Duration,
+    ) -> Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Br, Bu, <Li as WithDeadline<E>>::Output>>
+    where
+        E: FromTimedOut,
+        Li: WithDeadline<E>,
+    {
+        self.map_guards(|Guards { breaker, budget, limit }| Guards {
+            breaker,
+            budget,
+            limit: limit.with_deadline(deadline, E::timed_out),
+        })
     }
 }
 
@@ -531,7 +601,7 @@ where
     /// Whether anything reads elapsed time: a time-based stop, a hook, or statistics.
     #[inline(always)]
     fn timed(&self, stats: bool) -> bool {
-        stats || self.stop.needs_clock() || self.hooks.any()
+        stats || self.stop.needs_clock() || self.hooks.any() || self.guards.deadline().is_some()
     }
 
     #[inline(always)]
@@ -624,6 +694,7 @@ where
         let delay = asked.unwrap_or_else(|| self.wait.delay(run.attempt));
         let give_up = testing::retries_disabled()
             || self.stop.should_stop(&StopState::new(run.attempt, elapsed, delay))
+            || self.guards.deadline().is_some_and(|deadline| elapsed.saturating_add(delay) >= deadline)
             || !self.guards.may_retry(delay);
         if give_up {
             if self.hooks.any() {
@@ -650,6 +721,7 @@ where
     where
         Op: FnMut() -> Result<T, E>,
         Sl: Sleeper,
+        G: SyncGuards,
     {
         let mut run = Run::<()>::NEW;
         loop {
@@ -705,7 +777,14 @@ where
                 let rejection = if admitted { None } else { this.guards.rejection() };
                 let outcome = match rejection {
                     Some(rejection) => Err(rejection),
-                    None => InAttempt::new(number, op()).await,
+                    None => {
+                        let attempt = this.guards.cut(
+                            op(),
+                            || this.elapsed(&run, STATS, true),
+                            |limit| this.sleeper.sleep(limit),
+                        );
+                        InAttempt::new(number, attempt).await
+                    }
                 };
                 let rejected = this.report(&mut run, &outcome);
                 match this.end_attempt(&mut run, outcome, rejected, STATS, true) {
@@ -731,6 +810,7 @@ where
     where
         Op: FnMut() -> Result<T, E>,
         Sl: Sleeper,
+        G: SyncGuards,
     {
         self.run_sync::<Op, false>(op).0
     }
@@ -740,6 +820,7 @@ where
     where
         Op: FnMut() -> Result<T, E>,
         Sl: Sleeper,
+        G: SyncGuards,
     {
         self.run_sync::<Op, true>(op)
     }
@@ -798,6 +879,7 @@ where
     where
         Op: FnMut() -> T,
         Sl: Sleeper,
+        G: SyncGuards,
     {
         let Ok(value) = self.call(|| Ok(op()));
         value
@@ -896,19 +978,14 @@ where
         attempt: Fut,
         timeout: Option<Duration>,
         deadline: Option<Duration>,
-    ) -> Limited<Fut, Sl::Sleep>
+    ) -> Limited<Fut, Sl::Sleep, ViaFrom>
     where
         Fut: Future<Output = Result<T, E>>,
         E: FromTimedOut,
         Sl: AsyncSleeper,
     {
-        let left =
-            deadline.map(|deadline| deadline.saturating_sub(self.policy.elapsed(&self.run, false, true)));
-        let limit = match (timeout, left) {
-            (Some(timeout), Some(left)) => Some(timeout.min(left)),
-            (timeout, left) => timeout.or(left),
-        };
-        Limited::new(attempt, limit.map(|limit| self.policy.sleeper.sleep(limit)))
+        let limit = attempt_limit(timeout, deadline, || self.policy.elapsed(&self.run, false, true));
+        Limited::new(attempt, limit.map(|limit| self.policy.sleeper.sleep(limit)), ViaFrom)
     }
 
     /// Decides what follows an attempt.

@@ -51,27 +51,54 @@ pin_project_lite::pin_project! {
     /// An attempt raced against a timer: `Err(E::from(TimedOut))` if the timer wins.
     #[doc(hidden)]
     #[derive(Debug)]
-    pub struct Limited<F, Z> {
+    pub struct Limited<F, Z, O> {
         #[pin]
         inner: F,
         #[pin]
         timer: Option<Z>,
+        timed_out: O,
     }
 }
 
-impl<F, Z> Limited<F, Z> {
-    /// `inner`, cut when `timer` (if any) completes.
+impl<F, Z, O> Limited<F, Z, O> {
+    /// `inner`, cut with `timed_out`'s error when `timer` (if any) completes.
     #[inline]
-    pub fn new(inner: F, timer: Option<Z>) -> Self {
-        Limited { inner, timer }
+    pub fn new(inner: F, timer: Option<Z>, timed_out: O) -> Self {
+        Limited { inner, timer, timed_out }
     }
 }
 
-impl<T, E, F, Z> Future for Limited<F, Z>
+/// Makes the error of a cut attempt.
+#[doc(hidden)]
+pub trait TimedOutError<E> {
+    /// The error.
+    fn timed_out(&self) -> E;
+}
+
+/// `E::from(TimedOut)`, known from the type (zero-sized).
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ViaFrom;
+
+impl<E: FromTimedOut> TimedOutError<E> for ViaFrom {
+    #[inline]
+    fn timed_out(&self) -> E {
+        E::timed_out()
+    }
+}
+
+impl<E> TimedOutError<E> for fn() -> E {
+    #[inline]
+    fn timed_out(&self) -> E {
+        self()
+    }
+}
+
+impl<T, E, F, Z, O> Future for Limited<F, Z, O>
 where
     F: Future<Output = Result<T, E>>,
     Z: Future<Output = ()>,
-    E: FromTimedOut,
+    O: TimedOutError<E>,
 {
     type Output = Result<T, E>;
 
@@ -82,7 +109,7 @@ where
             return Poll::Ready(outcome);
         }
         match this.timer.as_pin_mut() {
-            Some(timer) => timer.poll(cx).map(|()| Err(E::timed_out())),
+            Some(timer) => timer.poll(cx).map(|()| Err(this.timed_out.timed_out())),
             None => Poll::Pending,
         }
     }

@@ -241,3 +241,50 @@ fn concurrent_retries_never_overdraw_the_budget() {
     let total: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
     assert_eq!(total, 50, "exactly the reserve (5/s × 10 s)");
 }
+
+#[tokio::test(start_paused = true)]
+async fn explicit_timeout_and_deadline_cut_async_attempts() {
+    let start = tokio::time::Instant::now();
+    let mut calls = 0;
+    // Each attempt hangs; the timeout cuts it at 2 s, the deadline at 5 s overall.
+    let out: Result<(), Error> = Retrying::new()
+        .stop(attempts(100))
+        .wait(fixed(Duration::from_millis(500)))
+        .timeout(Duration::from_secs(2))
+        .deadline(Duration::from_secs(5))
+        .call_async(async || {
+            calls += 1;
+            std::future::pending::<()>().await;
+            Ok(())
+        })
+        .await;
+    assert_eq!(out, Err(Error::Timeout));
+    // 0–2 cut, sleep to 2.5, 2.5–4.5 cut, sleep to 5.0 would end at the deadline: stop.
+    assert_eq!((calls, start.elapsed()), (2, Duration::from_millis(4500)));
+
+    // A deadline alone cuts the running attempt at what is left of it.
+    let start = tokio::time::Instant::now();
+    let out: Result<(), Error> = Retrying::new()
+        .deadline(Duration::from_secs(3))
+        .call_async(async || std::future::pending().await)
+        .await;
+    assert_eq!((out, start.elapsed()), (Err(Error::Timeout), Duration::from_secs(3)));
+}
+
+#[test]
+fn a_sync_deadline_stops_sleeping_past_it() {
+    let clock = ManualClock::new();
+    let mut calls = 0;
+    let out: Result<(), Error> = Retrying::new()
+        .stop(attempts(100))
+        .wait(fixed(Duration::from_secs(2)))
+        .deadline(Duration::from_secs(7))
+        .clock(clock.clone())
+        .sleep(clock.sleeper())
+        .call(|| {
+            calls += 1;
+            Err(Error::Down)
+        });
+    // Attempts at 0, 2, 4; at 4 + 2 + 2 = 8 > 7 it would sleep past: stop after 4 attempts at 6.
+    assert_eq!((out, calls, clock.elapsed()), (Err(Error::Down), 4, Duration::from_secs(6)));
+}
