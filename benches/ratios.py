@@ -2,14 +2,15 @@
 """Prints criterion results as a Markdown table of ratios to each group's baseline.
 
 Usage: python3 benches/ratios.py [target/criterion]
-The baseline of a group is its first of: hand_loop, plain_await, baseline.
+The baseline of a group is its first of: hand_loop, plain_await, baseline,
+recloser_default (the breaker groups).
 """
 import json
 import pathlib
 import sys
 
 root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "target/criterion")
-BASELINES = ("hand_loop", "plain_await", "baseline")
+BASELINES = ("hand_loop", "plain_await", "baseline", "recloser_default")
 
 
 def estimate(path):

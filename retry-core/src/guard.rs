@@ -110,39 +110,59 @@ impl<E, P: Fn(&E) -> bool> CountsAsFailure<E> for P {
 /// The breaker side of [`Guard`].
 #[doc(hidden)]
 pub trait BreakerSide<T, E> {
-    /// Held for the length of one attempt.
-    type Permit;
     /// An async attempt as this side runs it (as is, when it never rejects).
     type Attempt<Fut>;
     /// Wraps an async attempt, rejected or not.
     fn wrap<Fut>(&self, attempt: Fut, admitted: bool) -> Self::Attempt<Fut>;
-    /// A permit, or `None` if the breaker rejects the attempt.
-    fn admit(&self) -> Option<Self::Permit>;
+    /// [`Attempt`](Self::Attempt), known to be a future (for generic callers).
+    type Gated<Fut: Future<Output = Result<T, E>>>: Future<Output = Result<T, E>>;
+    /// [`wrap`](Self::wrap), for generic callers.
+    fn gate<Fut: Future<Output = Result<T, E>>>(&self, attempt: Fut, admitted: bool) -> Self::Gated<Fut>;
+    /// What an attempt holds: its permit, or the mark of a rejection. Zero-sized
+    /// when there is no breaker, so an async call stores nothing for it.
+    type Slot;
+    /// The slot of no attempt.
+    fn idle() -> Self::Slot;
+    /// A permit, or the mark of a rejection.
+    fn admit(&self) -> Self::Slot;
+    /// Whether the slot holds a permit.
+    fn admitted(slot: &Self::Slot) -> bool;
     /// The error of a rejected attempt (`None`: this side never rejects).
     fn rejection(&self) -> Option<E>;
-    /// Reports an attempt's outcome.
-    fn report(&self, permit: Self::Permit, outcome: &Result<T, E>);
+    /// Reports an attempt's outcome on its permit; whether it was rejected instead.
+    fn report(&self, slot: Self::Slot, outcome: &Result<T, E>) -> bool;
     /// Whether an attempt `delay` from now may pass.
     fn may_admit_after(&self, delay: Duration) -> bool;
 }
 
 impl<T, E> BreakerSide<T, E> for NoBreaker {
-    type Permit = ();
+    type Slot = ();
     type Attempt<Fut> = Fut;
     #[inline(always)]
     fn wrap<Fut>(&self, attempt: Fut, _: bool) -> Fut {
         attempt
     }
+    type Gated<Fut: Future<Output = Result<T, E>>> = Fut;
     #[inline(always)]
-    fn admit(&self) -> Option<()> {
-        Some(())
+    fn gate<Fut: Future<Output = Result<T, E>>>(&self, attempt: Fut, _: bool) -> Fut {
+        attempt
+    }
+    #[inline(always)]
+    fn admit(&self) {}
+    #[inline(always)]
+    fn idle() {}
+    #[inline(always)]
+    fn admitted((): &()) -> bool {
+        true
     }
     #[inline(always)]
     fn rejection(&self) -> Option<E> {
         None
     }
     #[inline(always)]
-    fn report(&self, (): (), _: &Result<T, E>) {}
+    fn report(&self, (): (), _: &Result<T, E>) -> bool {
+        false
+    }
     #[inline(always)]
     fn may_admit_after(&self, _: Duration) -> bool {
         true
@@ -154,27 +174,42 @@ where
     K: Clock,
     P: CountsAsFailure<E>,
 {
-    type Permit = Permit<'b, K>;
+    type Slot = Option<Permit<'b, K>>;
     type Attempt<Fut> = Admitted<Fut, E>;
     #[inline(always)]
     fn wrap<Fut>(&self, attempt: Fut, admitted: bool) -> Admitted<Fut, E> {
+        Admitted { attempt, rejection: if admitted { None } else { Some(self.rejection) } }
+    }
+    type Gated<Fut: Future<Output = Result<T, E>>> = Admitted<Fut, E>;
+    #[inline(always)]
+    fn gate<Fut: Future<Output = Result<T, E>>>(&self, attempt: Fut, admitted: bool) -> Admitted<Fut, E> {
         Admitted { attempt, rejection: if admitted { None } else { Some(self.rejection) } }
     }
     #[inline]
     fn admit(&self) -> Option<Permit<'b, K>> {
         self.breaker.try_acquire().ok()
     }
+    #[inline(always)]
+    fn idle() -> Option<Permit<'b, K>> {
+        None
+    }
+    #[inline(always)]
+    fn admitted(slot: &Option<Permit<'b, K>>) -> bool {
+        slot.is_some()
+    }
     #[inline]
     fn rejection(&self) -> Option<E> {
         Some((self.rejection)())
     }
     #[inline]
-    fn report(&self, permit: Permit<'b, K>, outcome: &Result<T, E>) {
+    fn report(&self, slot: Option<Permit<'b, K>>, outcome: &Result<T, E>) -> bool {
+        let Some(permit) = slot else { return true };
         match outcome {
             Ok(_) => permit.success(),
             Err(error) if self.is_failure.counts(error) => permit.failure(),
             Err(_) => drop(permit),
         }
+        false
     }
     #[inline]
     fn may_admit_after(&self, delay: Duration) -> bool {
@@ -359,18 +394,26 @@ impl<Br, Bu, E> SyncGuards for Guards<Br, Bu, Limit<E, false>> {}
 /// How the executor drives [`Guards`]; see the [module docs](self).
 #[doc(hidden)]
 pub trait Guard<T, E> {
-    /// Held for the length of one attempt.
-    type Permit;
     /// An async attempt as the guard runs it (a future when `Fut` is one).
     type Attempt<Fut>;
     /// Wraps an async attempt, rejected (`admitted == false`) or not.
     fn wrap<Fut>(&self, attempt: Fut, admitted: bool) -> Self::Attempt<Fut>;
-    /// Before an attempt: a permit, or `None` if it is rejected.
-    fn admit(&self, attempt: u32) -> Option<Self::Permit>;
+    /// [`Attempt`](Self::Attempt), known to be a future (for generic callers).
+    type Gated<Fut: Future<Output = Result<T, E>>>: Future<Output = Result<T, E>>;
+    /// [`wrap`](Self::wrap), for generic callers.
+    fn gate<Fut: Future<Output = Result<T, E>>>(&self, attempt: Fut, admitted: bool) -> Self::Gated<Fut>;
+    /// What an attempt holds (see [`BreakerSide::Slot`]).
+    type Slot;
+    /// The slot of no attempt.
+    fn idle() -> Self::Slot;
+    /// Before an attempt: its permit, or the mark of a rejection.
+    fn admit(&self, attempt: u32) -> Self::Slot;
+    /// Whether the slot holds a permit.
+    fn admitted(slot: &Self::Slot) -> bool;
     /// The error of a rejected attempt.
     fn rejection(&self) -> Option<E>;
     /// After an attempt.
-    fn report(&self, permit: Self::Permit, outcome: &Result<T, E>);
+    fn report(&self, slot: Self::Slot, outcome: &Result<T, E>) -> bool;
     /// Before sleeping for a retry: whether to go on.
     fn may_retry(&self, delay: Duration) -> bool;
     /// The overall deadline, if any.
@@ -387,7 +430,7 @@ pub trait Guard<T, E> {
 }
 
 impl<T, E, Br: BreakerSide<T, E>, Bu: BudgetSide, Li: LimitSide<T, E>> Guard<T, E> for Guards<Br, Bu, Li> {
-    type Permit = Br::Permit;
+    type Slot = Br::Slot;
     type Cut<Fut: Future<Output = Result<T, E>>, Z: Future<Output = ()>> = Li::Cut<Fut, Z>;
 
     #[inline(always)]
@@ -405,6 +448,12 @@ impl<T, E, Br: BreakerSide<T, E>, Bu: BudgetSide, Li: LimitSide<T, E>> Guard<T, 
         self.limit.cut(attempt, elapsed, timer)
     }
     type Attempt<Fut> = Br::Attempt<Fut>;
+    type Gated<Fut: Future<Output = Result<T, E>>> = Br::Gated<Fut>;
+
+    #[inline(always)]
+    fn gate<Fut: Future<Output = Result<T, E>>>(&self, attempt: Fut, admitted: bool) -> Br::Gated<Fut> {
+        self.breaker.gate(attempt, admitted)
+    }
 
     #[inline(always)]
     fn wrap<Fut>(&self, attempt: Fut, admitted: bool) -> Br::Attempt<Fut> {
@@ -412,12 +461,22 @@ impl<T, E, Br: BreakerSide<T, E>, Bu: BudgetSide, Li: LimitSide<T, E>> Guard<T, 
     }
 
     #[inline(always)]
-    fn admit(&self, attempt: u32) -> Option<Br::Permit> {
-        let permit = self.breaker.admit()?;
-        if attempt == 1 {
+    fn admit(&self, attempt: u32) -> Br::Slot {
+        let slot = self.breaker.admit();
+        if attempt == 1 && Br::admitted(&slot) {
             self.budget.deposit();
         }
-        Some(permit)
+        slot
+    }
+
+    #[inline(always)]
+    fn idle() -> Br::Slot {
+        Br::idle()
+    }
+
+    #[inline(always)]
+    fn admitted(slot: &Br::Slot) -> bool {
+        Br::admitted(slot)
     }
 
     #[inline(always)]
@@ -426,8 +485,8 @@ impl<T, E, Br: BreakerSide<T, E>, Bu: BudgetSide, Li: LimitSide<T, E>> Guard<T, 
     }
 
     #[inline(always)]
-    fn report(&self, permit: Br::Permit, outcome: &Result<T, E>) {
-        self.breaker.report(permit, outcome);
+    fn report(&self, slot: Br::Slot, outcome: &Result<T, E>) -> bool {
+        self.breaker.report(slot, outcome)
     }
 
     #[inline(always)]

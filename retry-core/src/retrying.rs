@@ -537,18 +537,15 @@ impl<T, E, S, W, C, H, F, Sl, K, Br, Bu, Li> Retrying<T, E, S, W, C, H, F, Sl, K
 /// policy's types, and recomputing it at each use lets the compiler fold it away,
 /// where a field saved across an `.await` would have to be reloaded.
 #[derive(Debug)]
-struct Run<P = ()> {
+struct Run {
     attempt: u32,
-    /// The breaker permit of the attempt in flight (async calls keep it here,
-    /// where it packs beside `attempt`).
-    permit: Option<P>,
     start: Option<Instant>,
     /// Total sleep in nanoseconds (saturating): one word to initialize, not two.
     idle_nanos: u64,
 }
 
-impl<P> Run<P> {
-    const NEW: Self = Run { attempt: 0, permit: None, start: None, idle_nanos: 0 };
+impl Run {
+    const NEW: Self = Run { attempt: 0, start: None, idle_nanos: 0 };
 
     #[inline(always)]
     fn idle(&self) -> Duration {
@@ -605,7 +602,7 @@ where
     }
 
     #[inline(always)]
-    fn elapsed<P>(&self, run: &Run<P>, stats: bool, in_async: bool) -> Duration {
+    fn elapsed(&self, run: &Run, stats: bool, in_async: bool) -> Duration {
         if !self.timed(stats) {
             return Duration::ZERO;
         }
@@ -616,9 +613,9 @@ where
     }
 
     #[inline(always)]
-    fn snapshot<'a, P>(
+    fn snapshot<'a>(
         &self,
-        run: &Run<P>,
+        run: &Run,
         elapsed: Duration,
         outcome: Option<&'a Result<T, E>>,
     ) -> Attempt<'a, T, E> {
@@ -634,7 +631,7 @@ where
 
     /// Counts the attempt, starts the clock if needed, runs `before`.
     #[inline(always)]
-    fn begin_attempt<P>(&mut self, run: &mut Run<P>, stats: bool, in_async: bool) -> u32 {
+    fn begin_attempt(&mut self, run: &mut Run, stats: bool, in_async: bool) -> u32 {
         run.attempt = run.attempt.saturating_add(1);
         if self.timed(stats) && run.start.is_none() {
             run.start = Some(self.now(in_async));
@@ -648,9 +645,9 @@ where
 
     /// Runs `after`, then decides: done (running `on_success` / `on_giveup`), or sleep.
     #[inline(always)]
-    fn end_attempt<P>(
+    fn end_attempt(
         &mut self,
-        run: &mut Run<P>,
+        run: &mut Run,
         outcome: Result<T, E>,
         rejected: bool,
         stats: bool,
@@ -672,21 +669,9 @@ where
         self.plan_retry(run, outcome, elapsed)
     }
 
-    /// Reports an async attempt's outcome on its permit; whether it was rejected.
-    #[inline(always)]
-    fn report(&self, run: &mut Run<G::Permit>, outcome: &Result<T, E>) -> bool {
-        match run.permit.take() {
-            Some(permit) => {
-                self.guards.report(permit, outcome);
-                false
-            }
-            None => true,
-        }
-    }
-
     /// The failure path: asks the delay and the stop policy, runs `before_sleep`.
     #[cold]
-    fn plan_retry<P>(&mut self, run: &mut Run<P>, outcome: Result<T, E>, elapsed: Duration) -> Step<T, E> {
+    fn plan_retry(&mut self, run: &mut Run, outcome: Result<T, E>, elapsed: Duration) -> Step<T, E> {
         let asked = match &outcome {
             Err(error) => self.conditions.retry_after(error),
             Ok(_) => None,
@@ -711,7 +696,7 @@ where
     }
 
     #[inline(always)]
-    fn stats<P>(&self, run: &Run<P>, stats: bool, in_async: bool) -> CallStats {
+    fn stats(&self, run: &Run, stats: bool, in_async: bool) -> CallStats {
         let elapsed = if stats { self.elapsed(run, stats, in_async) } else { Duration::ZERO };
         CallStats { attempts: run.attempt, elapsed, idle: run.idle() }
     }
@@ -723,22 +708,18 @@ where
         Sl: Sleeper,
         G: SyncGuards,
     {
-        let mut run = Run::<()>::NEW;
+        let mut run = Run::NEW;
         loop {
             let number = self.begin_attempt(&mut run, STATS, false);
-            let _current = Current::enter(number);
-            let (outcome, rejected) = match self.guards.admit(number) {
-                Some(permit) => {
-                    let outcome = op();
-                    self.guards.report(permit, &outcome);
-                    (outcome, false)
-                }
-                None => match self.guards.rejection() {
-                    Some(rejection) => (Err(rejection), true),
-                    None => (op(), false),
-                },
+            let current = Current::enter(number);
+            let slot = self.guards.admit(number);
+            let rejection = if G::admitted(&slot) { None } else { self.guards.rejection() };
+            let outcome = match rejection {
+                Some(rejection) => Err(rejection),
+                None => op(),
             };
-            drop(_current);
+            drop(current);
+            let rejected = self.guards.report(slot, &outcome);
             match self.end_attempt(&mut run, outcome, rejected, STATS, false) {
                 Step::Done { outcome, failed } => {
                     let stats = self.stats(&run, STATS, false);
@@ -769,24 +750,20 @@ where
     {
         let (mut this, mut op) = (self, op);
         async move {
-            let mut run = Run::<G::Permit>::NEW;
+            let mut run = Run::NEW;
             loop {
                 let number = this.begin_attempt(&mut run, STATS, true);
-                run.permit = this.guards.admit(number);
-                let admitted = run.permit.is_some();
-                let rejection = if admitted { None } else { this.guards.rejection() };
-                let outcome = match rejection {
-                    Some(rejection) => Err(rejection),
-                    None => {
-                        let attempt = this.guards.cut(
-                            op(),
-                            || this.elapsed(&run, STATS, true),
-                            |limit| this.sleeper.sleep(limit),
-                        );
-                        InAttempt::new(number, attempt).await
-                    }
-                };
-                let rejected = this.report(&mut run, &outcome);
+                // Held across the attempt (zero-sized without a breaker).
+                let slot = this.guards.admit(number);
+                // One path, rejected or not (a branch here costs every call).
+                let attempt = this.guards.cut(
+                    op(),
+                    || this.elapsed(&run, STATS, true),
+                    |limit| this.sleeper.sleep(limit),
+                );
+                let attempt = this.guards.gate(attempt, G::admitted(&slot));
+                let outcome = InAttempt::new(number, attempt).await;
+                let rejected = this.guards.report(slot, &outcome);
                 match this.end_attempt(&mut run, outcome, rejected, STATS, true) {
                     Step::Done { outcome, failed } => {
                         let stats = this.stats(&run, STATS, true);
@@ -919,7 +896,9 @@ pub enum Next<T, E> {
 #[derive(Debug)]
 pub struct Driver<T, E, S, W, C, H, F, Sl, K, G: Guard<T, E>> {
     policy: Retrying<T, E, S, W, C, H, F, Sl, K, G>,
-    run: Run<G::Permit>,
+    run: Run,
+    /// The attempt in flight's breaker permit (zero-sized without a breaker).
+    slot: G::Slot,
 }
 
 impl<T, E, S, W, C, H, F, Sl, K, G> Driver<T, E, S, W, C, H, F, Sl, K, G>
@@ -939,7 +918,7 @@ where
     where
         Sl: AsyncSleeper,
     {
-        Driver { policy, run: Run::NEW }
+        Driver { policy, run: Run::NEW, slot: G::idle() }
     }
 
     /// Counts and announces the next attempt (runs `before`), and marks its
@@ -950,8 +929,8 @@ where
         attempt: Fut,
     ) -> InAttempt<G::Attempt<Fut>> {
         let number = self.policy.begin_attempt(&mut self.run, false, true);
-        self.run.permit = self.policy.guards.admit(number);
-        InAttempt::new(number, self.policy.guards.wrap(attempt, self.run.permit.is_some()))
+        self.slot = self.policy.guards.admit(number);
+        InAttempt::new(number, self.policy.guards.wrap(attempt, G::admitted(&self.slot)))
     }
 
     /// Like [`Driver::attempt`], for a fn that returns a plain value (`E` is
@@ -963,10 +942,10 @@ where
     ) -> InAttempt<G::Attempt<impl Future<Output = Result<T, E>> + use<Fut, T, E, S, W, C, H, F, Sl, K, G>>>
     {
         let number = self.policy.begin_attempt(&mut self.run, false, true);
-        self.run.permit = self.policy.guards.admit(number);
+        self.slot = self.policy.guards.admit(number);
         InAttempt::new(
             number,
-            self.policy.guards.wrap(async move { Ok(attempt.await) }, self.run.permit.is_some()),
+            self.policy.guards.wrap(async move { Ok(attempt.await) }, G::admitted(&self.slot)),
         )
     }
 
@@ -991,7 +970,8 @@ where
     /// Decides what follows an attempt.
     #[inline(always)]
     pub fn end(&mut self, outcome: Result<T, E>) -> Next<T, E> {
-        let rejected = self.policy.report(&mut self.run, &outcome);
+        let slot = core::mem::replace(&mut self.slot, G::idle());
+        let rejected = self.policy.guards.report(slot, &outcome);
         match self.policy.end_attempt(&mut self.run, outcome, rejected, false, true) {
             Step::Done { outcome, failed } => Next::Done { outcome, failed },
             Step::Sleep(delay) => Next::Sleep(delay),

@@ -33,15 +33,15 @@ struct Probes(HashMap<u64, u32>);
 
 impl Probes {
     fn enter(&mut self, ticket: Ticket, limit: u32) {
-        if ticket.probe {
-            let n = self.0.entry(ticket.generation).or_default();
+        if ticket.probe() {
+            let n = self.0.entry(ticket.generation()).or_default();
             *n += 1;
-            assert!(*n <= limit, "{n} probes in flight in generation {}, limit {limit}", ticket.generation);
+            assert!(*n <= limit, "{n} probes in flight in generation {}, limit {limit}", ticket.generation());
         }
     }
     fn leave(&mut self, ticket: Ticket) {
-        if ticket.probe {
-            *self.0.get_mut(&ticket.generation).unwrap() -= 1;
+        if ticket.probe() {
+            *self.0.get_mut(&ticket.generation()).unwrap() -= 1;
         }
     }
 }
@@ -73,16 +73,16 @@ fn loom_half_open_never_admits_more_than_its_probes() {
                 loom::thread::spawn(move || {
                     // A reopened breaker stays open: its time never comes.
                     let Some(ticket) = gate.acquire(LIMIT, || 0, || u64::MAX, |_| {}) else { return };
-                    if !ticket.probe {
+                    if !ticket.probe() {
                         return;
                     }
-                    let slot = &in_flight[ticket.generation as usize % 8];
+                    let slot = &in_flight[ticket.generation() as usize % 8];
                     let now = slot.fetch_add(1, Ordering::SeqCst) + 1;
                     assert!(now <= LIMIT, "{now} probes in flight, limit {LIMIT}");
                     slot.fetch_sub(1, Ordering::SeqCst);
                     match thread {
                         0 => drop(gate.probe_succeeded(ticket, LIMIT)),
-                        1 => drop(gate.open(State::HalfOpen, ticket.generation, 0)),
+                        1 => drop(gate.open(State::HalfOpen, ticket.generation(), 0)),
                         _ => gate.release(ticket),
                     }
                 })
@@ -109,7 +109,7 @@ fn loom_open_to_half_open_race() {
                 loom::thread::spawn(move || {
                     let mut moved = 0;
                     let ticket = gate.acquire(2, || 0, || 0, |_| moved += 1);
-                    (ticket.map(|t| t.probe), moved)
+                    (ticket.map(|t| t.probe()), moved)
                 })
             })
             .collect();
@@ -138,7 +138,7 @@ fn loom_concurrent_transitions_are_not_lost() {
                 loom::thread::spawn(move || {
                     // Once the other thread has opened it (for ever), this one is rejected.
                     let Some(ticket) = gate.acquire(1, || 0, || u64::MAX, |_| {}) else { return };
-                    if gate.open(State::Closed, ticket.generation, 0).is_some() {
+                    if gate.open(State::Closed, ticket.generation(), 0).is_some() {
                         opened.fetch_add(1, Ordering::Relaxed);
                     }
                     // A stale probe outcome must change nothing.
@@ -177,9 +177,9 @@ fn stress_probes_stay_within_the_limit() {
                     assert!(gate.probes_in_flight() <= LIMIT);
                     probes.lock().unwrap().leave(ticket);
                     match seed % 4 {
-                        0 if ticket.probe => drop(gate.open(State::HalfOpen, ticket.generation, i)),
-                        0 => drop(gate.open(State::Closed, ticket.generation, i)),
-                        1 if ticket.probe => drop(gate.probe_succeeded(ticket, LIMIT)),
+                        0 if ticket.probe() => drop(gate.open(State::HalfOpen, ticket.generation(), i)),
+                        0 => drop(gate.open(State::Closed, ticket.generation(), i)),
+                        1 if ticket.probe() => drop(gate.probe_succeeded(ticket, LIMIT)),
                         _ => gate.release(ticket),
                     }
                 }

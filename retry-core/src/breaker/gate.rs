@@ -108,16 +108,30 @@ const fn pack(state: State, generation: u64, in_flight: u32, successes: u32) -> 
         | phase
 }
 
-/// Permission to make one call, from [`Gate::acquire`].
+/// Permission to make one call, from [`Gate::acquire`]: the state word it was
+/// admitted under (one plain word, so holding it across the call costs one store).
 #[doc(hidden)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Ticket {
+pub struct Ticket(u64);
+
+impl Ticket {
     /// The generation the call was admitted in.
-    pub generation: u64,
+    #[inline(always)]
+    pub fn generation(self) -> u64 {
+        gen_of(self.0)
+    }
+
     /// Whether it is a half-open probe (holding one of the probe slots).
-    pub probe: bool,
+    #[inline(always)]
+    pub fn probe(self) -> bool {
+        phase(self.0) == State::HalfOpen
+    }
+
     /// Whether outcomes count (false when forced closed).
-    pub counted: bool,
+    #[inline(always)]
+    pub fn counted(self) -> bool {
+        phase(self.0) != State::ForcedClosed
+    }
 }
 
 /// A state change, for listeners.
@@ -178,8 +192,7 @@ impl<A: Word> Gate<A> {
         loop {
             let generation = gen_of(word);
             match phase(word) {
-                State::Closed => return Some(Ticket { generation, probe: false, counted: true }),
-                State::ForcedClosed => return Some(Ticket { generation, probe: false, counted: false }),
+                State::Closed | State::ForcedClosed => return Some(Ticket(word)),
                 State::ForcedOpen => return None,
                 State::Open => {
                     let opened = self.opened.load(Acquire);
@@ -205,7 +218,7 @@ impl<A: Word> Gate<A> {
                     }
                     let taken = pack(State::HalfOpen, generation, in_flight(word) + 1, successes(word));
                     match self.word.compare_exchange(word, taken) {
-                        Ok(_) => return Some(Ticket { generation, probe: true, counted: true }),
+                        Ok(_) => return Some(Ticket(taken)),
                         Err(current) => word = current,
                     }
                 }
@@ -233,12 +246,12 @@ impl<A: Word> Gate<A> {
 
     /// A probe finished without an outcome (cancelled, panicked): frees its slot.
     pub fn release(&self, ticket: Ticket) {
-        if !ticket.probe {
+        if !ticket.probe() {
             return;
         }
         let mut word = self.word.load(Acquire);
-        while phase(word) == State::HalfOpen && gen_of(word) == ticket.generation && in_flight(word) > 0 {
-            let freed = pack(State::HalfOpen, ticket.generation, in_flight(word) - 1, successes(word));
+        while phase(word) == State::HalfOpen && gen_of(word) == ticket.generation() && in_flight(word) > 0 {
+            let freed = pack(State::HalfOpen, ticket.generation(), in_flight(word) - 1, successes(word));
             match self.word.compare_exchange(word, freed) {
                 Ok(_) => return,
                 Err(current) => word = current,
@@ -249,12 +262,12 @@ impl<A: Word> Gate<A> {
     /// A probe succeeded: closes the breaker once `probes` probes have.
     pub fn probe_succeeded(&self, ticket: Ticket, probes: u32) -> Option<Transition> {
         let mut word = self.word.load(Acquire);
-        while phase(word) == State::HalfOpen && gen_of(word) == ticket.generation {
+        while phase(word) == State::HalfOpen && gen_of(word) == ticket.generation() {
             let done = successes(word) + 1;
             let next = if done >= probes.min(MAX_PROBES) {
-                pack(State::Closed, ticket.generation + 1, 0, 0)
+                pack(State::Closed, ticket.generation() + 1, 0, 0)
             } else {
-                pack(State::HalfOpen, ticket.generation, in_flight(word).saturating_sub(1), done)
+                pack(State::HalfOpen, ticket.generation(), in_flight(word).saturating_sub(1), done)
             };
             match self.word.compare_exchange(word, next) {
                 Ok(_) => {

@@ -30,8 +30,10 @@
 //! The state is one atomic word changed only by compare-and-swap (so no transition
 //! is lost, and no probe beyond the limit is admitted under any interleaving; see
 //! the `loom` model tests). A call on a closed breaker is one atomic load to enter;
-//! a success writes shared memory only if there were failures to forget (or a
-//! window is configured, which must record every call).
+//! a success writes shared memory only if there were failures to forget. A
+//! count window is claimed by threads in blocks of one cache line each, so its
+//! slots are not contended, and a success replacing a success writes nothing; a
+//! time window adds to the current bucket's counters on every call.
 
 mod gate;
 mod window;
@@ -322,14 +324,17 @@ impl<K: Clock> CircuitBreaker<K> {
     /// Asks to make a call: a [`Permit`] to report its outcome on, or
     /// [`CircuitOpen`]. Dropping the permit without an outcome (a cancelled or
     /// panicking call) counts nothing and frees a half-open probe slot.
-    #[inline]
+    #[inline(always)]
     pub fn try_acquire(&self) -> Result<Permit<'_, K>, CircuitOpen> {
         let ticket =
             self.gate.acquire(self.probes, || self.now_ms(), || self.open_duration_ms(), |t| self.notify(t));
         match ticket {
             Some(ticket) => {
+                // Nanoseconds since the origin, plus one (zero: not timed). A plain
+                // word, not an `Option<Instant>`, which the compiler
+                // wrote in parts and read whole, stalling store forwarding.
                 let started =
-                    if self.slow_call.is_some() && ticket.counted { Some(self.clock.now()) } else { None };
+                    if self.slow_call.is_some() && ticket.counted() { self.now_ns().max(1) } else { 0 };
                 Ok(Permit { breaker: self, ticket: Some(ticket), started })
             }
             None => {
@@ -364,13 +369,16 @@ impl<K: Clock> CircuitBreaker<K> {
         op: impl FnOnce() -> Result<T, E>,
         is_failure: impl FnOnce(&E) -> bool,
     ) -> Result<T, BreakerError<E>> {
-        let permit = self.try_acquire().map_err(BreakerError::Open)?;
+        let mut permit = self.try_acquire().map_err(BreakerError::Open)?;
         let outcome = op();
-        match &outcome {
-            Err(error) if is_failure(error) => permit.failure(),
-            _ => permit.success(),
-        }
+        permit.settle(matches!(&outcome, Err(error) if is_failure(error)));
         outcome.map_err(BreakerError::Inner)
+    }
+
+    fn now_ns(&self) -> u64 {
+        let now = self.clock.now();
+        let origin = *self.origin.get_or_init(|| now);
+        u64::try_from(now.saturating_duration_since(origin).as_nanos()).unwrap_or(u64::MAX)
     }
 
     fn now_ms(&self) -> u64 {
@@ -432,7 +440,7 @@ impl<K: Clock> CircuitBreaker<K> {
         if failed {
             let in_a_row = self.consecutive.fetch_add(1, Ordering::Relaxed).saturating_add(1);
             if self.consecutive_threshold > 0 && in_a_row >= self.consecutive_threshold {
-                return self.open_from(State::Closed, ticket.generation);
+                return self.open_from(State::Closed, ticket.generation());
             }
         } else if self.consecutive.load(Ordering::Relaxed) != 0 {
             // Only a breaker that saw failures pays a shared write on success.
@@ -452,7 +460,7 @@ impl<K: Clock> CircuitBreaker<K> {
         let reached = |count: u32, rate: f64| rate > 0.0 && f64::from(count) >= rate * f64::from(calls);
         let slow_rate = self.slow_call.map_or(0.0, |(_, rate)| rate);
         if reached(failures, self.failure_rate) || reached(slows, slow_rate) {
-            self.open_from(State::Closed, ticket.generation);
+            self.open_from(State::Closed, ticket.generation());
         }
     }
 }
@@ -463,7 +471,7 @@ impl<K: Clock> CircuitBreaker<K> {
 pub struct Permit<'a, K: Clock = DefaultClock> {
     breaker: &'a CircuitBreaker<K>,
     ticket: Option<Ticket>,
-    started: Option<Instant>,
+    started: u64,
 }
 
 impl<K: Clock> fmt::Debug for Permit<'_, K> {
@@ -475,8 +483,8 @@ impl<K: Clock> fmt::Debug for Permit<'_, K> {
 impl<K: Clock> Permit<'_, K> {
     fn slow(&self) -> bool {
         match (self.started, self.breaker.slow_call) {
-            (Some(started), Some((threshold, _))) => {
-                self.breaker.clock.now().saturating_duration_since(started) >= threshold
+            (1.., Some((threshold, _))) => {
+                Duration::from_nanos(self.breaker.now_ns().max(1).saturating_sub(self.started)) >= threshold
             }
             _ => false,
         }
@@ -485,31 +493,31 @@ impl<K: Clock> Permit<'_, K> {
     /// The call succeeded.
     #[inline]
     pub fn success(mut self) {
-        let Some(ticket) = self.ticket.take() else { return };
-        if !ticket.counted {
-            return;
-        }
-        if ticket.probe {
-            if let Some(transition) = self.breaker.gate.probe_succeeded(ticket, self.breaker.probes) {
-                self.breaker.trips.store(0, Ordering::Relaxed);
-                self.breaker.clear_counts();
-                self.breaker.notify(transition);
-            }
-        } else {
-            self.breaker.record(ticket, false, self.slow());
-        }
+        self.settle(false);
     }
 
     /// The call failed.
     pub fn failure(mut self) {
+        self.settle(true);
+    }
+
+    /// Records the outcome (in place: moving a permit costs more than the call).
+    #[inline(always)]
+    fn settle(&mut self, failed: bool) {
         let Some(ticket) = self.ticket.take() else { return };
-        if !ticket.counted {
+        if !ticket.counted() {
             return;
         }
-        if ticket.probe {
-            self.breaker.open_from(State::HalfOpen, ticket.generation);
-        } else {
-            self.breaker.record(ticket, true, self.slow());
+        match (ticket.probe(), failed) {
+            (true, false) => {
+                if let Some(transition) = self.breaker.gate.probe_succeeded(ticket, self.breaker.probes) {
+                    self.breaker.trips.store(0, Ordering::Relaxed);
+                    self.breaker.clear_counts();
+                    self.breaker.notify(transition);
+                }
+            }
+            (true, true) => self.breaker.open_from(State::HalfOpen, ticket.generation()),
+            (false, failed) => self.breaker.record(ticket, failed, self.slow()),
         }
     }
 }
