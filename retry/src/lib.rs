@@ -42,6 +42,8 @@
 //! | `retry_after` | `Fn(&E) -> Option<Duration>`: a delay the error asks for |
 //! | `timeout` | a duration: each attempt of an `async fn` is cut after it, failing with `E::from(`[`TimedOut`]`)` |
 //! | `deadline` | a duration from the call's start: no sleep that would end past it; an `async` attempt running at it is cut (as `timeout`) |
+//! | `breaker` | a [`CircuitBreaker`] (a `static`, a field, an `Arc`, a reference): every attempt passes through it; open, the call returns `E::from(`[`CircuitOpen`]`)` at once, and no retry is slept for that it would refuse ([`guard`]) |
+//! | `budget` | a [`RetryBudget`] shared by the fns that name it: first attempts deposit, retries withdraw; empty, the call gives up with its last error |
 //! | `before`, `after`, `before_sleep`, `on_success`, `on_giveup` | `FnMut(&Attempt<T, E>)` hooks, in tenacity's order ([`hook`]) |
 //! | `fallback` | `FnOnce(R) -> R`, called with the final outcome when the call gives up |
 //! | `sleep` | a sleeper ([`sleep`]): `FnMut(Duration)` sync, `Fn(Duration) -> impl Future` async |
@@ -93,7 +95,32 @@
 //!
 //! The pieces live in modules named after the concepts: [`stop`], [`wait`],
 //! [`condition`], [`attempt`](mod@attempt), [`hook`], [`sleep`], [`clock`],
-//! [`testing`]; [`dsl`] gathers the policy constructors.
+//! [`breaker`], [`budget`], [`guard`], [`timeout`], [`testing`]; [`dsl`] gathers the
+//! policy constructors.
+//!
+//! ```
+//! use retry::{CircuitBreaker, CircuitOpen, RetryBudget, retry};
+//! use std::time::Duration;
+//!
+//! #[derive(Debug, PartialEq)]
+//! enum PayError { Declined, Unavailable }
+//! impl From<CircuitOpen> for PayError {
+//!     fn from(_: CircuitOpen) -> Self { PayError::Unavailable }
+//! }
+//!
+//! static PAYMENTS: CircuitBreaker = CircuitBreaker::new()
+//!     .with_consecutive_failures(3)
+//!     .with_open_for(Duration::from_secs(30));
+//! static RETRIES: RetryBudget = RetryBudget::new();
+//!
+//! #[retry(stop = attempts(3), wait = none(), breaker = PAYMENTS, budget = RETRIES)]
+//! fn charge(cents: u64) -> Result<u64, PayError> {
+//!     Err(PayError::Declined)
+//! }
+//!
+//! assert_eq!(charge(500), Err(PayError::Declined)); // three failures open it
+//! assert_eq!(charge(500), Err(PayError::Unavailable)); // rejected at once
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
