@@ -32,6 +32,7 @@ pub mod clock;
 pub mod condition;
 pub mod error;
 pub mod guard;
+pub mod hedge;
 pub mod hook;
 pub mod sleep;
 pub mod stop;
@@ -45,6 +46,7 @@ pub use breaker::{CircuitBreaker, CircuitOpen};
 pub use budget::RetryBudget;
 pub use duration::IntoDuration;
 pub use error::InvalidPolicy;
+pub use hedge::{Hedging, Latencies};
 pub use retrying::{CallStats, Fallback, NoFallback, Retrying};
 pub use timeout::TimedOut;
 pub use transient::Transient;
@@ -54,6 +56,7 @@ pub use transient::Transient;
 /// the explicit API too.
 pub mod dsl {
     pub use crate::condition::transient;
+    pub use crate::hedge::percentile;
     pub use crate::stop::{attempts, before_elapsed, elapsed, never};
     pub use crate::wait::{
         chain, decorrelated, equal_jitter, expo, expo_jitter, fibonacci, fixed, linear, none, random,

@@ -24,13 +24,27 @@ pub fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
         Kind::Retry => attr::parse_retry(args, &mut errors),
         Kind::RetryIfResult => attr::parse_retry_if_result(args, &mut errors),
     };
-    let func = match RetryFn::parse(item.clone()) {
+    let mut func = match RetryFn::parse(item.clone()) {
         Ok(func) => func,
         Err(error) => {
             errors.push(error.into());
             return unchanged(item, errors);
         }
     };
+    // `#[retry] #[hedge]`: each attempt runs the hedged call (the hedge is applied
+    // here, inside, rather than around the retried fn).
+    if let Some(index) = func.outer_attrs.iter().position(crate::hedge::is_hedge) {
+        let attr = func.outer_attrs.remove(index);
+        let hedge_args = crate::hedge::attr_args(&attr);
+        item::identifiers(hedge_args.clone(), &mut mentioned);
+        match crate::hedge::hedged_body(hedge_args, &func, &mentioned, &mut errors) {
+            Some((body, inputs)) => {
+                func.body = Some(body);
+                func.sig.inputs = inputs;
+            }
+            None => return unchanged(item, errors),
+        }
+    }
     check::check(kind, &func, args.as_ref(), &mut errors);
     let Some(args) = args else { return unchanged(item, errors) };
     let policy = policy(kind, &func, args, &mut errors);
@@ -59,7 +73,7 @@ struct Policy {
     limits: Option<(TokenStream, TokenStream, proc_macro2::Span)>,
 }
 
-fn value(spanned: SpannedValue<Value>, errors: &mut Accumulator) -> TokenStream {
+pub(crate) fn value(spanned: SpannedValue<Value>, errors: &mut Accumulator) -> TokenStream {
     let span = spanned.span();
     let mut expr = spanned.into_inner().0;
     dsl::rewrite(&mut expr, errors);
@@ -226,7 +240,7 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs, errors: &mut Accumulator)
 }
 
 /// `|e| matches!(e, E::A { .. } | E::B(..))` for `on = [A, B(..)]`.
-fn matcher(
+pub(crate) fn matcher(
     patterns: Vec<Pat>,
     err: Option<&Type>,
     private: &TokenStream,

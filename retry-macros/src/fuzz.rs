@@ -180,7 +180,8 @@ proptest! {
 
     #[test]
     fn random_tokens_never_panic(args in tokens(), item in tokens(), retry in any::<bool>()) {
-        let _ = expand(kind(retry), args, item);
+        let _ = expand(kind(retry), args.clone(), item.clone());
+        let _ = crate::hedge::expand(args, item);
     }
 
     #[test]
@@ -195,6 +196,7 @@ proptest! {
         let (args, item) = SEEDS[seed];
         let (mut args, mut item) = (TokenStream::from_str(args).unwrap(), TokenStream::from_str(item).unwrap());
         if in_args { args = mutate(args, at, edit, &with) } else { item = mutate(item, at, edit, &with) }
+        let _ = crate::hedge::expand(args.clone(), item.clone());
         let _ = expand(kind(retry), args, item);
     }
 }

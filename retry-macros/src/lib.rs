@@ -1,4 +1,5 @@
-//! Attribute macros of the `retry` framework: `#[retry]` and `#[retry_if_result]`.
+//! Attribute macros of the `retry` framework: `#[retry]`, `#[retry_if_result]` and
+//! `#[hedge]`.
 //! Use them through the `retry` crate, which documents them.
 //!
 //! Layout, as in tokio-macros and thiserror: these shims call `expand::expand` (parse in
@@ -11,6 +12,7 @@ mod attr;
 mod check;
 mod dsl;
 mod expand;
+mod hedge;
 mod item;
 
 use proc_macro::TokenStream;
@@ -32,6 +34,14 @@ pub fn retry(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn retry_if_result(args: TokenStream, item: TokenStream) -> TokenStream {
     expand(Kind::RetryIfResult, args.into(), item.into()).into()
+}
+
+/// Hedges an `async fn`: starts another copy of the call when it is slow and
+/// returns the first success: `#[hedge(n = 2, delay = percentile(0.95))]`.
+/// Documented in the `retry` crate, which re-exports this.
+#[proc_macro_attribute]
+pub fn hedge(args: TokenStream, item: TokenStream) -> TokenStream {
+    hedge::expand(args.into(), item.into()).into()
 }
 
 #[cfg(test)]

@@ -138,3 +138,5 @@ pub mod __private {
 pub use retry_macros::retry;
 /// Retries the fn while a predicate holds on its value (polling): see [the crate docs](crate#the-attribute).
 pub use retry_macros::retry_if_result;
+
+pub use retry_macros::hedge;

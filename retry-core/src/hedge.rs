@@ -1,0 +1,709 @@
+//! Hedged calls: when an attempt is slow, start another copy and take the first
+//! success, cutting tail latency for a bounded share of extra requests.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! use retry::hedge::Hedging;
+//! use std::sync::atomic::{AtomicU32, Ordering};
+//! use std::time::Duration;
+//!
+//! let copies = AtomicU32::new(0);
+//! let start = tokio::time::Instant::now();
+//! let out: Result<u32, ()> = Hedging::new(2)
+//!     .delay(Duration::from_millis(50))
+//!     .call(|| async {
+//!         // The first copy is stuck for 1 s; the hedge, started at 50 ms, takes 10 ms.
+//!         let copy = copies.fetch_add(1, Ordering::SeqCst);
+//!         let took = if copy == 0 { 1000 } else { 10 };
+//!         tokio::time::sleep(Duration::from_millis(took)).await;
+//!         Ok(copy)
+//!     })
+//!     .await;
+//! assert_eq!(out, Ok(1));
+//! assert_eq!(start.elapsed(), Duration::from_millis(60));
+//! # }
+//! ```
+//!
+//! # How a hedged call runs
+//! * The first copy starts at once. If no copy has finished after the delay, the
+//!   next starts, and so on up to `n` copies in flight.
+//! * The first `Ok` wins: it is returned and every other copy is dropped at once
+//!   (cancelled; nothing is left running).
+//! * An error that the `when` predicate calls non-fatal (by default: every error)
+//!   starts the next copy at once instead of waiting; a fatal error ends the call
+//!   and is returned. If every copy fails, the last error is returned.
+//! * The copies run inside the caller's task, polled by the returned future: no
+//!   spawning, so no `Send` or `'static` bound beyond what the attempts need.
+//! * With a [`RetryBudget`], the call deposits like a first attempt and every
+//!   hedge withdraws; when the budget is empty, no more hedges start.
+//!
+//! # Cost when nothing is slow
+//! The first copy is polled before any timer exists: a copy that completes on its
+//! first poll costs no timer, no clock read and no allocation. The first copy is
+//! stored inline; hedges (the slow calls only) are boxed.
+//!
+//! # The delay
+//! A fixed [`Duration`], or [`Latencies`]: a percentile of the recent latencies of
+//! the attempts (each copy that finished, measured from its own start), kept in a
+//! rotating histogram that many callers record into without a lock.
+
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
+use core::sync::atomic::{AtomicU32, AtomicU64};
+use core::task::{Context, Poll};
+use core::time::Duration;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use crate::budget::RetryBudget;
+use crate::clock::{Clock, DefaultClock};
+use crate::guard::{BudgetSide, NoBudget};
+use crate::sleep::{AsyncSleeper, DefaultSleeper};
+
+/// Sub-buckets per power of two (12.5% resolution).
+const SUB_BITS: u32 = 3;
+const SUB: usize = 1 << SUB_BITS;
+/// Octaves of microseconds covered (up to ~2^40 µs, 12 days).
+const OCTAVES: usize = 41;
+const BUCKETS: usize = OCTAVES * SUB;
+
+fn bucket_of(micros: u64) -> usize {
+    if micros < SUB as u64 {
+        return micros as usize;
+    }
+    let octave = 63 - micros.leading_zeros();
+    let sub = (micros >> (octave - SUB_BITS)) as usize & (SUB - 1);
+    (((octave - SUB_BITS + 1) as usize) * SUB + sub).min(BUCKETS - 1)
+}
+
+/// The upper bound (µs) of a bucket: a percentile reads as the top of its bucket.
+fn bucket_top(index: usize) -> u64 {
+    if index < SUB {
+        return index as u64 + 1;
+    }
+    let octave = (index / SUB) as u32 + SUB_BITS - 1;
+    let sub = (index % SUB) as u64;
+    ((SUB as u64 + sub + 1) << (octave - SUB_BITS)).saturating_sub(1)
+}
+
+/// One period of latencies.
+struct Histogram {
+    /// The period these counts belong to, plus one (zero: never used).
+    period: AtomicU64,
+    total: AtomicU32,
+    counts: [AtomicU32; BUCKETS],
+}
+
+impl Histogram {
+    const fn new() -> Self {
+        Histogram {
+            period: AtomicU64::new(0),
+            total: AtomicU32::new(0),
+            counts: [const { AtomicU32::new(0) }; BUCKETS],
+        }
+    }
+}
+
+/// A percentile of recent attempt latencies, as a hedge delay: give one to
+/// [`Hedging::delay_percentile`] (one per hedged fn; `#[hedge(delay =
+/// percentile(0.95))]` makes a `static` one per fn).
+///
+/// Latencies are kept in two histograms of one period each (the current and the
+/// previous), with 12.5% bucket resolution; recording is two atomic increments, so
+/// concurrent callers never wait on each other. Until `min_samples` latencies are
+/// known the delay is the fallback.
+///
+/// # Default
+/// Quantile 0.95, period 10 s, 20 samples, fallback 100 ms.
+pub struct Latencies {
+    quantile: f64,
+    period_ms: u64,
+    min_samples: u32,
+    fallback: Duration,
+    origin: OnceLock<Instant>,
+    histograms: [Histogram; 2],
+    /// The delay last computed, in µs, plus one (zero: none yet).
+    cached: AtomicU64,
+    /// Records since the delay was last computed.
+    since: AtomicU32,
+    /// The period of the last timed record.
+    last_period: AtomicU64,
+}
+
+impl fmt::Debug for Latencies {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Latencies")
+            .field("quantile", &self.quantile)
+            .field("delay", &self.delay())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The adaptive delay of `#[hedge(delay = percentile(q))]`: a [`Latencies`] at
+/// quantile `q` (clamped to `0..=1`; NaN reads as the default 0.95).
+pub const fn percentile(quantile: f64) -> Latencies {
+    Latencies::new().with_quantile(quantile)
+}
+
+impl Default for Latencies {
+    fn default() -> Self {
+        Latencies::new()
+    }
+}
+
+impl Latencies {
+    /// Recompute the delay after this many records (and at each new period).
+    const REFRESH: u32 = 16;
+
+    /// A tracker with the defaults (see the type's `# Default`).
+    pub const fn new() -> Self {
+        Latencies {
+            quantile: 0.95,
+            period_ms: 10_000,
+            min_samples: 20,
+            fallback: Duration::from_millis(100),
+            origin: OnceLock::new(),
+            histograms: [Histogram::new(), Histogram::new()],
+            cached: AtomicU64::new(0),
+            since: AtomicU32::new(0),
+            last_period: AtomicU64::new(0),
+        }
+    }
+
+    /// The quantile (0 to 1) of the latencies to wait.
+    ///
+    /// # Default
+    /// 0.95.
+    pub const fn with_quantile(mut self, quantile: f64) -> Self {
+        self.quantile = if quantile.is_nan() {
+            0.95
+        } else if quantile < 0.0 {
+            0.0
+        } else if quantile > 1.0 {
+            1.0
+        } else {
+            quantile
+        };
+        self
+    }
+
+    /// How long a histogram collects before it becomes the previous one (at least
+    /// 1 ms); latencies count for one to two periods.
+    ///
+    /// # Default
+    /// 10 s.
+    pub const fn with_period(mut self, period: Duration) -> Self {
+        let ms = period.as_millis();
+        self.period_ms = if ms < 1 {
+            1
+        } else if ms > u64::MAX as u128 {
+            u64::MAX
+        } else {
+            ms as u64
+        };
+        self
+    }
+
+    /// Latencies needed before the percentile is used.
+    ///
+    /// # Default
+    /// 20.
+    pub const fn with_min_samples(mut self, n: u32) -> Self {
+        self.min_samples = n;
+        self
+    }
+
+    /// The delay until enough latencies are known.
+    ///
+    /// # Default
+    /// 100 ms.
+    pub const fn with_fallback(mut self, delay: Duration) -> Self {
+        self.fallback = delay;
+        self
+    }
+
+    /// [`with_period`](Self::with_period), under the name the attribute's DSL uses
+    /// (`percentile(0.95, period = 30s)`).
+    pub const fn period(self, period: Duration) -> Self {
+        self.with_period(period)
+    }
+
+    /// [`with_min_samples`](Self::with_min_samples), under its DSL name.
+    pub const fn min_samples(self, n: u32) -> Self {
+        self.with_min_samples(n)
+    }
+
+    /// [`with_fallback`](Self::with_fallback), under its DSL name
+    /// (`percentile(0.95, fallback = 50ms)`).
+    pub const fn fallback(self, delay: Duration) -> Self {
+        self.with_fallback(delay)
+    }
+
+    /// The delay now: the percentile of recent latencies, or the fallback.
+    #[inline]
+    pub fn delay(&self) -> Duration {
+        match self.cached.load(Relaxed) {
+            0 => self.fallback,
+            micros => Duration::from_micros(micros - 1),
+        }
+    }
+
+    /// Records one attempt's latency, finished at `now`.
+    pub fn record(&self, latency: Duration, now: Instant) {
+        let period = self.period_of(now);
+        self.last_period.store(period, Relaxed);
+        self.record_in(latency, period);
+    }
+
+    /// Records a latency known without reading the clock (an attempt done on its
+    /// first poll), in the period of the last record.
+    pub fn record_untimed(&self, latency: Duration) {
+        self.record_in(latency, self.last_period.load(Relaxed));
+    }
+
+    fn record_in(&self, latency: Duration, period: u64) {
+        let histogram = &self.histograms[(period % 2) as usize];
+        let seen = histogram.period.load(Acquire);
+        let mut fresh = false;
+        if seen != period + 1 && histogram.period.compare_exchange(seen, period + 1, AcqRel, Acquire).is_ok()
+        {
+            // This histogram's period is over (two ago): start it again.
+            histogram.total.store(0, Relaxed);
+            for count in &histogram.counts {
+                count.store(0, Relaxed);
+            }
+            fresh = true;
+        }
+        let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+        histogram.counts[bucket_of(micros)].fetch_add(1, Relaxed);
+        histogram.total.fetch_add(1, Relaxed);
+        // Recomputed every few records, and on every one while still on the fallback
+        // (so the percentile takes over as soon as there are enough samples).
+        if fresh || self.cached.load(Relaxed) == 0 || self.since.fetch_add(1, Relaxed) + 1 >= Self::REFRESH {
+            self.since.store(0, Relaxed);
+            self.refresh(period);
+        }
+    }
+
+    fn period_of(&self, now: Instant) -> u64 {
+        let origin = *self.origin.get_or_init(|| now);
+        let ms = u64::try_from(now.saturating_duration_since(origin).as_millis()).unwrap_or(u64::MAX);
+        ms / self.period_ms
+    }
+
+    /// Recomputes the cached delay from the current and previous periods.
+    fn refresh(&self, period: u64) {
+        let live = |h: &&Histogram| {
+            let p = h.period.load(Acquire);
+            p == period + 1 || (period > 0 && p == period)
+        };
+        let [a, b] = &self.histograms;
+        let histograms = [a, b].map(|h| Some(h).filter(live));
+        let histograms = histograms.iter().flatten();
+        let total: u64 = histograms.clone().map(|h| u64::from(h.total.load(Relaxed))).sum();
+        if total < u64::from(self.min_samples.max(1)) {
+            self.cached.store(0, Relaxed);
+            return;
+        }
+        let rank = ((self.quantile * total as f64).ceil() as u64).clamp(1, total);
+        let mut seen = 0;
+        for index in 0..BUCKETS {
+            seen += histograms.clone().map(|h| u64::from(h.counts[index].load(Relaxed))).sum::<u64>();
+            if seen >= rank {
+                self.cached.store(bucket_top(index).saturating_add(1), Relaxed);
+                return;
+            }
+        }
+        self.cached.store(bucket_top(BUCKETS - 1).saturating_add(1), Relaxed);
+    }
+}
+
+/// When to start the next copy.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a hedge delay",
+    label = "expected a `Duration` or a `&Latencies` (`percentile(..)`)"
+)]
+pub trait HedgeDelay {
+    /// The delay for the next hedge.
+    fn delay(&self) -> Duration;
+    /// Whether latencies are recorded (reading the clock).
+    fn records(&self) -> bool;
+    /// Records an attempt's latency, finished at `now` (`None`: done on its first
+    /// poll, with no clock read).
+    fn record(&self, latency: Duration, now: Option<Instant>);
+}
+
+impl HedgeDelay for Duration {
+    #[inline(always)]
+    fn delay(&self) -> Duration {
+        *self
+    }
+    #[inline(always)]
+    fn records(&self) -> bool {
+        false
+    }
+    #[inline(always)]
+    fn record(&self, _: Duration, _: Option<Instant>) {}
+}
+
+impl HedgeDelay for &Latencies {
+    #[inline]
+    fn delay(&self) -> Duration {
+        Latencies::delay(self)
+    }
+    #[inline(always)]
+    fn records(&self) -> bool {
+        true
+    }
+    #[inline]
+    fn record(&self, latency: Duration, now: Option<Instant>) {
+        match now {
+            Some(now) => Latencies::record(self, latency, now),
+            None => self.record_untimed(latency),
+        }
+    }
+}
+
+/// Every error starts the next copy at once (the default).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AnyError;
+
+/// Which errors are non-fatal: [`AnyError`], or `Fn(&E) -> bool`.
+#[doc(hidden)]
+pub trait NonFatal<E> {
+    /// Whether `error` lets the call go on with other copies.
+    fn non_fatal(&self, error: &E) -> bool;
+}
+
+impl<E> NonFatal<E> for AnyError {
+    #[inline(always)]
+    fn non_fatal(&self, _: &E) -> bool {
+        true
+    }
+}
+
+impl<E, P: Fn(&E) -> bool> NonFatal<E> for P {
+    #[inline]
+    fn non_fatal(&self, error: &E) -> bool {
+        self(error)
+    }
+}
+
+/// A hedging policy for one call, then run with [`call`](Self::call).
+///
+/// # Default
+/// Delay 100 ms (fixed), every error non-fatal, no budget, the
+/// [`DefaultSleeper`] and [`DefaultClock`] (tokio's timer and clock).
+#[must_use = "a Hedging does nothing until `.call(..)`"]
+#[derive(Clone, Debug)]
+pub struct Hedging<D = Duration, P = AnyError, Bu = NoBudget, Sl = DefaultSleeper, K = DefaultClock> {
+    n: u32,
+    delay: D,
+    non_fatal: P,
+    budget: Bu,
+    sleeper: Sl,
+    clock: K,
+}
+
+impl Hedging {
+    /// At most `n` copies in flight, the first included (clamped to 1..=64; 1
+    /// does not hedge).
+    pub const fn new(n: u32) -> Self {
+        let n = if n < 1 {
+            1
+        } else if n > 64 {
+            64
+        } else {
+            n
+        };
+        Hedging {
+            n,
+            delay: Duration::from_millis(100),
+            non_fatal: AnyError,
+            budget: NoBudget,
+            sleeper: DefaultSleeper,
+            clock: DefaultClock,
+        }
+    }
+}
+
+impl<D, P, Bu, Sl, K> Hedging<D, P, Bu, Sl, K> {
+    /// A fixed delay before each next copy.
+    pub fn delay(self, delay: Duration) -> Hedging<Duration, P, Bu, Sl, K> {
+        let Hedging { n, non_fatal, budget, sleeper, clock, .. } = self;
+        Hedging { n, delay, non_fatal, budget, sleeper, clock }
+    }
+
+    /// An adaptive delay: a percentile of recent latencies.
+    pub fn delay_percentile(self, latencies: &Latencies) -> Hedging<&Latencies, P, Bu, Sl, K> {
+        let Hedging { n, non_fatal, budget, sleeper, clock, .. } = self;
+        Hedging { n, delay: latencies, non_fatal, budget, sleeper, clock }
+    }
+
+    /// Errors for which `predicate` holds start the next copy at once; others
+    /// end the call.
+    pub fn when<P2>(self, predicate: P2) -> Hedging<D, P2, Bu, Sl, K> {
+        let Hedging { n, delay, budget, sleeper, clock, .. } = self;
+        Hedging { n, delay, non_fatal: predicate, budget, sleeper, clock }
+    }
+
+    /// Hedges draw from `budget` (the call deposits as a first attempt).
+    pub fn budget<Kb: Clock>(self, budget: &RetryBudget<Kb>) -> Hedging<D, P, &RetryBudget<Kb>, Sl, K> {
+        let Hedging { n, delay, non_fatal, sleeper, clock, .. } = self;
+        Hedging { n, delay, non_fatal, budget, sleeper, clock }
+    }
+
+    /// The timer of the delay: `Fn(Duration) -> impl Future<Output = ()>`.
+    pub fn sleep<Sl2: AsyncSleeper>(self, sleeper: Sl2) -> Hedging<D, P, Bu, Sl2, K> {
+        let Hedging { n, delay, non_fatal, budget, clock, .. } = self;
+        Hedging { n, delay, non_fatal, budget, sleeper, clock }
+    }
+
+    /// Where latencies are measured from (its async `now`).
+    pub fn clock<K2: Clock>(self, clock: K2) -> Hedging<D, P, Bu, Sl, K2> {
+        let Hedging { n, delay, non_fatal, budget, sleeper, .. } = self;
+        Hedging { n, delay, non_fatal, budget, sleeper, clock }
+    }
+
+    /// Runs the hedged call: `make` starts one copy each time it is called.
+    pub fn call<T, E, Mk, Fut>(self, make: Mk) -> Hedged<E, Mk, Fut, D, P, Bu, Sl, K>
+    where
+        Mk: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        D: HedgeDelay,
+        P: NonFatal<E>,
+        Bu: BudgetSide,
+        Sl: AsyncSleeper,
+        K: Clock,
+    {
+        Hedged {
+            policy: self,
+            make,
+            first: None,
+            first_started: None,
+            hedges: Vec::new(),
+            timer: None,
+            launched: 0,
+            last_error: None,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A hedged call in flight; see the [module docs](self).
+    #[must_use = "futures do nothing unless polled"]
+    #[project = HedgedProj]
+    pub struct Hedged<E, Mk, Fut, D, P, Bu, Sl: AsyncSleeper, K> {
+        policy: Hedging<D, P, Bu, Sl, K>,
+        make: Mk,
+        #[pin]
+        first: Option<Fut>,
+        first_started: Option<Instant>,
+        hedges: Vec<(Pin<Box<Fut>>, Instant)>,
+        #[pin]
+        timer: Option<Sl::Sleep>,
+        launched: u32,
+        last_error: Option<E>,
+    }
+}
+
+impl<E, Mk, Fut, D, P, Bu, Sl: AsyncSleeper, K> fmt::Debug for Hedged<E, Mk, Fut, D, P, Bu, Sl, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hedged")
+            .field("launched", &self.launched)
+            .field("in_flight", &(usize::from(self.first.is_some()) + self.hedges.len()))
+            .finish_non_exhaustive()
+    }
+}
+
+/// What to do with a finished copy's outcome.
+enum Verdict<T, E> {
+    Return(Result<T, E>),
+    Continue,
+}
+
+impl<T, E, Mk, Fut, D, P, Bu, Sl, K> Future for Hedged<E, Mk, Fut, D, P, Bu, Sl, K>
+where
+    Mk: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    D: HedgeDelay,
+    P: NonFatal<E>,
+    Bu: BudgetSide,
+    Sl: AsyncSleeper,
+    K: Clock,
+{
+    type Output = Result<T, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        if *this.launched == 0 {
+            *this.launched = 1;
+            this.policy.budget.deposit();
+            this.first.set(Some((this.make)()));
+        }
+        loop {
+            let mut progressed = false;
+            // The first copy, inline.
+            if let Some(first) = this.first.as_mut().as_pin_mut()
+                && let Poll::Ready(outcome) = first.poll(cx)
+            {
+                this.first.set(None);
+                // `None`: done on its first poll, latency ~0, no clock read.
+                let started = this.first_started.take();
+                let verdict = judge(this.policy, this.last_error, outcome, started);
+                if let Verdict::Return(outcome) = verdict {
+                    this.hedges.clear();
+                    this.timer.set(None);
+                    return Poll::Ready(outcome);
+                }
+                progressed = true;
+            } else if this.first.is_some() && this.first_started.is_none() && this.policy.delay.records() {
+                // Still running after its first poll: its clock starts now.
+                *this.first_started = Some(this.policy.clock.now_async());
+            }
+            // The hedges, boxed.
+            let mut index = 0;
+            while index < this.hedges.len() {
+                let (hedge, started) = &mut this.hedges[index];
+                match hedge.as_mut().poll(cx) {
+                    Poll::Ready(outcome) => {
+                        let started = Some(*started);
+                        this.hedges.swap_remove(index);
+                        if let Verdict::Return(outcome) =
+                            judge(this.policy, this.last_error, outcome, started)
+                        {
+                            this.first.set(None);
+                            this.hedges.clear();
+                            this.timer.set(None);
+                            return Poll::Ready(outcome);
+                        }
+                        progressed = true;
+                    }
+                    Poll::Pending => index += 1,
+                }
+            }
+            let in_flight = usize::from(this.first.is_some()) + this.hedges.len();
+            let may_launch = *this.launched < this.policy.n;
+            if progressed && in_flight == 0 {
+                // Every copy so far failed (non-fatally): the next starts at once,
+                // or the call ends with the last error.
+                if may_launch && this.policy.budget.withdraw() {
+                    launch(&mut this);
+                    continue;
+                }
+                this.timer.set(None);
+                return Poll::Ready(Err(this.last_error.take().expect("a copy failed")));
+            }
+            if progressed && may_launch {
+                // A non-fatal error: the next copy starts now, not after the delay.
+                if this.policy.budget.withdraw() {
+                    launch(&mut this);
+                } else {
+                    *this.launched = this.policy.n;
+                }
+                continue;
+            }
+            if !may_launch {
+                return Poll::Pending;
+            }
+            if this.timer.is_none() {
+                this.timer.set(Some(this.policy.sleeper.sleep(this.policy.delay.delay())));
+            }
+            match this.timer.as_mut().as_pin_mut().map(|timer| timer.poll(cx)) {
+                Some(Poll::Ready(())) => {
+                    this.timer.set(None);
+                    if this.policy.budget.withdraw() {
+                        launch(&mut this);
+                    } else {
+                        *this.launched = this.policy.n;
+                    }
+                }
+                _ => return Poll::Pending,
+            }
+        }
+    }
+}
+
+/// Starts the next copy (boxed: only slow calls get here).
+fn launch<E, Mk, Fut, D, P, Bu, Sl, K>(this: &mut HedgedProj<'_, E, Mk, Fut, D, P, Bu, Sl, K>)
+where
+    Mk: FnMut() -> Fut,
+    Sl: AsyncSleeper,
+    K: Clock,
+{
+    *this.launched += 1;
+    let started = this.policy.clock.now_async();
+    this.hedges.push((Box::pin((this.make)()), started));
+}
+
+/// Records a finished copy and decides: return it, or go on.
+fn judge<T, E, D, P, Bu, Sl, K>(
+    policy: &Hedging<D, P, Bu, Sl, K>,
+    last_error: &mut Option<E>,
+    outcome: Result<T, E>,
+    started: Option<Instant>,
+) -> Verdict<T, E>
+where
+    D: HedgeDelay,
+    P: NonFatal<E>,
+    K: Clock,
+{
+    if policy.delay.records() {
+        match started {
+            Some(started) => {
+                let now = policy.clock.now_async();
+                policy.delay.record(now.saturating_duration_since(started), Some(now));
+            }
+            None => policy.delay.record(Duration::ZERO, None),
+        }
+    }
+    match outcome {
+        Ok(value) => Verdict::Return(Ok(value)),
+        Err(error) if policy.non_fatal.non_fatal(&error) => {
+            *last_error = Some(error);
+            Verdict::Continue
+        }
+        Err(error) => Verdict::Return(Err(error)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_are_monotonic_and_tops_bound_them() {
+        let mut last = 0;
+        for micros in (0..100_000u64).chain([1 << 20, 1 << 30, u64::MAX]) {
+            let bucket = bucket_of(micros);
+            assert!(bucket >= last, "{micros}");
+            last = bucket;
+            if bucket < BUCKETS - 1 {
+                assert!(bucket_top(bucket) >= micros, "{micros}: top {}", bucket_top(bucket));
+                assert!(bucket_top(bucket) as f64 <= micros as f64 * 1.13 + 1.0, "{micros}: resolution");
+            }
+        }
+    }
+
+    #[test]
+    fn percentile_follows_the_latencies() {
+        let latencies = percentile(0.9).with_min_samples(10);
+        let origin = Instant::now();
+        assert_eq!(latencies.delay(), Duration::from_millis(100), "fallback first");
+        for i in 0..100u64 {
+            latencies.record(Duration::from_millis(if i % 10 == 9 { 500 } else { 10 }), origin);
+        }
+        let delay = latencies.delay();
+        assert!(delay >= Duration::from_millis(10) && delay <= Duration::from_micros(11_300), "{delay:?}");
+        // Two periods later the old latencies are gone.
+        let later = origin + Duration::from_secs(25);
+        for _ in 0..20 {
+            latencies.record(Duration::from_millis(200), later);
+        }
+        let delay = latencies.delay();
+        assert!(delay >= Duration::from_millis(200) && delay <= Duration::from_millis(226), "{delay:?}");
+    }
+}
