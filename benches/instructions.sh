@@ -12,9 +12,10 @@ count() { # GROUP VARIANT N -> instructions
         sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
 }
 
-for group in sync_success sync_fail_twice async_success async_fail_twice; do
+for group in sync_success sync_fail_twice async_success async_fail_twice hedge_overhead; do
     case $group in
         sync*) variants="hand_loop retry retry_macro backon backoff" ;;
+        hedge*) variants="plain_await_once hedge_fixed hedge_percentile" ;;
         *) variants="plain_await retry retry_macro retry_macro_nodrop backon tryhard tokio_retry2" ;;
     esac
     n=20000

@@ -147,3 +147,76 @@ pub async fn ours_macro_async_inline_sleep(failures: u32) -> Result<u64, Failure
     let mut left = failures;
     op_async_retried_inline_sleep(&mut left).await
 }
+
+/// The operation of the hedge overhead benchmark: done on its first poll.
+#[retry::hedge(n = 2, delay = 50ms)]
+async fn op_hedged_fixed(left: u32) -> Result<u64, Failure> {
+    op(&mut { left })
+}
+
+/// The same under an adaptive delay (`percentile(0.95)`, the default).
+#[retry::hedge(n = 2)]
+async fn op_hedged_percentile(left: u32) -> Result<u64, Failure> {
+    op(&mut { left })
+}
+
+/// A plain `.await` of the operation: the hedge overhead's baseline.
+pub async fn plain_await_once() -> Result<u64, Failure> {
+    op_async(&mut 0).await
+}
+
+/// `#[hedge(n = 2, delay = 50ms)]` on a call that finishes before the delay.
+pub async fn hedged_fixed() -> Result<u64, Failure> {
+    op_hedged_fixed(0).await
+}
+
+/// `#[hedge(n = 2)]` (percentile delay) on a call that finishes before the delay.
+pub async fn hedged_percentile() -> Result<u64, Failure> {
+    op_hedged_percentile(0).await
+}
+
+/// The operation, pending once first (as any real I/O is): the hedge arms its timer.
+async fn op_pending_once() -> Result<u64, Failure> {
+    PendingOnce(false).await;
+    op(&mut 0)
+}
+
+/// Pending on its first poll (waking itself at once), ready on the second.
+struct PendingOnce(bool);
+
+impl Future for PendingOnce {
+    type Output = ();
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    }
+}
+
+#[retry::hedge(n = 2, delay = 50ms)]
+async fn op_pending_hedged_fixed() -> Result<u64, Failure> {
+    op_pending_once().await
+}
+
+#[retry::hedge(n = 2)]
+async fn op_pending_hedged_percentile() -> Result<u64, Failure> {
+    op_pending_once().await
+}
+
+/// A plain `.await` of an operation that is pending once.
+pub async fn plain_await_pending() -> Result<u64, Failure> {
+    op_pending_once().await
+}
+
+/// `#[hedge(n = 2, delay = 50ms)]` on an operation pending once (done long before the delay).
+pub async fn hedged_fixed_pending() -> Result<u64, Failure> {
+    op_pending_hedged_fixed().await
+}
+
+/// `#[hedge(n = 2)]` on an operation pending once.
+pub async fn hedged_percentile_pending() -> Result<u64, Failure> {
+    op_pending_hedged_percentile().await
+}

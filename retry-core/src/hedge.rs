@@ -63,8 +63,8 @@ use crate::clock::{Clock, DefaultClock};
 use crate::guard::{BudgetSide, NoBudget};
 use crate::sleep::{AsyncSleeper, DefaultSleeper};
 
-/// Sub-buckets per power of two (12.5% resolution).
-const SUB_BITS: u32 = 3;
+/// Sub-buckets per power of two (6% resolution).
+const SUB_BITS: u32 = 4;
 const SUB: usize = 1 << SUB_BITS;
 /// Octaves of microseconds covered (up to ~2^40 µs, 12 days).
 const OCTAVES: usize = 41;
@@ -79,31 +79,29 @@ fn bucket_of(micros: u64) -> usize {
     (((octave - SUB_BITS + 1) as usize) * SUB + sub).min(BUCKETS - 1)
 }
 
-/// The upper bound (µs) of a bucket: a percentile reads as the top of its bucket.
-fn bucket_top(index: usize) -> u64 {
+/// The lowest latency (µs) a bucket holds: a percentile reads as the bottom of its
+/// bucket, at most one bucket width (6%) below the true value. (The top would be
+/// above every latency of the bucket, and a timer rounds up: on a millisecond timer a
+/// p95 of exactly 12 ms would wait 13.)
+fn bucket_bottom(index: usize) -> u64 {
     if index < SUB {
-        return index as u64 + 1;
+        return index as u64;
     }
     let octave = (index / SUB) as u32 + SUB_BITS - 1;
     let sub = (index % SUB) as u64;
-    ((SUB as u64 + sub + 1) << (octave - SUB_BITS)).saturating_sub(1)
+    (SUB as u64 + sub) << (octave - SUB_BITS)
 }
 
 /// One period of latencies.
 struct Histogram {
     /// The period these counts belong to, plus one (zero: never used).
     period: AtomicU64,
-    total: AtomicU32,
     counts: [AtomicU32; BUCKETS],
 }
 
 impl Histogram {
     const fn new() -> Self {
-        Histogram {
-            period: AtomicU64::new(0),
-            total: AtomicU32::new(0),
-            counts: [const { AtomicU32::new(0) }; BUCKETS],
-        }
+        Histogram { period: AtomicU64::new(0), counts: [const { AtomicU32::new(0) }; BUCKETS] }
     }
 }
 
@@ -112,9 +110,10 @@ impl Histogram {
 /// percentile(0.95))]` makes a `static` one per fn).
 ///
 /// Latencies are kept in two histograms of one period each (the current and the
-/// previous), with 12.5% bucket resolution; recording is two atomic increments, so
+/// previous), with 6% bucket resolution; recording is one or two atomic increments, so
 /// concurrent callers never wait on each other. Until `min_samples` latencies are
-/// known the delay is the fallback.
+/// known the delay is the fallback. The percentile is recomputed every 64
+/// latencies and at each new period (reading it is one atomic load).
 ///
 /// # Default
 /// Quantile 0.95, period 10 s, 20 samples, fallback 100 ms.
@@ -156,7 +155,7 @@ impl Default for Latencies {
 
 impl Latencies {
     /// Recompute the delay after this many records (and at each new period).
-    const REFRESH: u32 = 16;
+    const REFRESH: u32 = 64;
 
     /// A tracker with the defaults (see the type's `# Default`).
     pub const fn new() -> Self {
@@ -271,7 +270,6 @@ impl Latencies {
         if seen != period + 1 && histogram.period.compare_exchange(seen, period + 1, AcqRel, Acquire).is_ok()
         {
             // This histogram's period is over (two ago): start it again.
-            histogram.total.store(0, Relaxed);
             for count in &histogram.counts {
                 count.store(0, Relaxed);
             }
@@ -279,7 +277,6 @@ impl Latencies {
         }
         let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
         histogram.counts[bucket_of(micros)].fetch_add(1, Relaxed);
-        histogram.total.fetch_add(1, Relaxed);
         // Recomputed every few records, and on every one while still on the fallback
         // (so the percentile takes over as soon as there are enough samples).
         if fresh || self.cached.load(Relaxed) == 0 || self.since.fetch_add(1, Relaxed) + 1 >= Self::REFRESH {
@@ -303,7 +300,9 @@ impl Latencies {
         let [a, b] = &self.histograms;
         let histograms = [a, b].map(|h| Some(h).filter(live));
         let histograms = histograms.iter().flatten();
-        let total: u64 = histograms.clone().map(|h| u64::from(h.total.load(Relaxed))).sum();
+        let count =
+            |index: usize| histograms.clone().map(|h| u64::from(h.counts[index].load(Relaxed))).sum::<u64>();
+        let total: u64 = (0..BUCKETS).map(count).sum();
         if total < u64::from(self.min_samples.max(1)) {
             self.cached.store(0, Relaxed);
             return;
@@ -311,13 +310,13 @@ impl Latencies {
         let rank = ((self.quantile * total as f64).ceil() as u64).clamp(1, total);
         let mut seen = 0;
         for index in 0..BUCKETS {
-            seen += histograms.clone().map(|h| u64::from(h.counts[index].load(Relaxed))).sum::<u64>();
+            seen += count(index);
             if seen >= rank {
-                self.cached.store(bucket_top(index).saturating_add(1), Relaxed);
+                self.cached.store(bucket_bottom(index).saturating_add(1), Relaxed);
                 return;
             }
         }
-        self.cached.store(bucket_top(BUCKETS - 1).saturating_add(1), Relaxed);
+        self.cached.store(bucket_bottom(BUCKETS - 1).saturating_add(1), Relaxed);
     }
 }
 
@@ -539,15 +538,35 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
+        // Each copy is polled once per call of `poll` (a re-poll without a wake is
+        // wasted work): the first copy once, hedges from `polled` on.
+        let mut first_polled = false;
+        let mut polled = 0;
         if *this.launched == 0 {
             *this.launched = 1;
             this.policy.budget.deposit();
             this.first.set(Some((this.make)()));
+            // The common case first: the copy is done on its first poll. Nothing
+            // else exists yet (no timer, no hedge), so there is nothing to cancel.
+            first_polled = true;
+            if let Some(first) = this.first.as_mut().as_pin_mut()
+                && let Poll::Ready(outcome) = first.poll(cx)
+            {
+                this.first.set(None);
+                match judge(this.policy, this.last_error, outcome, None) {
+                    Verdict::Return(outcome) => return Poll::Ready(outcome),
+                    Verdict::Continue => {}
+                }
+            } else if this.policy.delay.records() {
+                // Still running after its first poll: its clock starts now.
+                *this.first_started = Some(this.policy.clock.now_async());
+            }
         }
         loop {
             let mut progressed = false;
             // The first copy, inline.
-            if let Some(first) = this.first.as_mut().as_pin_mut()
+            if !first_polled
+                && let Some(first) = this.first.as_mut().as_pin_mut()
                 && let Poll::Ready(outcome) = first.poll(cx)
             {
                 this.first.set(None);
@@ -560,12 +579,10 @@ where
                     return Poll::Ready(outcome);
                 }
                 progressed = true;
-            } else if this.first.is_some() && this.first_started.is_none() && this.policy.delay.records() {
-                // Still running after its first poll: its clock starts now.
-                *this.first_started = Some(this.policy.clock.now_async());
             }
+            first_polled = true;
             // The hedges, boxed.
-            let mut index = 0;
+            let mut index = polled;
             while index < this.hedges.len() {
                 let (hedge, started) = &mut this.hedges[index];
                 match hedge.as_mut().poll(cx) {
@@ -585,9 +602,10 @@ where
                     Poll::Pending => index += 1,
                 }
             }
+            polled = this.hedges.len();
             let in_flight = usize::from(this.first.is_some()) + this.hedges.len();
             let may_launch = *this.launched < this.policy.n;
-            if progressed && in_flight == 0 {
+            if in_flight == 0 {
                 // Every copy so far failed (non-fatally): the next starts at once,
                 // or the call ends with the last error.
                 if may_launch && this.policy.budget.withdraw() {
@@ -675,15 +693,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn buckets_are_monotonic_and_tops_bound_them() {
+    fn buckets_are_monotonic_and_bottoms_bound_them() {
         let mut last = 0;
         for micros in (0..100_000u64).chain([1 << 20, 1 << 30, u64::MAX]) {
             let bucket = bucket_of(micros);
             assert!(bucket >= last, "{micros}");
             last = bucket;
             if bucket < BUCKETS - 1 {
-                assert!(bucket_top(bucket) >= micros, "{micros}: top {}", bucket_top(bucket));
-                assert!(bucket_top(bucket) as f64 <= micros as f64 * 1.13 + 1.0, "{micros}: resolution");
+                let bottom = bucket_bottom(bucket);
+                assert!(bottom <= micros, "{micros}: bottom {bottom}");
+                assert!(bottom as f64 >= micros as f64 / 1.07 - 1.0, "{micros}: bottom {bottom}, resolution");
+                assert_eq!(bucket_of(bottom), bucket, "{micros}: the bottom is in the bucket");
             }
         }
     }
@@ -697,13 +717,13 @@ mod tests {
             latencies.record(Duration::from_millis(if i % 10 == 9 { 500 } else { 10 }), origin);
         }
         let delay = latencies.delay();
-        assert!(delay >= Duration::from_millis(10) && delay <= Duration::from_micros(11_300), "{delay:?}");
+        assert!(delay >= Duration::from_micros(9_400) && delay <= Duration::from_millis(10), "{delay:?}");
         // Two periods later the old latencies are gone.
         let later = origin + Duration::from_secs(25);
         for _ in 0..20 {
             latencies.record(Duration::from_millis(200), later);
         }
         let delay = latencies.delay();
-        assert!(delay >= Duration::from_millis(200) && delay <= Duration::from_millis(226), "{delay:?}");
+        assert!(delay >= Duration::from_micros(188_000) && delay <= Duration::from_millis(200), "{delay:?}");
     }
 }

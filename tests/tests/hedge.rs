@@ -132,19 +132,21 @@ async fn the_percentile_delay_follows_the_latencies() {
     let start = Instant::now();
     assert_eq!(adaptive(1000, 10, &Copies::default()).await, Ok(1));
     let hedged_at = start.elapsed() - Duration::from_millis(10);
+    // The percentile reads as the bottom of its histogram bucket (at most 3% low).
     assert!(
-        hedged_at >= Duration::from_millis(20) && hedged_at <= Duration::from_millis(23),
+        hedged_at >= Duration::from_millis(19) && hedged_at <= Duration::from_millis(20),
         "{hedged_at:?}"
     );
-    // Latencies grow to 300 ms: the delay follows.
-    for _ in 0..30 {
+    // Latencies grow to 300 ms: the delay follows (it is recomputed every 64
+    // latencies, and at each new period).
+    for _ in 0..70 {
         adaptive(300, 300, &Copies::default()).await.unwrap();
     }
     let start = Instant::now();
     assert_eq!(adaptive(1000, 10, &Copies::default()).await, Ok(1));
     let hedged_at = start.elapsed() - Duration::from_millis(10);
     assert!(
-        hedged_at >= Duration::from_millis(300) && hedged_at <= Duration::from_millis(340),
+        hedged_at >= Duration::from_millis(291) && hedged_at <= Duration::from_millis(300),
         "{hedged_at:?}"
     );
 }

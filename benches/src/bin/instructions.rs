@@ -42,6 +42,9 @@ fn main() {
             "backon" => repeat(n, failures, backon_async).await,
             "tryhard" => repeat(n, failures, tryhard_async).await,
             "tokio_retry2" => repeat(n, failures, tokio_retry2_async).await,
+            "plain_await_once" => repeat(n, failures, |_| plain_await_once()).await,
+            "hedge_fixed" => repeat(n, failures, |_| hedged_fixed()).await,
+            "hedge_percentile" => repeat(n, failures, |_| hedged_percentile()).await,
             other => panic!("unknown variant {other}"),
         }
     });

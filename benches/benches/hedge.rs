@@ -1,0 +1,39 @@
+//! The overhead of `#[hedge]` on a call that finishes before the delay (the common
+//! case), against a plain `.await` of the same operation.
+//!
+//! Run: `cargo bench -p retry-benches --bench hedge`; ratios: `python3 benches/ratios.py`.
+//! The tail-latency simulation is `cargo run --release -p retry-benches --bin hedge_sim`.
+
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+
+use retry_benches::{
+    hedged_fixed, hedged_fixed_pending, hedged_percentile, hedged_percentile_pending, plain_await_once,
+    plain_await_pending,
+};
+
+fn overhead(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    let mut g = c.benchmark_group("hedge_overhead");
+    g.bench_function("plain_await", |b| b.to_async(&rt).iter(plain_await_once));
+    g.bench_function("hedge_fixed_delay", |b| b.to_async(&rt).iter(hedged_fixed));
+    g.bench_function("hedge_percentile_delay", |b| b.to_async(&rt).iter(hedged_percentile));
+    g.finish();
+    // Pending once, as real I/O is: the hedge must arm its timer.
+    let mut g = c.benchmark_group("hedge_overhead_pending_once");
+    g.bench_function("plain_await", |b| b.to_async(&rt).iter(plain_await_pending));
+    g.bench_function("hedge_fixed_delay", |b| b.to_async(&rt).iter(hedged_fixed_pending));
+    g.bench_function("hedge_percentile_delay", |b| b.to_async(&rt).iter(hedged_percentile_pending));
+    g.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(50)
+}
+
+criterion_group! { name = benches; config = config(); targets = overhead }
+criterion_main!(benches);
