@@ -54,6 +54,38 @@
 //! `#[retry_if_result(pred, ...)]` polls: `pred` is `if_result`, and errors are not
 //! retried unless `on`/`when` says so. It works on fns returning any type.
 //!
+//! `#[hedge(n = .., delay = .., on = [..], when = .., budget = ..)]` goes on an
+//! `async fn` returning a `Result`: when a call is slow it starts another copy,
+//! up to `n` in flight, and returns the first `Ok`, dropping the others
+//! ([`hedge`](mod@hedge)). `delay` is a duration or `percentile(q)` (the default,
+//! `percentile(0.95)`: a percentile of this fn's recent latencies, kept in a
+//! `static` of the fn; `percentile(0.95, fallback = 50ms, min_samples = 20, period
+//! = 10s)`); errors matching `on`/`when` start the next copy at once (default:
+//! every error), others end the call. Arguments are shared by reference or cloned
+//! per copy; a `&mut` argument is a compile error, since copies run at once.
+//! `#[retry(..)]` and `#[hedge(..)]` stack in either order, and the retry then
+//! wraps the hedged call.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! use retry::{hedge, retry};
+//! use std::time::Duration;
+//!
+//! #[retry(stop = attempts(2), wait = none())]
+//! #[hedge(n = 2, delay = 50ms)]
+//! async fn lookup(slow: bool) -> Result<&'static str, ()> {
+//!     let took = if slow { 1000 } else { 10 };
+//!     tokio::time::sleep(Duration::from_millis(took)).await;
+//!     Ok("found")
+//! }
+//!
+//! let start = tokio::time::Instant::now();
+//! assert_eq!(lookup(false).await, Ok("found"));
+//! assert_eq!(start.elapsed(), Duration::from_millis(10)); // no hedge needed
+//! # }
+//! ```
+//!
 //! **How arguments reach each attempt.** References and `impl Trait` as they are,
 //! `&mut` reborrowed, values taken by value cloned (so they must be `Clone`; the
 //! compile error says so and names the argument), a by-value `self` cloned too. The
@@ -95,7 +127,7 @@
 //!
 //! The pieces live in modules named after the concepts: [`stop`], [`wait`],
 //! [`condition`], [`attempt`](mod@attempt), [`hook`], [`sleep`], [`clock`],
-//! [`breaker`], [`budget`], [`guard`], [`timeout`], [`testing`]; [`dsl`] gathers the
+//! [`breaker`], [`budget`], [`guard`], [`timeout`], [`hedge`](mod@hedge), [`testing`]; [`dsl`] gathers the
 //! policy constructors.
 //!
 //! ```
