@@ -552,10 +552,10 @@ where
             if let Some(first) = this.first.as_mut().as_pin_mut()
                 && let Poll::Ready(outcome) = first.poll(cx)
             {
-                this.first.set(None);
+                // Returning, the finished copy is dropped with the call.
                 match judge(this.policy, this.last_error, outcome, None) {
                     Verdict::Return(outcome) => return Poll::Ready(outcome),
-                    Verdict::Continue => {}
+                    Verdict::Continue => this.first.set(None),
                 }
             } else if this.policy.delay.records() {
                 // Still running after its first poll: its clock starts now.

@@ -228,3 +228,37 @@ async fn the_explicit_api_runs_on_its_own_timer() {
     assert_eq!(out, Ok(1));
     assert_eq!(copies.alive.load(Ordering::SeqCst), 0);
 }
+
+#[derive(Debug, PartialEq)]
+enum Unavailable {
+    Open,
+}
+
+impl From<retry::CircuitOpen> for Unavailable {
+    fn from(_: retry::CircuitOpen) -> Self {
+        Unavailable::Open
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancelled_losers_never_count_against_the_breaker() {
+    let breaker = retry::CircuitBreaker::new().with_consecutive_failures(1);
+    #[retry(stop = attempts(1), breaker = breaker)]
+    #[hedge(n = 3, delay = 10ms)]
+    async fn call(breaker: &retry::CircuitBreaker, copies: &Copies) -> Result<u32, Unavailable> {
+        let (i, _alive) = copies.start();
+        // Copies 0 and 1 hang (they will be cancelled); copy 2 succeeds.
+        if i < 2 {
+            std::future::pending::<()>().await;
+        }
+        Ok(i)
+    }
+    for _ in 0..5 {
+        let copies = Copies::default();
+        assert_eq!(call(&breaker, &copies).await, Ok(2));
+        assert_eq!(copies.alive.load(Ordering::SeqCst), 0);
+    }
+    // One failure would have opened it: the ten cancelled copies counted nothing.
+    assert_eq!(breaker.state(), retry::breaker::State::Closed);
+    assert_eq!(breaker.stats().consecutive_failures, 0);
+}
