@@ -34,6 +34,8 @@ pub mod error;
 pub mod guard;
 pub mod hedge;
 pub mod hook;
+#[cfg(feature = "reqwest")]
+pub mod http;
 pub mod sleep;
 pub mod stop;
 pub mod testing;
