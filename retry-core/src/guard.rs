@@ -30,23 +30,26 @@ use core::pin::Pin;
 use core::task::{Context, Poll};
 use core::time::Duration;
 
+use crate::attempt::Attempt;
 use crate::breaker::{CircuitBreaker, FromCircuitOpen, Permit};
 use crate::budget::RetryBudget;
 use crate::clock::Clock;
+use crate::log::{LogSide, NoLog};
 use crate::timeout::Limited;
 
 /// The breaker and budget of a call (by default neither).
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Guards<Br = NoBreaker, Bu = NoBudget, Li = NoLimit> {
+pub struct Guards<Br = NoBreaker, Bu = NoBudget, Li = NoLimit, Lg = NoLog> {
     pub(crate) breaker: Br,
     pub(crate) budget: Bu,
     pub(crate) limit: Li,
+    pub(crate) log: Lg,
 }
 
 impl Guards {
     /// No breaker, no budget.
     pub const fn new() -> Self {
-        Guards { breaker: NoBreaker, budget: NoBudget, limit: NoLimit }
+        Guards { breaker: NoBreaker, budget: NoBudget, limit: NoLimit, log: NoLog }
     }
 }
 
@@ -388,8 +391,8 @@ impl<E, const TIMEOUT: bool> WithDeadline<E> for Limit<E, TIMEOUT> {
 )]
 pub trait SyncGuards {}
 
-impl<Br, Bu> SyncGuards for Guards<Br, Bu, NoLimit> {}
-impl<Br, Bu, E> SyncGuards for Guards<Br, Bu, Limit<E, false>> {}
+impl<Br, Bu, Lg> SyncGuards for Guards<Br, Bu, NoLimit, Lg> {}
+impl<Br, Bu, E, Lg> SyncGuards for Guards<Br, Bu, Limit<E, false>, Lg> {}
 
 /// How the executor drives [`Guards`]; see the [module docs](self).
 #[doc(hidden)]
@@ -416,6 +419,12 @@ pub trait Guard<T, E> {
     fn report(&self, slot: Self::Slot, outcome: &Result<T, E>) -> bool;
     /// Before sleeping for a retry: whether to go on.
     fn may_retry(&self, delay: Duration) -> bool;
+    /// Whether retries and give-ups are logged.
+    fn logs(&self) -> bool;
+    /// A retry is about to sleep.
+    fn retrying(&self, attempt: &Attempt<'_, T, E>);
+    /// The call gives up.
+    fn giving_up(&self, attempt: &Attempt<'_, T, E>);
     /// The overall deadline, if any.
     fn deadline(&self) -> Option<Duration>;
     /// An async attempt cut at the limits.
@@ -429,7 +438,28 @@ pub trait Guard<T, E> {
     ) -> Self::Cut<Fut, Z>;
 }
 
-impl<T, E, Br: BreakerSide<T, E>, Bu: BudgetSide, Li: LimitSide<T, E>> Guard<T, E> for Guards<Br, Bu, Li> {
+impl<T, E, Br, Bu, Li, Lg> Guard<T, E> for Guards<Br, Bu, Li, Lg>
+where
+    Br: BreakerSide<T, E>,
+    Bu: BudgetSide,
+    Li: LimitSide<T, E>,
+    Lg: LogSide<T, E>,
+{
+    #[inline(always)]
+    fn logs(&self) -> bool {
+        self.log.is_on()
+    }
+
+    #[inline]
+    fn retrying(&self, attempt: &Attempt<'_, T, E>) {
+        self.log.retrying(attempt)
+    }
+
+    #[inline]
+    fn giving_up(&self, attempt: &Attempt<'_, T, E>) {
+        self.log.giving_up(attempt)
+    }
+
     type Slot = Br::Slot;
     type Cut<Fut: Future<Output = Result<T, E>>, Z: Future<Output = ()>> = Li::Cut<Fut, Z>;
 

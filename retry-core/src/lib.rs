@@ -36,6 +36,7 @@ pub mod hedge;
 pub mod hook;
 #[cfg(feature = "reqwest")]
 pub mod http;
+pub mod log;
 pub mod sleep;
 pub mod stop;
 pub mod testing;

@@ -19,6 +19,7 @@ use crate::guard::{
     Breaker, CountsAsFailure, EveryError, Guard, Guards, SyncGuards, WithDeadline, WithTimeout, attempt_limit,
 };
 use crate::hook::{HookSet, Hooks};
+use crate::log::{ByDisplay, Log, LogLevel};
 use crate::sleep::{AsyncSleeper, DefaultSleeper, Sleeper};
 use crate::stop::{Attempts, Stop, StopState};
 use crate::testing;
@@ -386,10 +387,12 @@ impl<T, E, S, W, C, B, A, Bs, Os, Og, F, Sl, K, G>
     }
 }
 
-impl<T, E, S, W, C, H, F, Sl, K, Br, Bu, Li> Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Br, Bu, Li>> {
+impl<T, E, S, W, C, H, F, Sl, K, Br, Bu, Li, Lg>
+    Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Br, Bu, Li, Lg>>
+{
     fn map_guards<G2>(
         self,
-        map: impl FnOnce(Guards<Br, Bu, Li>) -> G2,
+        map: impl FnOnce(Guards<Br, Bu, Li, Lg>) -> G2,
     ) -> Retrying<T, E, S, W, C, H, F, Sl, K, G2> {
         let Retrying { stop, wait, conditions, hooks, fallback, sleeper, clock, guards, name, outcome } =
             self;
@@ -428,7 +431,7 @@ impl<T, E, S, W, C, H, F, Sl, K, Br, Bu, Li> Retrying<T, E, S, W, C, H, F, Sl, K
     pub fn breaker<'b, Kb: Clock>(
         self,
         breaker: &'b CircuitBreaker<Kb>,
-    ) -> Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Breaker<'b, Kb, EveryError, E>, Bu, Li>>
+    ) -> Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Breaker<'b, Kb, EveryError, E>, Bu, Li, Lg>>
     where
         E: FromCircuitOpen,
     {
@@ -442,14 +445,15 @@ impl<T, E, S, W, C, H, F, Sl, K, Br, Bu, Li> Retrying<T, E, S, W, C, H, F, Sl, K
         self,
         breaker: &'b CircuitBreaker<Kb>,
         is_failure: P,
-    ) -> Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Breaker<'b, Kb, P, E>, Bu, Li>>
+    ) -> Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Breaker<'b, Kb, P, E>, Bu, Li, Lg>>
     where
         E: FromCircuitOpen,
     {
-        self.map_guards(|Guards { budget, limit, .. }| Guards {
+        self.map_guards(|Guards { budget, limit, log, .. }| Guards {
             breaker: Breaker::new(breaker, is_failure),
             budget,
             limit,
+            log,
         })
     }
 
@@ -462,8 +466,8 @@ impl<T, E, S, W, C, H, F, Sl, K, Br, Bu, Li> Retrying<T, E, S, W, C, H, F, Sl, K
     pub fn budget<Kb: Clock>(
         self,
         budget: &RetryBudget<Kb>,
-    ) -> Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Br, &RetryBudget<Kb>, Li>> {
-        self.map_guards(|Guards { breaker, limit, .. }| Guards { breaker, budget, limit })
+    ) -> Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Br, &RetryBudget<Kb>, Li, Lg>> {
+        self.map_guards(|Guards { breaker, limit, log, .. }| Guards { breaker, budget, limit, log })
     }
 
     /// Cuts each attempt of an async call after `timeout`: the attempt fails with
@@ -496,15 +500,16 @@ impl<T, E, S, W, C, H, F, Sl, K, Br, Bu, Li> Retrying<T, E, S, W, C, H, F, Sl, K
     pub fn timeout(
         self,
         timeout: Duration,
-    ) -> Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Br, Bu, <Li as WithTimeout<E>>::Output>>
+    ) -> Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Br, Bu, <Li as WithTimeout<E>>::Output, Lg>>
     where
         E: FromTimedOut,
         Li: WithTimeout<E>,
     {
-        self.map_guards(|Guards { breaker, budget, limit }| Guards {
+        self.map_guards(|Guards { breaker, budget, limit, log }| Guards {
             breaker,
             budget,
             limit: limit.with_timeout(timeout, E::timed_out),
+            log,
         })
     }
 
@@ -518,16 +523,34 @@ impl<T, E, S, W, C, H, F, Sl, K, Br, Bu, Li> Retrying<T, E, S, W, C, H, F, Sl, K
     pub fn deadline(
         self,
         deadline: Duration,
-    ) -> Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Br, Bu, <Li as WithDeadline<E>>::Output>>
+    ) -> Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Br, Bu, <Li as WithDeadline<E>>::Output, Lg>>
     where
         E: FromTimedOut,
         Li: WithDeadline<E>,
     {
-        self.map_guards(|Guards { breaker, budget, limit }| Guards {
+        self.map_guards(|Guards { breaker, budget, limit, log }| Guards {
             breaker,
             budget,
             limit: limit.with_deadline(deadline, E::timed_out),
+            log,
         })
+    }
+
+    /// Events for retries and give-ups at `level`, with the error by `Display`
+    /// (feature `tracing`; without it this does nothing). See [`crate::log`].
+    ///
+    /// # Default
+    /// None in the explicit API; `DEBUG` under `#[retry]` with the feature on.
+    pub fn log(self, level: LogLevel) -> Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Br, Bu, Li, Log>>
+    where
+        E: fmt::Display,
+    {
+        self.log_with(Log::new(level, ByDisplay))
+    }
+
+    /// Events as `log` says: a [`Log`], or [`NoLog`](crate::log::NoLog).
+    pub fn log_with<Lg2>(self, log: Lg2) -> Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Br, Bu, Li, Lg2>> {
+        self.map_guards(|Guards { breaker, budget, limit, .. }| Guards { breaker, budget, limit, log })
     }
 }
 
@@ -664,6 +687,9 @@ where
                 let attempt = self.snapshot(run, elapsed, Some(&outcome));
                 if failed { self.hooks.on_giveup(&attempt) } else { self.hooks.on_success(&attempt) }
             }
+            if failed && self.guards.logs() {
+                self.guards.giving_up(&self.snapshot(run, elapsed, Some(&outcome)));
+            }
             return Step::Done { outcome, failed };
         }
         self.plan_retry(run, outcome, elapsed)
@@ -685,11 +711,15 @@ where
             if self.hooks.any() {
                 self.hooks.on_giveup(&self.snapshot(run, elapsed, Some(&outcome)));
             }
+            if self.guards.logs() {
+                self.guards.giving_up(&self.snapshot(run, elapsed, Some(&outcome)));
+            }
             return Step::Done { outcome, failed: true };
         }
-        if self.hooks.any() {
+        if self.hooks.any() || self.guards.logs() {
             let attempt = Attempt { next_sleep: Some(delay), ..self.snapshot(run, elapsed, Some(&outcome)) };
             self.hooks.before_sleep(&attempt);
+            self.guards.retrying(&attempt);
         }
         run.idle_nanos = run.idle_nanos.saturating_add(u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX));
         Step::Sleep(delay)

@@ -136,6 +136,7 @@ pub(crate) struct RetryArgs {
     pub clock: Option<SpannedValue<Value>>,
     pub breaker: Option<SpannedValue<Value>>,
     pub budget: Option<SpannedValue<Value>>,
+    pub log: Option<SpannedValue<Value>>,
     pub name: Option<Name>,
     #[darling(rename = "crate")]
     pub krate: Option<Path>,
@@ -170,6 +171,7 @@ const KEYS: &[&str] = &[
     "deadline",
     "breaker",
     "budget",
+    "log",
     "before",
     "after",
     "before_sleep",

@@ -215,6 +215,41 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs, errors: &mut Accumulator)
             setter(key, local.to_token_stream(), span);
         }
     }
+    // Events (feature `tracing` of the runtime; nothing without it): at `log = ..`
+    // or DEBUG, the error shown by `Display` when its type has it.
+    let level: u8 = match &args.log {
+        None => 2,
+        Some(spanned) => {
+            let levels = ["off", "trace", "debug", "info", "warn", "error"];
+            let named = match &spanned.0 {
+                syn::Expr::Path(path) => path.path.get_ident().map(ToString::to_string),
+                _ => None,
+            };
+            match named.as_deref().and_then(|name| levels.iter().position(|l| *l == name)) {
+                Some(index) => index as u8,
+                None => {
+                    errors.push(
+                        Error::custom("`log` is a level: `off`, `trace`, `debug`, `info`, `warn` or `error`")
+                            .with_span(&spanned.0),
+                    );
+                    2
+                }
+            }
+        }
+    };
+    let show = match &err {
+        Some(err) if !item::mentions_impl(err) => quote! {{
+            #[allow(unused_imports)]
+            use #private::log::{ViaDisplay as _, ViaNothing as _};
+            (&&#private::log::Describer::<#err>::new()).show()
+        }},
+        _ => quote!(#private::log::Unshown),
+    };
+    setter(
+        "log_with",
+        quote!(#private::log::events(#private::log::At::<#level>, #show)),
+        proc_macro2::Span::call_site(),
+    );
     if let Some(sleep) = args.sleep {
         // Checked here, on the value, for the kind of fn it is on.
         let span = sleep.span();

@@ -44,6 +44,7 @@
 //! | `deadline` | a duration from the call's start: no sleep that would end past it; an `async` attempt running at it is cut (as `timeout`) |
 //! | `breaker` | a [`CircuitBreaker`] (a `static`, a field, an `Arc`, a reference): every attempt passes through it; open, the call returns `E::from(`[`CircuitOpen`]`)` at once, and no retry is slept for that it would refuse ([`guard`]) |
 //! | `budget` | a [`RetryBudget`] shared by the fns that name it: first attempts deposit, retries withdraw; empty, the call gives up with its last error |
+//! | `log` | the level of the retry and give-up events with the `tracing` feature: `off`, `trace`, `debug` (default), `info`, `warn`, `error` ([`log`](mod@log)) |
 //! | `before`, `after`, `before_sleep`, `on_success`, `on_giveup` | `FnMut(&Attempt<T, E>)` hooks, in tenacity's order ([`hook`]) |
 //! | `fallback` | `FnOnce(R) -> R`, called with the final outcome when the call gives up |
 //! | `sleep` | a sleeper ([`sleep`]): `FnMut(Duration)` sync, `Fn(Duration) -> impl Future` async |

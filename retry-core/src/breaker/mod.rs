@@ -395,6 +395,8 @@ impl<K: Clock> CircuitBreaker<K> {
     }
 
     fn notify(&self, transition: Transition) {
+        #[cfg(feature = "tracing")]
+        tracing::warn!(target: "retry::breaker", from = ?transition.from, to = ?transition.to, "circuit breaker state change");
         if transition.to == State::Open || transition.to == State::ForcedOpen {
             self.opened_count.fetch_add(1, Ordering::Relaxed);
         }

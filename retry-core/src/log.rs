@@ -1,0 +1,269 @@
+//! Events for retries and give-ups (feature `tracing`).
+//!
+//! With the feature on, every `#[retry]` fn emits, through [`tracing`]:
+//! * `retrying` before each sleep, with the fn's name, the attempt that failed, the
+//!   delay and the error (by `Display`, when the error type has it);
+//! * `giving up` when the call ends in failure, with the same fields;
+//!
+//! at `DEBUG` by default, or at the level of the attribute's `log = warn` key
+//! (`off` for none; [`Retrying::log`](crate::Retrying::log) in the explicit API).
+//! Events are emitted where the call runs, so they carry the caller's span.
+//! A circuit breaker's state changes are `WARN` events (target `retry::breaker`).
+//! Without the feature all of this compiles to nothing.
+
+use core::fmt;
+use core::marker::PhantomData;
+
+use crate::attempt::Attempt;
+
+/// The level of the retry events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LogLevel {
+    /// No events.
+    Off,
+    /// `TRACE`.
+    Trace,
+    /// `DEBUG` (the default).
+    Debug,
+    /// `INFO`.
+    Info,
+    /// `WARN`.
+    Warn,
+    /// `ERROR`.
+    Error,
+}
+
+impl LogLevel {
+    const fn from_u8(level: u8) -> LogLevel {
+        match level {
+            1 => LogLevel::Trace,
+            2 => LogLevel::Debug,
+            3 => LogLevel::Info,
+            4 => LogLevel::Warn,
+            5 => LogLevel::Error,
+            _ => LogLevel::Off,
+        }
+    }
+}
+
+/// Formats an error for the events.
+pub type Describe<E> = fn(&E, &mut fmt::Formatter<'_>) -> fmt::Result;
+
+/// Where the events' level comes from: a [`LogLevel`] value, or [`At`] (fixed in
+/// the type, so it takes no space in the call's future).
+pub trait Level: Copy {
+    /// The level.
+    fn level(&self) -> LogLevel;
+}
+
+impl Level for LogLevel {
+    #[inline]
+    fn level(&self) -> LogLevel {
+        *self
+    }
+}
+
+/// A level fixed in the type: 0 off, 1 trace, 2 debug, 3 info, 4 warn, 5 error.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct At<const LEVEL: u8>;
+
+impl<const LEVEL: u8> Level for At<LEVEL> {
+    #[inline]
+    fn level(&self) -> LogLevel {
+        LogLevel::from_u8(LEVEL)
+    }
+}
+
+/// How the events show the error: [`ByDisplay`] or [`Unshown`].
+pub trait ShowError<E>: Copy {
+    /// The formatter, if the error is shown.
+    fn describe(&self) -> Option<Describe<E>>;
+}
+
+/// The error is shown by `Display`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ByDisplay;
+
+impl<E: fmt::Display> ShowError<E> for ByDisplay {
+    #[inline]
+    fn describe(&self) -> Option<Describe<E>> {
+        Some(|error, f| fmt::Display::fmt(error, f))
+    }
+}
+
+/// The error is not shown (its type has no `Display`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Unshown;
+
+impl<E> ShowError<E> for Unshown {
+    #[inline]
+    fn describe(&self) -> Option<Describe<E>> {
+        None
+    }
+}
+
+/// No events.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoLog;
+
+/// Events at a level, showing the error (or not).
+#[derive(Clone, Copy, Debug)]
+pub struct Log<Lv = LogLevel, Sh = ByDisplay> {
+    level: Lv,
+    show: Sh,
+}
+
+impl<Lv: Level, Sh> Log<Lv, Sh> {
+    /// Events at `level`, showing errors as `show` says.
+    pub const fn new(level: Lv, show: Sh) -> Self {
+        Log { level, show }
+    }
+}
+
+/// The logging side of a call's guards.
+#[doc(hidden)]
+pub trait LogSide<T, E> {
+    /// Whether anything is emitted.
+    fn is_on(&self) -> bool;
+    /// Before a sleep.
+    fn retrying(&self, attempt: &Attempt<'_, T, E>);
+    /// When the call gives up.
+    fn giving_up(&self, attempt: &Attempt<'_, T, E>);
+}
+
+impl<T, E> LogSide<T, E> for NoLog {
+    #[inline(always)]
+    fn is_on(&self) -> bool {
+        false
+    }
+    #[inline(always)]
+    fn retrying(&self, _: &Attempt<'_, T, E>) {}
+    #[inline(always)]
+    fn giving_up(&self, _: &Attempt<'_, T, E>) {}
+}
+
+impl<T, E, Lv: Level, Sh: ShowError<E>> LogSide<T, E> for Log<Lv, Sh> {
+    #[inline]
+    fn is_on(&self) -> bool {
+        cfg!(feature = "tracing") && self.level.level() != LogLevel::Off
+    }
+    #[cold]
+    fn retrying(&self, attempt: &Attempt<'_, T, E>) {
+        emit(self.level.level(), self.show.describe(), attempt, "retrying");
+    }
+    #[cold]
+    fn giving_up(&self, attempt: &Attempt<'_, T, E>) {
+        emit(self.level.level(), self.show.describe(), attempt, "giving up");
+    }
+}
+
+/// The events of the attribute: with the `tracing` feature, a [`Log`]; without,
+/// [`NoLog`] (so a retried fn's future carries nothing for it).
+#[doc(hidden)]
+#[cfg(feature = "tracing")]
+pub fn events<Lv: Level, Sh>(level: Lv, show: Sh) -> Log<Lv, Sh> {
+    Log::new(level, show)
+}
+
+/// The events of the attribute: without the `tracing` feature, none.
+#[doc(hidden)]
+#[cfg(not(feature = "tracing"))]
+pub fn events<Lv: Level, Sh>(_: Lv, _: Sh) -> NoLog {
+    NoLog
+}
+
+/// An error shown through its `describe` fn.
+struct Shown<'a, E>(&'a E, Describe<E>);
+
+impl<E> fmt::Display for Shown<'_, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        (self.1)(self.0, f)
+    }
+}
+
+#[cfg(feature = "tracing")]
+fn emit<T, E>(
+    level: LogLevel,
+    describe: Option<Describe<E>>,
+    attempt: &Attempt<'_, T, E>,
+    message: &'static str,
+) {
+    use tracing::Level;
+    let error = match (attempt.error(), describe) {
+        (Some(error), Some(describe)) => Some(Shown(error, describe)),
+        _ => None,
+    };
+    let error = error.as_ref().map(tracing::field::display);
+    let delay_ms = attempt.next_sleep().map(|d| d.as_secs_f64() * 1e3);
+    macro_rules! at {
+        ($level:expr) => {
+            tracing::event!(
+                target: "retry",
+                $level,
+                name = attempt.name(),
+                attempt = attempt.attempt(),
+                delay_ms,
+                error,
+                "{message}"
+            )
+        };
+    }
+    match level {
+        LogLevel::Off => {}
+        LogLevel::Trace => at!(Level::TRACE),
+        LogLevel::Debug => at!(Level::DEBUG),
+        LogLevel::Info => at!(Level::INFO),
+        LogLevel::Warn => at!(Level::WARN),
+        LogLevel::Error => at!(Level::ERROR),
+    }
+}
+
+#[cfg(not(feature = "tracing"))]
+fn emit<T, E>(_: LogLevel, _: Option<Describe<E>>, _: &Attempt<'_, T, E>, _: &'static str) {
+    let _ = Shown::<E>;
+}
+
+/// Picks `Display` for the events when the error type has it (autoref
+/// specialization, resolved where `#[retry]` expands).
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Describer<E>(PhantomData<fn(&E)>);
+
+impl<E> Describer<E> {
+    /// A describer for `E`.
+    pub const fn new() -> Self {
+        Describer(PhantomData)
+    }
+}
+
+impl<E> Default for Describer<E> {
+    fn default() -> Self {
+        Describer::new()
+    }
+}
+
+/// `E: Display`: show it.
+#[doc(hidden)]
+pub trait ViaDisplay {
+    /// [`ByDisplay`].
+    fn show(&self) -> ByDisplay;
+}
+
+impl<E: fmt::Display> ViaDisplay for &Describer<E> {
+    fn show(&self) -> ByDisplay {
+        ByDisplay
+    }
+}
+
+/// Otherwise: no error field.
+#[doc(hidden)]
+pub trait ViaNothing {
+    /// [`Unshown`].
+    fn show(&self) -> Unshown;
+}
+
+impl<E> ViaNothing for Describer<E> {
+    fn show(&self) -> Unshown {
+        Unshown
+    }
+}

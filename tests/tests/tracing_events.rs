@@ -1,0 +1,114 @@
+//! Feature `tracing`: an event per retry and at give-up, at the attribute's level,
+//! with the fn's name, the attempt, the delay and the error by `Display`, inside
+//! the caller's span; breaker state changes as events too.
+#![deny(warnings, clippy::all)]
+
+use std::fmt;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use retry::retry;
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Runs `f` with a subscriber at `level` and returns what it printed, one line per event.
+fn capture(level: tracing::Level, f: impl FnOnce()) -> Vec<String> {
+    let out = Captured::default();
+    let writer = out.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_ansi(false)
+        .without_time()
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::with_default(subscriber, f);
+    let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+    text.lines().map(str::to_string).collect()
+}
+
+#[derive(Debug)]
+struct Flaky;
+
+impl fmt::Display for Flaky {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("connection flaked")
+    }
+}
+
+#[retry(stop = attempts(3), wait = fixed(5ms), log = warn, name = "inventory::reserve")]
+fn reserve() -> Result<(), Flaky> {
+    Err(Flaky)
+}
+
+#[test]
+fn retries_and_give_up_are_events_in_the_callers_span() {
+    let _sleeps = retry::testing::record_sleeps();
+    let lines = capture(tracing::Level::WARN, || {
+        let span = tracing::warn_span!("checkout", order = 7);
+        let _entered = span.enter();
+        assert!(reserve().is_err());
+    });
+    assert_eq!(lines.len(), 3, "{lines:#?}");
+    for (line, attempt) in lines[..2].iter().zip(1..) {
+        assert!(line.starts_with(" WARN checkout{order=7}: retry: retrying"), "{line}");
+        assert!(line.contains("name=\"inventory::reserve\""), "{line}");
+        assert!(line.contains(&format!("attempt={attempt}")), "{line}");
+        assert!(line.contains("delay_ms=5.0"), "{line}");
+        assert!(line.contains("error=connection flaked"), "{line}");
+    }
+    assert!(lines[2].contains("giving up") && lines[2].contains("attempt=3"), "{}", lines[2]);
+}
+
+#[retry(stop = attempts(2), wait = none())]
+fn quiet_by_default() -> Result<(), ()> {
+    Err(())
+}
+
+#[test]
+fn the_default_level_is_debug_and_errors_without_display_are_left_out() {
+    assert!(
+        capture(tracing::Level::INFO, || {
+            let _ = quiet_by_default();
+        })
+        .is_empty()
+    );
+    let lines = capture(tracing::Level::DEBUG, || {
+        let _ = quiet_by_default();
+    });
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    assert!(lines[0].contains("DEBUG") && lines[0].contains("retrying") && !lines[0].contains("error="));
+    assert!(lines[0].contains("name=\"tracing_events::quiet_by_default\""), "{}", lines[0]);
+}
+
+#[retry(stop = attempts(3), wait = none(), log = off)]
+fn silent() -> Result<(), Flaky> {
+    Err(Flaky)
+}
+
+#[test]
+fn log_off_is_silent() {
+    assert!(capture(tracing::Level::TRACE, || drop(silent())).is_empty());
+}
+
+#[test]
+fn breaker_state_changes_are_events() {
+    let breaker = retry::CircuitBreaker::new().with_consecutive_failures(1);
+    let lines = capture(tracing::Level::WARN, || {
+        let _ = breaker.call(|| Err::<(), _>("down"));
+        breaker.reset();
+    });
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    assert!(lines[0].contains("circuit breaker state change") && lines[0].contains("from=Closed to=Open"));
+    assert!(lines[1].contains("from=Open to=Closed"), "{}", lines[1]);
+}
