@@ -78,6 +78,7 @@ pub struct RetryBudget<K = DefaultClock> {
     reserve: i64,
     deposit: i64,
     clock: K,
+    name: &'static str,
     origin: OnceLock<Instant>,
     /// Net units of the live slots.
     balance: AtomicI64,
@@ -136,6 +137,7 @@ impl<K> RetryBudget<K> {
             reserve: 0,
             deposit: 0,
             clock,
+            name: "budget",
             origin: OnceLock::new(),
             balance: AtomicI64::new(0),
             rotated: AtomicU64::new(0),
@@ -181,6 +183,15 @@ impl<K> RetryBudget<K> {
         self.slot_ms = ttl_ms / SLOTS;
         self.reserve = (min_per_sec * ttl_ms / 1000) as i64 * UNIT;
         self.deposit = (ratio * UNIT as f64) as i64;
+        self
+    }
+
+    /// A label for metrics (`budget`).
+    ///
+    /// # Default
+    /// `"budget"`.
+    pub const fn with_name(mut self, name: &'static str) -> Self {
+        self.name = name;
         self
     }
 
@@ -235,6 +246,8 @@ impl<K: Clock> RetryBudget<K> {
         });
         if taken.is_err() {
             self.exhausted.fetch_add(1, Relaxed);
+            #[cfg(feature = "metrics")]
+            metrics::counter!("retry_budget_exhausted_total", "budget" => self.name).increment(1);
             return false;
         }
         // The balance already paid; the slot remembers it, to give it back at expiry.

@@ -421,6 +421,14 @@ pub trait Guard<T, E> {
     fn may_retry(&self, delay: Duration) -> bool;
     /// Whether retries and give-ups are logged.
     fn logs(&self) -> bool;
+    /// Whether attempts are timed for metrics.
+    fn observes_time(&self) -> bool;
+    /// An attempt starts.
+    fn attempt_started(&self, name: &'static str);
+    /// An attempt ended after `took`.
+    fn attempt_ended(&self, name: &'static str, took: Duration);
+    /// The call succeeded.
+    fn succeeded(&self, name: &'static str);
     /// A retry is about to sleep.
     fn retrying(&self, attempt: &Attempt<'_, T, E>);
     /// The call gives up.
@@ -448,6 +456,26 @@ where
     #[inline(always)]
     fn logs(&self) -> bool {
         self.log.is_on()
+    }
+
+    #[inline(always)]
+    fn observes_time(&self) -> bool {
+        self.log.timed()
+    }
+
+    #[inline(always)]
+    fn attempt_started(&self, name: &'static str) {
+        self.log.attempt(name)
+    }
+
+    #[inline(always)]
+    fn attempt_ended(&self, name: &'static str, took: Duration) {
+        self.log.attempt_took(name, took)
+    }
+
+    #[inline(always)]
+    fn succeeded(&self, name: &'static str) {
+        self.log.succeeded(name)
     }
 
     #[inline]

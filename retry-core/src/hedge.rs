@@ -400,6 +400,7 @@ impl<E, P: Fn(&E) -> bool> NonFatal<E> for P {
 #[derive(Clone, Debug)]
 pub struct Hedging<D = Duration, P = AnyError, Bu = NoBudget, Sl = DefaultSleeper, K = DefaultClock> {
     n: u32,
+    name: &'static str,
     delay: D,
     non_fatal: P,
     budget: Bu,
@@ -420,6 +421,7 @@ impl Hedging {
         };
         Hedging {
             n,
+            name: "hedge",
             delay: Duration::from_millis(100),
             non_fatal: AnyError,
             budget: NoBudget,
@@ -430,41 +432,50 @@ impl Hedging {
 }
 
 impl<D, P, Bu, Sl, K> Hedging<D, P, Bu, Sl, K> {
+    /// A label for metrics (`name`).
+    ///
+    /// # Default
+    /// `"hedge"` (under `#[hedge]`: the fn's path).
+    pub fn name(mut self, name: &'static str) -> Self {
+        self.name = name;
+        self
+    }
+
     /// A fixed delay before each next copy.
     pub fn delay(self, delay: Duration) -> Hedging<Duration, P, Bu, Sl, K> {
-        let Hedging { n, non_fatal, budget, sleeper, clock, .. } = self;
-        Hedging { n, delay, non_fatal, budget, sleeper, clock }
+        let Hedging { n, name, non_fatal, budget, sleeper, clock, .. } = self;
+        Hedging { n, name, delay, non_fatal, budget, sleeper, clock }
     }
 
     /// An adaptive delay: a percentile of recent latencies.
     pub fn delay_percentile(self, latencies: &Latencies) -> Hedging<&Latencies, P, Bu, Sl, K> {
-        let Hedging { n, non_fatal, budget, sleeper, clock, .. } = self;
-        Hedging { n, delay: latencies, non_fatal, budget, sleeper, clock }
+        let Hedging { n, name, non_fatal, budget, sleeper, clock, .. } = self;
+        Hedging { n, name, delay: latencies, non_fatal, budget, sleeper, clock }
     }
 
     /// Errors for which `predicate` holds start the next copy at once; others
     /// end the call.
     pub fn when<P2>(self, predicate: P2) -> Hedging<D, P2, Bu, Sl, K> {
-        let Hedging { n, delay, budget, sleeper, clock, .. } = self;
-        Hedging { n, delay, non_fatal: predicate, budget, sleeper, clock }
+        let Hedging { n, name, delay, budget, sleeper, clock, .. } = self;
+        Hedging { n, name, delay, non_fatal: predicate, budget, sleeper, clock }
     }
 
     /// Hedges draw from `budget` (the call deposits as a first attempt).
     pub fn budget<Kb: Clock>(self, budget: &RetryBudget<Kb>) -> Hedging<D, P, &RetryBudget<Kb>, Sl, K> {
-        let Hedging { n, delay, non_fatal, sleeper, clock, .. } = self;
-        Hedging { n, delay, non_fatal, budget, sleeper, clock }
+        let Hedging { n, name, delay, non_fatal, sleeper, clock, .. } = self;
+        Hedging { n, name, delay, non_fatal, budget, sleeper, clock }
     }
 
     /// The timer of the delay: `Fn(Duration) -> impl Future<Output = ()>`.
     pub fn sleep<Sl2: AsyncSleeper>(self, sleeper: Sl2) -> Hedging<D, P, Bu, Sl2, K> {
-        let Hedging { n, delay, non_fatal, budget, clock, .. } = self;
-        Hedging { n, delay, non_fatal, budget, sleeper, clock }
+        let Hedging { n, name, delay, non_fatal, budget, clock, .. } = self;
+        Hedging { n, name, delay, non_fatal, budget, sleeper, clock }
     }
 
     /// Where latencies are measured from (its async `now`).
     pub fn clock<K2: Clock>(self, clock: K2) -> Hedging<D, P, Bu, Sl, K2> {
-        let Hedging { n, delay, non_fatal, budget, sleeper, .. } = self;
-        Hedging { n, delay, non_fatal, budget, sleeper, clock }
+        let Hedging { n, name, delay, non_fatal, budget, sleeper, .. } = self;
+        Hedging { n, name, delay, non_fatal, budget, sleeper, clock }
     }
 
     /// Runs the hedged call: `make` starts one copy each time it is called.
@@ -592,6 +603,11 @@ where
                         if let Verdict::Return(outcome) =
                             judge(this.policy, this.last_error, outcome, started)
                         {
+                            #[cfg(feature = "metrics")]
+                            if outcome.is_ok() {
+                                metrics::counter!("retry_hedges_won_total", "name" => this.policy.name)
+                                    .increment(1);
+                            }
                             this.first.set(None);
                             this.hedges.clear();
                             this.timer.set(None);
@@ -653,6 +669,8 @@ where
     K: Clock,
 {
     *this.launched += 1;
+    #[cfg(feature = "metrics")]
+    metrics::counter!("retry_hedges_launched_total", "name" => this.policy.name).increment(1);
     let started = this.policy.clock.now_async();
     this.hedges.push((Box::pin((this.make)()), started));
 }

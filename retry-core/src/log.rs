@@ -10,6 +10,17 @@
 //! Events are emitted where the call runs, so they carry the caller's span.
 //! A circuit breaker's state changes are `WARN` events (target `retry::breaker`).
 //! Without the feature all of this compiles to nothing.
+//!
+//! With the feature `metrics`, the same places record through the [`metrics`]
+//! facade, labelled `name` (the fn's name): the counters `retry_attempts_total`,
+//! `retry_retries_total`, `retry_successes_total`, `retry_giveups_total` and the
+//! histogram `retry_attempt_duration_seconds`; breakers add
+//! `retry_breaker_state` (gauge: 0 closed, 1 open, 2 half-open, 3 forced open, 4
+//! forced closed), `retry_breaker_transitions_total` and
+//! `retry_breaker_rejections_total` (label `breaker`), budgets
+//! `retry_budget_exhausted_total` (label `budget`), hedges
+//! `retry_hedges_launched_total` and `retry_hedges_won_total`. Any exporter
+//! (Prometheus, OpenTelemetry) installed as the global recorder receives them.
 
 use core::fmt;
 use core::marker::PhantomData;
@@ -123,7 +134,17 @@ impl<Lv: Level, Sh> Log<Lv, Sh> {
 /// The logging side of a call's guards.
 #[doc(hidden)]
 pub trait LogSide<T, E> {
-    /// Whether anything is emitted.
+    /// Whether attempts are timed (for the attempt-duration histogram).
+    fn timed(&self) -> bool {
+        false
+    }
+    /// An attempt starts (its number).
+    fn attempt(&self, _name: &'static str) {}
+    /// An attempt ended after `took` (zero if untimed).
+    fn attempt_took(&self, _name: &'static str, _took: core::time::Duration) {}
+    /// The call succeeded.
+    fn succeeded(&self, _name: &'static str) {}
+    /// Whether anything is emitted at retries and give-ups.
     fn is_on(&self) -> bool;
     /// Before a sleep.
     fn retrying(&self, attempt: &Attempt<'_, T, E>);
@@ -144,30 +165,53 @@ impl<T, E> LogSide<T, E> for NoLog {
 
 impl<T, E, Lv: Level, Sh: ShowError<E>> LogSide<T, E> for Log<Lv, Sh> {
     #[inline]
+    fn timed(&self) -> bool {
+        cfg!(feature = "metrics")
+    }
+    #[inline]
+    fn attempt(&self, _name: &'static str) {
+        #[cfg(feature = "metrics")]
+        metrics::counter!("retry_attempts_total", "name" => _name).increment(1);
+    }
+    #[inline]
+    fn attempt_took(&self, _name: &'static str, _took: core::time::Duration) {
+        #[cfg(feature = "metrics")]
+        metrics::histogram!("retry_attempt_duration_seconds", "name" => _name).record(_took.as_secs_f64());
+    }
+    #[inline]
+    fn succeeded(&self, _name: &'static str) {
+        #[cfg(feature = "metrics")]
+        metrics::counter!("retry_successes_total", "name" => _name).increment(1);
+    }
+    #[inline]
     fn is_on(&self) -> bool {
-        cfg!(feature = "tracing") && self.level.level() != LogLevel::Off
+        (cfg!(feature = "tracing") && self.level.level() != LogLevel::Off) || cfg!(feature = "metrics")
     }
     #[cold]
     fn retrying(&self, attempt: &Attempt<'_, T, E>) {
+        #[cfg(feature = "metrics")]
+        metrics::counter!("retry_retries_total", "name" => attempt.name()).increment(1);
         emit(self.level.level(), self.show.describe(), attempt, "retrying");
     }
     #[cold]
     fn giving_up(&self, attempt: &Attempt<'_, T, E>) {
+        #[cfg(feature = "metrics")]
+        metrics::counter!("retry_giveups_total", "name" => attempt.name()).increment(1);
         emit(self.level.level(), self.show.describe(), attempt, "giving up");
     }
 }
 
-/// The events of the attribute: with the `tracing` feature, a [`Log`]; without,
-/// [`NoLog`] (so a retried fn's future carries nothing for it).
+/// The events of the attribute: with the `tracing` or `metrics` feature, a
+/// [`Log`]; without, [`NoLog`] (so a retried fn's future carries nothing for it).
 #[doc(hidden)]
-#[cfg(feature = "tracing")]
+#[cfg(any(feature = "tracing", feature = "metrics"))]
 pub fn events<Lv: Level, Sh>(level: Lv, show: Sh) -> Log<Lv, Sh> {
     Log::new(level, show)
 }
 
-/// The events of the attribute: without the `tracing` feature, none.
+/// The events of the attribute: without the `tracing` and `metrics` features, none.
 #[doc(hidden)]
-#[cfg(not(feature = "tracing"))]
+#[cfg(not(any(feature = "tracing", feature = "metrics")))]
 pub fn events<Lv: Level, Sh>(_: Lv, _: Sh) -> NoLog {
     NoLog
 }

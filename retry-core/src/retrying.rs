@@ -562,13 +562,16 @@ impl<T, E, S, W, C, H, F, Sl, K, Br, Bu, Li, Lg>
 #[derive(Debug)]
 struct Run {
     attempt: u32,
+    /// When the attempt in flight started, in µs since the first (saturating): for
+    /// the attempt-duration metric only. Fits beside `attempt`.
+    attempt_started_us: u32,
     start: Option<Instant>,
     /// Total sleep in nanoseconds (saturating): one word to initialize, not two.
     idle_nanos: u64,
 }
 
 impl Run {
-    const NEW: Self = Run { attempt: 0, start: None, idle_nanos: 0 };
+    const NEW: Self = Run { attempt: 0, attempt_started_us: 0, start: None, idle_nanos: 0 };
 
     #[inline(always)]
     fn idle(&self) -> Duration {
@@ -621,7 +624,11 @@ where
     /// Whether anything reads elapsed time: a time-based stop, a hook, or statistics.
     #[inline(always)]
     fn timed(&self, stats: bool) -> bool {
-        stats || self.stop.needs_clock() || self.hooks.any() || self.guards.deadline().is_some()
+        stats
+            || self.stop.needs_clock()
+            || self.hooks.any()
+            || self.guards.deadline().is_some()
+            || self.guards.observes_time()
     }
 
     #[inline(always)]
@@ -663,6 +670,11 @@ where
             let attempt = self.snapshot(run, self.elapsed(run, stats, in_async), None);
             self.hooks.before(&attempt);
         }
+        self.guards.attempt_started(self.name);
+        if self.guards.observes_time() {
+            let us = self.elapsed(run, stats, in_async).as_micros();
+            run.attempt_started_us = u32::try_from(us).unwrap_or(u32::MAX);
+        }
         run.attempt
     }
 
@@ -681,6 +693,10 @@ where
             let attempt = self.snapshot(run, elapsed, Some(&outcome));
             self.hooks.after(&attempt);
         }
+        if self.guards.observes_time() {
+            let started = Duration::from_micros(u64::from(run.attempt_started_us));
+            self.guards.attempt_ended(self.name, elapsed.saturating_sub(started));
+        }
         if rejected || !self.conditions.should_retry(&outcome) {
             let failed = outcome.is_err();
             if self.hooks.any() {
@@ -689,6 +705,9 @@ where
             }
             if failed && self.guards.logs() {
                 self.guards.giving_up(&self.snapshot(run, elapsed, Some(&outcome)));
+            }
+            if !failed {
+                self.guards.succeeded(self.name);
             }
             return Step::Done { outcome, failed };
         }

@@ -160,8 +160,15 @@ pub(crate) fn hedged_body(
         prelude.extend(quote_spanned!(span=> let __retry_hedge_budget = &(#tokens);));
         chain = quote_spanned!(span=> #chain.budget(__retry_hedge_budget));
     }
-    // `name` labels traces and metrics; it is accepted for them and has no effect yet.
-    let _ = args.name;
+    // `name` labels the metrics; by default the fn's path.
+    let name = match &args.name {
+        Some(name) => name.0.to_token_stream(),
+        None => {
+            let ident = func.sig.ident.to_string();
+            quote!(::core::concat!(::core::module_path!(), "::", #ident))
+        }
+    };
+    chain = quote!(#chain.name(#name));
 
     let body = func.body.as_ref()?;
     let arguments = item::arguments(&func.sig, &krate, mentioned);

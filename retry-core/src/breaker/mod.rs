@@ -144,6 +144,7 @@ pub struct CircuitBreaker<K = DefaultClock> {
     open_max: Duration,
     probes: u32,
     clock: K,
+    name: &'static str,
 
     gate: Gate<AtomicU64>,
     origin: OnceLock<Instant>,
@@ -189,6 +190,7 @@ impl<K> CircuitBreaker<K> {
             open_max: Duration::from_secs(30),
             probes: 1,
             clock,
+            name: "breaker",
             gate: Gate::closed(),
             origin: OnceLock::new(),
             consecutive: AtomicU32::new(0),
@@ -199,6 +201,15 @@ impl<K> CircuitBreaker<K> {
             time: TimeWindow::new(),
             listeners: RwLock::new(Vec::new()),
         }
+    }
+
+    /// A label for events and metrics (`breaker`).
+    ///
+    /// # Default
+    /// `"breaker"`.
+    pub const fn with_name(mut self, name: &'static str) -> Self {
+        self.name = name;
+        self
     }
 
     /// Opens after `n` failures in a row; 0 turns this rule off.
@@ -339,6 +350,8 @@ impl<K: Clock> CircuitBreaker<K> {
             }
             None => {
                 self.rejected.fetch_add(1, Ordering::Relaxed);
+                #[cfg(feature = "metrics")]
+                metrics::counter!("retry_breaker_rejections_total", "breaker" => self.name).increment(1);
                 Err(CircuitOpen)
             }
         }
@@ -396,7 +409,25 @@ impl<K: Clock> CircuitBreaker<K> {
 
     fn notify(&self, transition: Transition) {
         #[cfg(feature = "tracing")]
-        tracing::warn!(target: "retry::breaker", from = ?transition.from, to = ?transition.to, "circuit breaker state change");
+        tracing::warn!(
+            target: "retry::breaker",
+            breaker = self.name,
+            from = ?transition.from,
+            to = ?transition.to,
+            "circuit breaker state change"
+        );
+        #[cfg(feature = "metrics")]
+        {
+            let state = match transition.to {
+                State::Closed => 0.0,
+                State::Open => 1.0,
+                State::HalfOpen => 2.0,
+                State::ForcedOpen => 3.0,
+                State::ForcedClosed => 4.0,
+            };
+            metrics::gauge!("retry_breaker_state", "breaker" => self.name).set(state);
+            metrics::counter!("retry_breaker_transitions_total", "breaker" => self.name).increment(1);
+        }
         if transition.to == State::Open || transition.to == State::ForcedOpen {
             self.opened_count.fetch_add(1, Ordering::Relaxed);
         }
