@@ -41,6 +41,8 @@ pub mod sleep;
 pub mod stop;
 pub mod testing;
 pub mod timeout;
+#[cfg(feature = "tower")]
+pub mod tower;
 pub mod transient;
 pub mod wait;
 

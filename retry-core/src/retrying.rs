@@ -982,6 +982,18 @@ where
         InAttempt::new(number, self.policy.guards.wrap(attempt, G::admitted(&self.slot)))
     }
 
+    /// [`Driver::attempt`] for generic callers, whose attempt's gated future must
+    /// be known to be a future.
+    #[inline(always)]
+    pub fn attempt_gated<Fut: Future<Output = Result<T, E>>>(
+        &mut self,
+        attempt: Fut,
+    ) -> InAttempt<G::Gated<Fut>> {
+        let number = self.policy.begin_attempt(&mut self.run, false, true);
+        self.slot = self.policy.guards.admit(number);
+        InAttempt::new(number, self.policy.guards.gate(attempt, G::admitted(&self.slot)))
+    }
+
     /// Like [`Driver::attempt`], for a fn that returns a plain value (`E` is
     /// `Infallible`).
     #[inline(always)]

@@ -1,0 +1,61 @@
+//! `retry::tower::RetryLayer` around a tower service: retries by the policy, passes
+//! attempts through the breaker (no call while open), works in a `ServiceBuilder`.
+#![deny(warnings, clippy::all)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use retry::tower::RetryLayer;
+use retry::{CircuitBreaker, CircuitOpen, Retrying, dsl::*};
+use tower::{Service, ServiceBuilder, ServiceExt};
+
+#[derive(Debug, PartialEq)]
+enum Error {
+    Busy,
+    Open,
+}
+
+impl From<CircuitOpen> for Error {
+    fn from(_: CircuitOpen) -> Self {
+        Error::Open
+    }
+}
+
+/// A service failing its first `fails` calls with `Busy`.
+fn flaky(
+    calls: Arc<AtomicU32>,
+    fails: u32,
+) -> impl Service<u32, Response = u32, Error = Error, Future: Send> + Clone + Send + 'static {
+    tower::service_fn(move |x: u32| {
+        let n = calls.fetch_add(1, Ordering::SeqCst);
+        async move { if n < fails { Err(Error::Busy) } else { Ok(x * 2) } }
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn retries_by_the_policy_in_virtual_time() {
+    let calls = Arc::new(AtomicU32::new(0));
+    let mut service = ServiceBuilder::new()
+        .layer(RetryLayer::new(|| Retrying::new().stop(attempts(4)).wait(fixed(Duration::from_secs(1)))))
+        .service(flaky(calls.clone(), 2));
+    let start = tokio::time::Instant::now();
+    assert_eq!(service.ready().await.unwrap().call(21).await, Ok(42));
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    assert_eq!(start.elapsed(), Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn an_open_breaker_stops_calls_to_the_service() {
+    static BREAKER: CircuitBreaker = CircuitBreaker::new().with_consecutive_failures(2);
+    let calls = Arc::new(AtomicU32::new(0));
+    let mut service = ServiceBuilder::new()
+        .layer(RetryLayer::new(|| Retrying::new().stop(attempts(5)).wait(none()).breaker(&BREAKER)))
+        .service(flaky(calls.clone(), 100));
+    // Two failures open it: the call gives up with its own error after two calls.
+    assert_eq!(service.ready().await.unwrap().call(1).await, Err(Error::Busy));
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    // Open: rejected without calling the service.
+    assert_eq!(service.ready().await.unwrap().call(1).await, Err(Error::Open));
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
