@@ -224,3 +224,21 @@ async fn every_policy_makes_exactly_the_requests_it_should() {
     // Nothing else reached the server.
     assert_eq!(server.log.0.lock().unwrap().len(), 3 + 2 + 2 + 1 + 3 + 2);
 }
+
+#[tokio::test]
+async fn reqwest_errors_and_statuses_are_classified() {
+    use retry::Transient;
+    // Nothing listens on a port just released: a connect error, transient.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let error = reqwest::get(format!("http://127.0.0.1:{port}/")).await.unwrap_err();
+    assert!(error.is_connect() && error.is_transient(), "{error}");
+    let error = HttpError::from(error);
+    assert!(error.is_transient() && error.retry_after().is_none());
+    // Statuses: 503 with its hint is transient, 404 is not, a rejection is not.
+    let busy = HttpError::Status { status: 503, retry_after: Some(Duration::from_secs(2)) };
+    assert!(busy.is_transient());
+    assert_eq!(busy.retry_after(), Some(Duration::from_secs(2)));
+    assert!(!HttpError::Status { status: 404, retry_after: None }.is_transient());
+    assert!(!HttpError::CircuitOpen.is_transient());
+    assert!(HttpError::TimedOut.is_transient());
+}
