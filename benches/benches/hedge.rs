@@ -9,8 +9,8 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 use retry_benches::{
-    hedged_fixed, hedged_fixed_pending, hedged_percentile, hedged_percentile_pending, plain_await_once,
-    plain_await_pending,
+    hedged_fixed, hedged_fixed_pending, hedged_inline_timer_pending, hedged_percentile,
+    hedged_percentile_pending, plain_await_once, plain_await_pending,
 };
 
 fn overhead(c: &mut Criterion) {
@@ -25,6 +25,7 @@ fn overhead(c: &mut Criterion) {
     g.bench_function("plain_await", |b| b.to_async(&rt).iter(plain_await_pending));
     g.bench_function("hedge_fixed_delay", |b| b.to_async(&rt).iter(hedged_fixed_pending));
     g.bench_function("hedge_percentile_delay", |b| b.to_async(&rt).iter(hedged_percentile_pending));
+    g.bench_function("hedge_fixed_inline_timer", |b| b.to_async(&rt).iter(hedged_inline_timer_pending));
     g.finish();
 }
 

@@ -220,3 +220,12 @@ pub async fn hedged_fixed_pending() -> Result<u64, Failure> {
 pub async fn hedged_percentile_pending() -> Result<u64, Failure> {
     op_pending_hedged_percentile().await
 }
+
+/// The explicit API with tokio's `Sleep` inline (no box), on an operation pending once.
+pub async fn hedged_inline_timer_pending() -> Result<u64, Failure> {
+    retry::Hedging::new(2)
+        .delay(Duration::from_millis(50))
+        .sleep(|d| tokio::time::sleep(d))
+        .call(op_pending_once)
+        .await
+}
