@@ -27,6 +27,10 @@
 //! always there, so a quiet service can still retry a little. When a retry finds
 //! the bucket empty, the call gives up at once with its last error.
 //!
+//! # Cost
+//! Every call that names a budget reads the clock once (its deposit lands in the
+//! current slot) and makes two atomic updates; each retry one compare-and-swap.
+//!
 //! # Concurrency
 //! Lock-free: the balance is one atomic word, and a withdrawal is a
 //! compare-and-swap on it, so concurrent retries never overdraw the budget. The
