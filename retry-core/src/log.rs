@@ -1,6 +1,6 @@
 //! Events for retries and give-ups (feature `tracing`).
 //!
-//! With the feature on, every `#[retry]` fn emits, through [`tracing`]:
+//! With the feature on, every `#[retry]` fn emits, through `tracing`:
 //! * `retrying` before each sleep, with the fn's name, the attempt that failed, the
 //!   delay and the error (by `Display`, when the error type has it);
 //! * `giving up` when the call ends in failure, with the same fields;
@@ -11,7 +11,7 @@
 //! A circuit breaker's state changes are `WARN` events (target `retry::breaker`).
 //! Without the feature all of this compiles to nothing.
 //!
-//! With the feature `metrics`, the same places record through the [`metrics`]
+//! With the feature `metrics`, the same places record through the `metrics`
 //! facade, labelled `name` (the fn's name): the counters `retry_attempts_total`,
 //! `retry_retries_total`, `retry_successes_total`, `retry_giveups_total` and the
 //! histogram `retry_attempt_duration_seconds`; breakers add
