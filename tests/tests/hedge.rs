@@ -262,3 +262,27 @@ async fn cancelled_losers_never_count_against_the_breaker() {
     assert_eq!(breaker.state(), retry::breaker::State::Closed);
     assert_eq!(breaker.stats().consecutive_failures, 0);
 }
+
+#[tokio::test(start_paused = true)]
+async fn on_transient_picks_the_non_fatal_errors() {
+    use std::io::{Error as IoError, ErrorKind};
+    #[hedge(n = 3, delay = 1s, on = transient)]
+    async fn read(copies: &Copies, kinds: &[ErrorKind]) -> Result<u32, IoError> {
+        let (i, _alive) = copies.start();
+        sleep(Duration::from_millis(5)).await;
+        match kinds.get(i as usize) {
+            Some(kind) => Err(IoError::from(*kind)),
+            None => Ok(i),
+        }
+    }
+    // A reset is transient: the next copy starts at once (not after 1 s).
+    let copies = Copies::default();
+    let start = Instant::now();
+    assert_eq!(read(&copies, &[ErrorKind::ConnectionReset]).await.unwrap(), 1);
+    assert_eq!(start.elapsed(), Duration::from_millis(10));
+    // Not found is not: the call ends with it.
+    let copies = Copies::default();
+    let error = read(&copies, &[ErrorKind::NotFound]).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NotFound);
+    assert_eq!(copies.started.load(Ordering::SeqCst), 1);
+}
