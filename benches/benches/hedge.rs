@@ -10,7 +10,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 
 use retry_benches::{
     hedged_fixed, hedged_fixed_pending, hedged_inline_timer_pending, hedged_percentile,
-    hedged_percentile_pending, plain_await_once, plain_await_pending,
+    hedged_percentile_pending, plain_await_once, plain_await_pending, tokio_timeout_pending,
 };
 
 fn overhead(c: &mut Criterion) {
@@ -26,6 +26,8 @@ fn overhead(c: &mut Criterion) {
     g.bench_function("hedge_fixed_delay", |b| b.to_async(&rt).iter(hedged_fixed_pending));
     g.bench_function("hedge_percentile_delay", |b| b.to_async(&rt).iter(hedged_percentile_pending));
     g.bench_function("hedge_fixed_inline_timer", |b| b.to_async(&rt).iter(hedged_inline_timer_pending));
+    // The floor of any timer-based scheme: arm a tokio timer, disarm it when the call wins.
+    g.bench_function("tokio_timeout", |b| b.to_async(&rt).iter(tokio_timeout_pending));
     g.finish();
 }
 

@@ -229,3 +229,9 @@ pub async fn hedged_inline_timer_pending() -> Result<u64, Failure> {
         .call(op_pending_once)
         .await
 }
+
+/// `tokio::time::timeout(50 ms, ..)` on an operation pending once: the least any
+/// timer-based scheme pays on tokio (arm a timer, disarm it when the call wins).
+pub async fn tokio_timeout_pending() -> Result<u64, Failure> {
+    tokio::time::timeout(Duration::from_millis(50), op_pending_once()).await.unwrap_or(Err(Failure))
+}

@@ -40,8 +40,9 @@
 //!
 //! # Cost when nothing is slow
 //! The first copy is polled before any timer exists: a copy that completes on its
-//! first poll costs no timer, no clock read and no allocation. The first copy is
-//! stored inline; hedges (the slow calls only) are boxed.
+//! first poll costs no timer, no clock read and no allocation, and that path is
+//! inlined into the caller (the rest of the state is built only past it). The
+//! first copy is stored inline; hedges (the slow calls only) are boxed.
 //!
 //! # The delay
 //! A fixed [`Duration`], or [`Latencies`]: a percentile of the recent latencies of
@@ -51,7 +52,7 @@
 use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
-use core::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
+use core::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use core::sync::atomic::{AtomicU32, AtomicU64};
 use core::task::{Context, Poll};
 use core::time::Duration;
@@ -97,11 +98,18 @@ struct Histogram {
     /// The period these counts belong to, plus one (zero: never used).
     period: AtomicU64,
     counts: [AtomicU32; BUCKETS],
+    /// The sum of `counts`, each latency added after its bucket (so a reader
+    /// that loads this first finds at least this many in the buckets).
+    total: AtomicU64,
 }
 
 impl Histogram {
     const fn new() -> Self {
-        Histogram { period: AtomicU64::new(0), counts: [const { AtomicU32::new(0) }; BUCKETS] }
+        Histogram {
+            period: AtomicU64::new(0),
+            counts: [const { AtomicU32::new(0) }; BUCKETS],
+            total: AtomicU64::new(0),
+        }
     }
 }
 
@@ -126,8 +134,6 @@ pub struct Latencies {
     histograms: [Histogram; 2],
     /// The delay last computed, in µs, plus one (zero: none yet).
     cached: AtomicU64,
-    /// Records since the delay was last computed.
-    since: AtomicU32,
     /// The period of the last timed record.
     last_period: AtomicU64,
 }
@@ -155,7 +161,7 @@ impl Default for Latencies {
 
 impl Latencies {
     /// Recompute the delay after this many records (and at each new period).
-    const REFRESH: u32 = 64;
+    const REFRESH: u64 = 64;
 
     /// A tracker with the defaults (see the type's `# Default`).
     pub const fn new() -> Self {
@@ -167,7 +173,6 @@ impl Latencies {
             origin: OnceLock::new(),
             histograms: [Histogram::new(), Histogram::new()],
             cached: AtomicU64::new(0),
-            since: AtomicU32::new(0),
             last_period: AtomicU64::new(0),
         }
     }
@@ -259,10 +264,12 @@ impl Latencies {
 
     /// Records a latency known without reading the clock (an attempt done on its
     /// first poll), in the period of the last record.
+    #[inline]
     pub fn record_untimed(&self, latency: Duration) {
         self.record_in(latency, self.last_period.load(Relaxed));
     }
 
+    #[inline]
     fn record_in(&self, latency: Duration, period: u64) {
         let histogram = &self.histograms[(period % 2) as usize];
         let seen = histogram.period.load(Acquire);
@@ -270,18 +277,24 @@ impl Latencies {
         if seen != period + 1 && histogram.period.compare_exchange(seen, period + 1, AcqRel, Acquire).is_ok()
         {
             // This histogram's period is over (two ago): start it again.
-            for count in &histogram.counts {
-                count.store(0, Relaxed);
-            }
+            Self::restart(histogram);
             fresh = true;
         }
         let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
         histogram.counts[bucket_of(micros)].fetch_add(1, Relaxed);
+        let recorded = histogram.total.fetch_add(1, Release) + 1;
         // Recomputed every few records, and on every one while still on the fallback
         // (so the percentile takes over as soon as there are enough samples).
-        if fresh || self.cached.load(Relaxed) == 0 || self.since.fetch_add(1, Relaxed) + 1 >= Self::REFRESH {
-            self.since.store(0, Relaxed);
+        if fresh || recorded.is_multiple_of(Self::REFRESH) || self.cached.load(Relaxed) == 0 {
             self.refresh(period);
+        }
+    }
+
+    #[inline(never)]
+    fn restart(histogram: &Histogram) {
+        histogram.total.store(0, Relaxed);
+        for count in &histogram.counts {
+            count.store(0, Relaxed);
         }
     }
 
@@ -291,32 +304,41 @@ impl Latencies {
         ms / self.period_ms
     }
 
-    /// Recomputes the cached delay from the current and previous periods.
+    /// Recomputes the cached delay from the current and previous periods: the
+    /// buckets are scanned from the fastest up to the percentile's rank only.
+    #[inline(never)]
     fn refresh(&self, period: u64) {
-        let live = |h: &&Histogram| {
+        let live = |h: &Histogram| {
             let p = h.period.load(Acquire);
             p == period + 1 || (period > 0 && p == period)
         };
         let [a, b] = &self.histograms;
-        let histograms = [a, b].map(|h| Some(h).filter(live));
-        let histograms = histograms.iter().flatten();
-        let count =
-            |index: usize| histograms.clone().map(|h| u64::from(h.counts[index].load(Relaxed))).sum::<u64>();
-        let total: u64 = (0..BUCKETS).map(count).sum();
+        let (a, b) = (live(a).then_some(a), live(b).then_some(b));
+        let total_of = |h: Option<&Histogram>| h.map_or(0, |h| h.total.load(Acquire));
+        let total = total_of(a) + total_of(b);
         if total < u64::from(self.min_samples.max(1)) {
             self.cached.store(0, Relaxed);
             return;
         }
         let rank = ((self.quantile * total as f64).ceil() as u64).clamp(1, total);
-        let mut seen = 0;
+        let count_of =
+            |h: Option<&Histogram>, index: usize| h.map_or(0, |h| u64::from(h.counts[index].load(Relaxed)));
+        let (mut seen, mut highest) = (0, None);
         for index in 0..BUCKETS {
-            seen += count(index);
-            if seen >= rank {
-                self.cached.store(bucket_bottom(index).saturating_add(1), Relaxed);
-                return;
+            let count = count_of(a, index) + count_of(b, index);
+            if count > 0 {
+                seen += count;
+                highest = Some(index);
+                if seen >= rank {
+                    break;
+                }
             }
         }
-        self.cached.store(bucket_bottom(BUCKETS - 1).saturating_add(1), Relaxed);
+        // Short of the rank only if a histogram was restarted mid-scan: the
+        // slowest latency seen stands in.
+        if let Some(index) = highest {
+            self.cached.store(bucket_bottom(index).saturating_add(1), Relaxed);
+        }
     }
 }
 
@@ -489,16 +511,7 @@ impl<D, P, Bu, Sl, K> Hedging<D, P, Bu, Sl, K> {
         Sl: AsyncSleeper,
         K: Clock,
     {
-        Hedged {
-            policy: self,
-            make,
-            first: None,
-            first_started: None,
-            hedges: Vec::new(),
-            timer: None,
-            launched: 0,
-            last_error: None,
-        }
+        Hedged { policy: self, make, first: None, launched: 0, slow: None }
     }
 }
 
@@ -511,20 +524,73 @@ pin_project_lite::pin_project! {
         make: Mk,
         #[pin]
         first: Option<Fut>,
-        first_started: Option<Instant>,
-        hedges: Vec<(Pin<Box<Fut>>, Instant)>,
-        #[pin]
-        timer: Option<Sl::Sleep>,
         launched: u32,
+        // Everything a call needs once its first copy is not done on its first
+        // poll: a call that is carries `None` here, so building, polling and
+        // dropping it touch nothing else.
+        #[pin]
+        slow: Option<Slow<E, Fut, Sl::Sleep>>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The state of a hedged call past its first poll.
+    struct Slow<E, Fut, S> {
+        first_started: Option<Instant>,
+        hedges: Hedges<Fut>,
+        #[pin]
+        timer: Option<S>,
         last_error: Option<E>,
+    }
+}
+
+impl<E, Fut, S> Slow<E, Fut, S> {
+    const fn new(first_started: Option<Instant>) -> Self {
+        Slow { first_started, hedges: Hedges(None), timer: None, last_error: None }
+    }
+}
+
+/// The hedges in flight (boxed, as each is), with their start times. The list
+/// is boxed too: only a hedged call builds it, and a call done on its first poll
+/// then drops no vector (the drop of a `Vec` field is out of line, ~20
+/// instructions, even when it is empty).
+#[expect(clippy::box_collection, reason = "a one-word field whose drop inlines; see above")]
+struct Hedges<Fut>(Option<Box<Vec<Hedge<Fut>>>>);
+
+/// A hedge in flight, with its start time.
+type Hedge<Fut> = (Pin<Box<Fut>>, Instant);
+
+impl<Fut> Hedges<Fut> {
+    fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, |hedges| hedges.len())
+    }
+
+    fn get_mut(&mut self, index: usize) -> Option<&mut Hedge<Fut>> {
+        self.0.as_mut().and_then(|hedges| hedges.get_mut(index))
+    }
+
+    fn push(&mut self, hedge: Pin<Box<Fut>>, started: Instant) {
+        self.0.get_or_insert_with(Box::default).push((hedge, started));
+    }
+
+    fn swap_remove(&mut self, index: usize) {
+        if let Some(hedges) = &mut self.0 {
+            hedges.swap_remove(index);
+        }
+    }
+
+    /// Drops every hedge (cancels them).
+    fn clear(&mut self) {
+        self.0 = None;
     }
 }
 
 impl<E, Mk, Fut, D, P, Bu, Sl: AsyncSleeper, K> fmt::Debug for Hedged<E, Mk, Fut, D, P, Bu, Sl, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hedges = self.slow.as_ref().map_or(0, |slow| slow.hedges.len());
         f.debug_struct("Hedged")
             .field("launched", &self.launched)
-            .field("in_flight", &(usize::from(self.first.is_some()) + self.hedges.len()))
+            .field("in_flight", &(usize::from(self.first.is_some()) + hedges))
             .finish_non_exhaustive()
     }
 }
@@ -532,7 +598,8 @@ impl<E, Mk, Fut, D, P, Bu, Sl: AsyncSleeper, K> fmt::Debug for Hedged<E, Mk, Fut
 /// What to do with a finished copy's outcome.
 enum Verdict<T, E> {
     Return(Result<T, E>),
-    Continue,
+    /// A non-fatal error: the call goes on.
+    Continue(E),
 }
 
 impl<T, E, Mk, Fut, D, P, Bu, Sl, K> Future for Hedged<E, Mk, Fut, D, P, Bu, Sl, K>
@@ -547,32 +614,72 @@ where
 {
     type Output = Result<T, E>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    #[inline]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // The common case first, inline: the first copy is done on its first poll.
+        // Nothing else exists yet (no timer, no hedge), so there is nothing to cancel.
+        let mut started_now = None;
+        if self.launched == 0 {
+            let mut this = self.as_mut().project();
+            *this.launched = 1;
+            this.policy.budget.deposit();
+            this.first.set(Some((this.make)()));
+            let mut last_error = None;
+            if let Some(first) = this.first.as_mut().as_pin_mut()
+                && let Poll::Ready(outcome) = first.poll(cx)
+            {
+                // Returning, the finished copy is dropped with the call.
+                match judge(this.policy, outcome, None) {
+                    Verdict::Return(outcome) => return Poll::Ready(outcome),
+                    Verdict::Continue(error) => {
+                        this.first.set(None);
+                        last_error = Some(error);
+                    }
+                }
+            }
+            started_now = Some(last_error);
+        }
+        self.poll_slow(cx, started_now)
+    }
+}
+
+impl<T, E, Mk, Fut, D, P, Bu, Sl, K> Hedged<E, Mk, Fut, D, P, Bu, Sl, K>
+where
+    Mk: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    D: HedgeDelay,
+    P: NonFatal<E>,
+    Bu: BudgetSide,
+    Sl: AsyncSleeper,
+    K: Clock,
+{
+    /// Everything past a first copy done on its first poll. `started_now` is
+    /// `Some` when this poll started the call (holding the first copy's error, if
+    /// it failed on that poll).
+    #[inline(never)]
+    fn poll_slow(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        started_now: Option<Option<E>>,
+    ) -> Poll<Result<T, E>> {
         let mut this = self.project();
         // Each copy is polled once per call of `poll` (a re-poll without a wake is
         // wasted work): the first copy once, hedges from `polled` on.
         let mut first_polled = false;
         let mut polled = 0;
-        if *this.launched == 0 {
-            *this.launched = 1;
-            this.policy.budget.deposit();
-            this.first.set(Some((this.make)()));
-            // The common case first: the copy is done on its first poll. Nothing
-            // else exists yet (no timer, no hedge), so there is nothing to cancel.
+        if let Some(last_error) = started_now {
             first_polled = true;
-            if let Some(first) = this.first.as_mut().as_pin_mut()
-                && let Poll::Ready(outcome) = first.poll(cx)
-            {
-                // Returning, the finished copy is dropped with the call.
-                match judge(this.policy, this.last_error, outcome, None) {
-                    Verdict::Return(outcome) => return Poll::Ready(outcome),
-                    Verdict::Continue => this.first.set(None),
-                }
-            } else if this.policy.delay.records() {
-                // Still running after its first poll: its clock starts now.
-                *this.first_started = Some(this.policy.clock.now_async());
-            }
+            // Still running after its first poll: its clock starts now.
+            let started =
+                (this.first.is_some() && this.policy.delay.records()).then(|| this.policy.clock.now_async());
+            let mut slow = Slow::new(started);
+            slow.last_error = last_error;
+            this.slow.set(Some(slow));
         }
+        let Some(slow) = this.slow.as_mut().as_pin_mut() else {
+            panic!("`Hedged` polled after it completed")
+        };
+        let mut slow = slow.project();
         loop {
             let mut progressed = false;
             // The first copy, inline.
@@ -582,59 +689,61 @@ where
             {
                 this.first.set(None);
                 // `None`: done on its first poll, latency ~0, no clock read.
-                let started = this.first_started.take();
-                let verdict = judge(this.policy, this.last_error, outcome, started);
-                if let Verdict::Return(outcome) = verdict {
-                    this.hedges.clear();
-                    this.timer.set(None);
-                    return Poll::Ready(outcome);
+                let started = slow.first_started.take();
+                match judge(this.policy, outcome, started) {
+                    Verdict::Return(outcome) => {
+                        slow.hedges.clear();
+                        slow.timer.set(None);
+                        return Poll::Ready(outcome);
+                    }
+                    Verdict::Continue(error) => *slow.last_error = Some(error),
                 }
                 progressed = true;
             }
             first_polled = true;
             // The hedges, boxed.
             let mut index = polled;
-            while index < this.hedges.len() {
-                let (hedge, started) = &mut this.hedges[index];
+            while let Some((hedge, started)) = slow.hedges.get_mut(index) {
                 match hedge.as_mut().poll(cx) {
                     Poll::Ready(outcome) => {
                         let started = Some(*started);
-                        this.hedges.swap_remove(index);
-                        if let Verdict::Return(outcome) =
-                            judge(this.policy, this.last_error, outcome, started)
-                        {
-                            #[cfg(feature = "metrics")]
-                            if outcome.is_ok() {
-                                metrics::counter!("retry_hedges_won_total", "name" => this.policy.name)
-                                    .increment(1);
+                        slow.hedges.swap_remove(index);
+                        match judge(this.policy, outcome, started) {
+                            Verdict::Return(outcome) => {
+                                #[cfg(feature = "metrics")]
+                                if outcome.is_ok() {
+                                    metrics::counter!("retry_hedges_won_total", "name" => this.policy.name)
+                                        .increment(1);
+                                }
+                                this.first.set(None);
+                                slow.hedges.clear();
+                                slow.timer.set(None);
+                                return Poll::Ready(outcome);
                             }
-                            this.first.set(None);
-                            this.hedges.clear();
-                            this.timer.set(None);
-                            return Poll::Ready(outcome);
+                            Verdict::Continue(error) => *slow.last_error = Some(error),
                         }
                         progressed = true;
                     }
                     Poll::Pending => index += 1,
                 }
             }
-            polled = this.hedges.len();
-            let in_flight = usize::from(this.first.is_some()) + this.hedges.len();
+            polled = slow.hedges.len();
+            let in_flight = usize::from(this.first.is_some()) + slow.hedges.len();
             let may_launch = *this.launched < this.policy.n;
             if in_flight == 0 {
                 // Every copy so far failed (non-fatally): the next starts at once,
                 // or the call ends with the last error.
                 if may_launch && this.policy.budget.withdraw() {
-                    launch(&mut this);
+                    launch(this.policy, this.make, this.launched, slow.hedges);
                     continue;
                 }
-                this.timer.set(None);
-                return Poll::Ready(Err(this.last_error.take().expect("a copy failed")));
+                slow.timer.set(None);
+                return Poll::Ready(Err(slow.last_error.take().expect("a copy failed")));
             }
             if progressed && may_launch {
                 // A non-fatal error: the next copy starts now, not after the delay.
                 if this.policy.budget.withdraw() {
-                    launch(&mut this);
+                    launch(this.policy, this.make, this.launched, slow.hedges);
                 } else {
                     *this.launched = this.policy.n;
                 }
@@ -643,14 +752,14 @@ where
             if !may_launch {
                 return Poll::Pending;
             }
-            if this.timer.is_none() {
-                this.timer.set(Some(this.policy.sleeper.sleep(this.policy.delay.delay())));
+            if slow.timer.is_none() {
+                slow.timer.set(Some(this.policy.sleeper.sleep(this.policy.delay.delay())));
             }
-            match this.timer.as_mut().as_pin_mut().map(|timer| timer.poll(cx)) {
+            match slow.timer.as_mut().as_pin_mut().map(|timer| timer.poll(cx)) {
                 Some(Poll::Ready(())) => {
-                    this.timer.set(None);
+                    slow.timer.set(None);
                     if this.policy.budget.withdraw() {
-                        launch(&mut this);
+                        launch(this.policy, this.make, this.launched, slow.hedges);
                     } else {
                         *this.launched = this.policy.n;
                     }
@@ -662,23 +771,25 @@ where
 }
 
 /// Starts the next copy (boxed: only slow calls get here).
-fn launch<E, Mk, Fut, D, P, Bu, Sl, K>(this: &mut HedgedProj<'_, E, Mk, Fut, D, P, Bu, Sl, K>)
-where
+fn launch<Mk, Fut, D, P, Bu, Sl, K>(
+    policy: &Hedging<D, P, Bu, Sl, K>,
+    make: &mut Mk,
+    launched: &mut u32,
+    hedges: &mut Hedges<Fut>,
+) where
     Mk: FnMut() -> Fut,
-    Sl: AsyncSleeper,
     K: Clock,
 {
-    *this.launched += 1;
+    *launched += 1;
     #[cfg(feature = "metrics")]
-    metrics::counter!("retry_hedges_launched_total", "name" => this.policy.name).increment(1);
-    let started = this.policy.clock.now_async();
-    this.hedges.push((Box::pin((this.make)()), started));
+    metrics::counter!("retry_hedges_launched_total", "name" => policy.name).increment(1);
+    let started = policy.clock.now_async();
+    hedges.push(Box::pin(make()), started);
 }
 
 /// Records a finished copy and decides: return it, or go on.
 fn judge<T, E, D, P, Bu, Sl, K>(
     policy: &Hedging<D, P, Bu, Sl, K>,
-    last_error: &mut Option<E>,
     outcome: Result<T, E>,
     started: Option<Instant>,
 ) -> Verdict<T, E>
@@ -698,10 +809,7 @@ where
     }
     match outcome {
         Ok(value) => Verdict::Return(Ok(value)),
-        Err(error) if policy.non_fatal.non_fatal(&error) => {
-            *last_error = Some(error);
-            Verdict::Continue
-        }
+        Err(error) if policy.non_fatal.non_fatal(&error) => Verdict::Continue(error),
         Err(error) => Verdict::Return(Err(error)),
     }
 }

@@ -113,7 +113,8 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs, errors: &mut Accumulator)
     let mut chain = quote!(#private::Retrying #types::#start().name(#name));
     let mut setter = |method: &str, tokens: TokenStream, span: proc_macro2::Span| {
         let method = syn::Ident::new(method, span);
-        chain = quote_spanned!(span=> #chain.#method(#tokens));
+        // Appended in place: re-quoting the chain for each call would copy it each time.
+        chain.extend(quote_spanned!(span=> .#method(#tokens)));
     };
 
     // `deadline` is a stop (no sleep that would end past it) and, on async fns, a

@@ -114,7 +114,7 @@ pub(crate) fn hedged_body(
     });
     match delay {
         Some((expr, false, span)) => {
-            chain = quote_spanned!(span=> #chain.delay(#private::limit_duration(#expr)));
+            chain.extend(quote_spanned!(span=> .delay(#private::limit_duration(#expr))));
         }
         adaptive => {
             let (expr, span) = match adaptive {
@@ -128,7 +128,7 @@ pub(crate) fn hedged_body(
                     #expr
                 };
             });
-            chain = quote_spanned!(span=> #chain.delay_percentile(&__RETRY_LATENCIES));
+            chain.extend(quote_spanned!(span=> .delay_percentile(&__RETRY_LATENCIES)));
         }
     }
     let on = args.on.map(|on| {
@@ -152,13 +152,13 @@ pub(crate) fn hedged_body(
         (on, when) => on.or(when),
     };
     if let Some(non_fatal) = non_fatal {
-        chain = quote!(#chain.when(#non_fatal));
+        chain.extend(quote!(.when(#non_fatal)));
     }
     if let Some(budget) = args.budget {
         let span = budget.span();
         let tokens = value(budget, errors);
         prelude.extend(quote_spanned!(span=> let __retry_hedge_budget = &(#tokens);));
-        chain = quote_spanned!(span=> #chain.budget(__retry_hedge_budget));
+        chain.extend(quote_spanned!(span=> .budget(__retry_hedge_budget)));
     }
     // `name` labels the metrics; by default the fn's path.
     let name = match &args.name {
@@ -168,7 +168,7 @@ pub(crate) fn hedged_body(
             quote!(::core::concat!(::core::module_path!(), "::", #ident))
         }
     };
-    chain = quote!(#chain.name(#name));
+    chain.extend(quote!(.name(#name)));
 
     let body = func.body.as_ref()?;
     let arguments = item::arguments(&func.sig, &krate, mentioned);
