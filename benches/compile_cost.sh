@@ -2,7 +2,7 @@
 # Compile cost of the attribute: `cargo check` of a crate with 100 `#[retry]` fns
 # (50 sync, 50 async) against the same crate with 100 hand-written retry loops.
 # Dependencies are built first; each timed run re-checks only the generated crate.
-# Prints the median of 5 runs of each, and the ratio. With OPT_MACROS=1 both crates
+# Prints the median of 11 interleaved runs of each (RUNS=n to change), and the ratio. With OPT_MACROS=1 both crates
 # build proc macros optimized (`[profile.dev.build-override] opt-level = 3`).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -88,24 +88,29 @@ RS
     } > "$dir/src/lib.rs"
 }
 
-measure() { # DIR -> median seconds of 5 checks of the crate alone
-    local dir=$1
-    (cd "$dir" && CARGO_TARGET_DIR="$work/target" cargo check -q 2>/dev/null)
-    for _ in 1 2 3 4 5; do
-        touch "$dir/src/lib.rs"
-        local start end
-        start=$(date +%s.%N)
-        (cd "$dir" && CARGO_TARGET_DIR="$work/target" cargo check -q)
-        end=$(date +%s.%N)
-        echo "$end - $start" | bc
-    done | sort -n | sed -n 3p
+check_once() { # DIR -> seconds of one check of the crate alone
+    local dir=$1 start end
+    touch "$dir/src/lib.rs"
+    start=$(date +%s.%N)
+    (cd "$dir" && CARGO_TARGET_DIR="$work/target" cargo check -q)
+    end=$(date +%s.%N)
+    echo "$end - $start" | bc
 }
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 generate retry "$work/retry"
 generate hand "$work/hand"
-retry_s=$(measure "$work/retry")
-hand_s=$(measure "$work/hand")
-echo "| crate (100 fns: 50 sync, 50 async) | cargo check, median of 5 |"
+for dir in retry hand; do (cd "$work/$dir" && CARGO_TARGET_DIR="$work/target" cargo check -q 2>/dev/null); done
+# Interleaved, so a change in the machine's load reaches both alike.
+: > "$work/retry.times"; : > "$work/hand.times"
+for _ in $(seq 1 "${RUNS:-11}"); do
+    check_once "$work/retry" >> "$work/retry.times"
+    check_once "$work/hand" >> "$work/hand.times"
+done
+retry_s=$(median < "$work/retry.times")
+hand_s=$(median < "$work/hand.times")
+echo "| crate (100 fns: 50 sync, 50 async) | cargo check, median of ${RUNS:-11} |"
 echo "|---|---:|"
 echo "| hand-written loops | ${hand_s} s |"
 echo "| \`#[retry]\` | ${retry_s} s |"

@@ -78,3 +78,48 @@ pub fn async_sleeper<S: AsyncSleeper>(sleeper: S) -> S {
 pub fn limit_duration(value: impl crate::IntoDuration) -> Duration {
     value.into_duration().unwrap_or(Duration::ZERO)
 }
+
+/// The default `name` of a `#[retry]`/`#[hedge]` fn: its path,
+/// `concat!(module_path!(), "::", "fn_name")`, expanded at the fn.
+///
+/// The attribute emits this short call rather than the tokens it stands for:
+/// tokens an unoptimized proc macro builds cost far more compile time than the
+/// same tokens expanded by `macro_rules!`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __retry_fn_path {
+    ($name:literal) => {
+        ::core::concat!(::core::module_path!(), "::", $name)
+    };
+}
+
+/// The events of a `#[retry]` fn at a level (0 off … 5 error), showing the
+/// error type `E` by `Display` when it has it (autoref specialization). Without
+/// the `tracing` and `metrics` features: nothing, and nothing to type-check.
+#[doc(hidden)]
+#[macro_export]
+#[cfg(any(feature = "tracing", feature = "metrics"))]
+macro_rules! __retry_events {
+    ($level:literal, $err:ty) => {
+        $crate::log::events($crate::log::At::<$level>, {
+            #[allow(unused_imports)]
+            use $crate::log::{ViaDisplay as _, ViaNothing as _};
+            (&&$crate::log::Describer::<$err>::new()).show()
+        })
+    };
+    ($level:literal) => {
+        $crate::log::events($crate::log::At::<$level>, $crate::log::Unshown)
+    };
+}
+
+/// The events of a `#[retry]` fn: without the `tracing` and `metrics` features, none.
+#[doc(hidden)]
+#[macro_export]
+#[cfg(not(any(feature = "tracing", feature = "metrics")))]
+macro_rules! __retry_events {
+    ($level:literal $(, $err:ty)?) => {
+        $crate::log::NoLog
+    };
+}
+
+pub use crate::{__retry_events as events_of, __retry_fn_path as fn_path};

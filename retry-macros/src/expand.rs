@@ -107,7 +107,7 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs, errors: &mut Accumulator)
         Some(name) => name.0.to_token_stream(),
         None => {
             let ident = func.sig.ident.to_string();
-            quote!(::core::concat!(::core::module_path!(), "::", #ident))
+            quote!(#private::fn_path!(#ident))
         }
     };
     let mut chain = quote!(#private::Retrying #types::#start().name(#name));
@@ -238,19 +238,13 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs, errors: &mut Accumulator)
             }
         }
     };
-    let show = match &err {
-        Some(err) if !item::mentions_impl(err) => quote! {{
-            #[allow(unused_imports)]
-            use #private::log::{ViaDisplay as _, ViaNothing as _};
-            (&&#private::log::Describer::<#err>::new()).show()
-        }},
-        _ => quote!(#private::log::Unshown),
+    // Expanded by `macro_rules!` in the runtime: with neither `tracing` nor
+    // `metrics` on, to nothing that needs type checking.
+    let events = match &err {
+        Some(err) if !item::mentions_impl(err) => quote!(#private::events_of!(#level, #err)),
+        _ => quote!(#private::events_of!(#level)),
     };
-    setter(
-        "log_with",
-        quote!(#private::log::events(#private::log::At::<#level>, #show)),
-        proc_macro2::Span::call_site(),
-    );
+    setter("log_with", events, proc_macro2::Span::call_site());
     if let Some(sleep) = args.sleep {
         // Checked here, on the value, for the kind of fn it is on.
         let span = sleep.span();
@@ -342,7 +336,8 @@ fn qualify(pat: Pat, err_path: Option<&syn::Path>, err: Option<&Type>, errors: &
             let span = ident.ident.span();
             let mut path = syn::Path::from(ident.ident);
             if prefix(&mut path, span) {
-                syn::parse_quote_spanned!(span=> #path { .. })
+                // Tokens, not a parsed pattern: they are only printed back.
+                Pat::Verbatim(quote_spanned!(span=> #path { .. }))
             } else {
                 Pat::Verbatim(quote!(_))
             }
@@ -359,7 +354,7 @@ fn qualify(pat: Pat, err_path: Option<&syn::Path>, err: Option<&Type>, errors: &
             let span = p.path.span();
             if prefix(&mut p.path, span) {
                 let path = &p.path;
-                syn::parse_quote_spanned!(span=> #path { .. })
+                Pat::Verbatim(quote_spanned!(span=> #path { .. }))
             } else {
                 Pat::Verbatim(quote!(_))
             }

@@ -165,7 +165,7 @@ pub(crate) fn hedged_body(
         Some(name) => name.0.to_token_stream(),
         None => {
             let ident = func.sig.ident.to_string();
-            quote!(::core::concat!(::core::module_path!(), "::", #ident))
+            quote!(#private::fn_path!(#ident))
         }
     };
     chain.extend(quote!(.name(#name)));
