@@ -2,12 +2,18 @@
 # Compile cost of the attribute: `cargo check` of a crate with 100 `#[retry]` fns
 # (50 sync, 50 async) against the same crate with 100 hand-written retry loops.
 # Dependencies are built first; each timed run re-checks only the generated crate.
-# Prints the median of 11 interleaved runs of each (RUNS=n to change), and the ratio. With OPT_MACROS=1 both crates
-# build proc macros optimized (`[profile.dev.build-override] opt-level = 3`).
+# Prints the median of 11 interleaved runs of each (RUNS=n to change), and the ratio.
+# With OPT_MACROS=1 both crates build proc macros optimized
+# (`[profile.dev.build-override] opt-level = 3`). With PROBES=1 it also times the
+# hand-written crate under three probe attributes that return the fn unchanged (so
+# the code to check is the hand loops'): `identity` (no parsing), `parse` (darling
+# parses the same arguments, syn the signature: what any attribute of this design
+# must do before generating anything) and `roundtrip` (syn parses the whole fn and
+# prints it back, as most attribute macros do).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="$root/target/compile-cost${OPT_MACROS:+-opt}"
-rm -rf "$work/retry" "$work/hand"
+rm -rf "$work/retry" "$work/hand" "$work"/probe*
 mkdir -p "$work"
 
 generate() { # KIND DIR
@@ -99,19 +105,97 @@ check_once() { # DIR -> seconds of one check of the crate alone
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
+probe_macros() { # DIR: the probe attributes' proc-macro crate
+    local dir=$1
+    mkdir -p "$dir/src"
+    cat > "$dir/Cargo.toml" <<TOML
+[package]
+name = "probe"
+version = "0.0.0"
+edition = "2024"
+publish = false
+
+[lib]
+proc-macro = true
+
+[dependencies]
+syn = { version = "3", features = ["full"] }
+quote = "1"
+proc-macro2 = "1"
+darling = "0.24"
+TOML
+    cat > "$dir/src/lib.rs" <<'RS'
+use darling::FromMeta;
+use proc_macro::TokenStream;
+
+#[proc_macro_attribute]
+pub fn identity(_: TokenStream, item: TokenStream) -> TokenStream {
+    item
+}
+
+#[allow(dead_code)]
+#[derive(FromMeta)]
+struct Args {
+    stop: Option<syn::Expr>,
+    wait: Option<syn::Expr>,
+    on: Option<syn::Expr>,
+}
+
+#[proc_macro_attribute]
+pub fn parse(args: TokenStream, item: TokenStream) -> TokenStream {
+    let list = darling::ast::NestedMeta::parse_meta_list(args.into()).unwrap();
+    let _ = Args::from_list(&list).unwrap();
+    let fn_head = |input: syn::parse::ParseStream<'_>| {
+        input.call(syn::Attribute::parse_outer)?;
+        input.parse::<syn::Visibility>()?;
+        input.parse::<syn::Signature>()?;
+        input.parse::<proc_macro2::TokenStream>()
+    };
+    syn::parse::Parser::parse2(fn_head, item.clone().into()).unwrap();
+    item
+}
+
+#[proc_macro_attribute]
+pub fn roundtrip(_: TokenStream, item: TokenStream) -> TokenStream {
+    let item: syn::ItemFn = syn::parse(item).unwrap();
+    quote::quote!(#item).into()
+}
+RS
+}
+
 generate retry "$work/retry"
 generate hand "$work/hand"
-for dir in retry hand; do (cd "$work/$dir" && CARGO_TARGET_DIR="$work/target" cargo check -q 2>/dev/null); done
-# Interleaved, so a change in the machine's load reaches both alike.
-: > "$work/retry.times"; : > "$work/hand.times"
+crates="retry hand"
+if [ "${PROBES:-0}" = 1 ]; then
+    probe_macros "$work/probe"
+    for attr in identity parse roundtrip; do
+        dir="$work/probe-$attr"
+        cp -r "$work/hand" "$dir"
+        sed -i "s/^name = .*/name = \"compile-cost-probe-$attr\"/" "$dir/Cargo.toml"
+        sed -i "s|^\[dependencies\]|&\nprobe = { path = \"$work/probe\" }|" "$dir/Cargo.toml"
+        sed -i "s/^pub \(async \)\?fn \(sync\|async\)_/#[probe::$attr(stop = attempts(3), wait = expo(100ms, max = 10s), on = [Timeout, Connect])]\n&/" \
+            "$dir/src/lib.rs"
+        crates="$crates probe-$attr"
+    done
+fi
+for dir in $crates; do (cd "$work/$dir" && CARGO_TARGET_DIR="$work/target" cargo check -q 2>/dev/null); done
+# Interleaved, so a change in the machine's load reaches every crate alike.
+for dir in $crates; do : > "$work/$dir.times"; done
 for _ in $(seq 1 "${RUNS:-11}"); do
-    check_once "$work/retry" >> "$work/retry.times"
-    check_once "$work/hand" >> "$work/hand.times"
+    for dir in $crates; do check_once "$work/$dir" >> "$work/$dir.times"; done
 done
-retry_s=$(median < "$work/retry.times")
 hand_s=$(median < "$work/hand.times")
-echo "| crate (100 fns: 50 sync, 50 async) | cargo check, median of ${RUNS:-11} |"
-echo "|---|---:|"
-echo "| hand-written loops | ${hand_s} s |"
-echo "| \`#[retry]\` | ${retry_s} s |"
-echo "| ratio | $(python3 -c "print(f'{$retry_s/$hand_s:.2f}')")× |"
+row() { # LABEL CRATE
+    local s
+    s=$(median < "$work/$2.times")
+    echo "| $1 | ${s} s | $(python3 -c "print(f'{$s/$hand_s:.2f}')")× |"
+}
+echo "| crate (100 fns: 50 sync, 50 async) | cargo check, median of ${RUNS:-11} | ratio |"
+echo "|---|---:|---:|"
+row "hand-written loops" hand
+row "\`#[retry]\`" retry
+if [ "${PROBES:-0}" = 1 ]; then
+    row "hand loops under a probe: \`identity\`" probe-identity
+    row "hand loops under a probe: \`parse\`" probe-parse
+    row "hand loops under a probe: \`roundtrip\`" probe-roundtrip
+fi

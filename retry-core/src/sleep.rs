@@ -69,11 +69,49 @@ impl Sleeper for DefaultSleeper {
 /// zero-delay retries. Pass `sleep = |d| tokio::time::sleep(d)` to keep it inline.
 #[cfg(feature = "tokio")]
 impl AsyncSleeper for DefaultSleeper {
-    type Sleep = core::pin::Pin<Box<tokio::time::Sleep>>;
+    type Sleep = TokioSleep;
     #[inline]
     fn sleep(&self, delay: Duration) -> Self::Sleep {
-        Box::pin(tokio::time::sleep(delay))
+        TokioSleep(Some(Box::pin(tokio::time::sleep(delay))))
     }
+}
+
+/// The sleep of the [`DefaultSleeper`]: a boxed `tokio::time::Sleep`.
+///
+/// Its drop is one test and an out-of-line call, so the drop of a retried
+/// future that can hold it stays small enough to inline where the future is
+/// dropped (tokio's own drop, inlined, made it a call of its own on every
+/// retried call).
+#[cfg(feature = "tokio")]
+#[derive(Debug)]
+pub struct TokioSleep(Option<core::pin::Pin<Box<tokio::time::Sleep>>>);
+
+#[cfg(feature = "tokio")]
+impl Future for TokioSleep {
+    type Output = ();
+    #[inline]
+    fn poll(mut self: core::pin::Pin<&mut Self>, cx: &mut core::task::Context<'_>) -> core::task::Poll<()> {
+        match &mut self.0 {
+            Some(sleep) => sleep.as_mut().poll(cx),
+            None => core::task::Poll::Ready(()),
+        }
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl Drop for TokioSleep {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(sleep) = self.0.take() {
+            drop_sleep(sleep);
+        }
+    }
+}
+
+#[cfg(feature = "tokio")]
+#[inline(never)]
+fn drop_sleep(sleep: core::pin::Pin<Box<tokio::time::Sleep>>) {
+    drop(sleep);
 }
 
 impl<F: FnMut(Duration)> Sleeper for F {
