@@ -72,46 +72,41 @@ impl AsyncSleeper for DefaultSleeper {
     type Sleep = TokioSleep;
     #[inline]
     fn sleep(&self, delay: Duration) -> Self::Sleep {
-        TokioSleep(Some(Box::pin(tokio::time::sleep(delay))))
+        TokioSleep::new(delay)
     }
 }
 
-/// The sleep of the [`DefaultSleeper`]: a boxed `tokio::time::Sleep`.
+/// The sleep of the [`DefaultSleeper`]: a boxed `tokio::time::Sleep`, behind a
+/// `dyn` pointer.
 ///
-/// Its drop is one test and an out-of-line call, so the drop of a retried
-/// future that can hold it stays small enough to inline where the future is
-/// dropped (tokio's own drop, inlined, made it a call of its own on every
-/// retried call).
+/// Its drop is then one indirect call, so the drop of a retried future that can
+/// hold it stays small enough to inline where the future is dropped (with
+/// tokio's drop inlined into it, it was a call of its own on every retried
+/// call, sleep or not). The indirect call on `poll` is paid only while sleeping.
 #[cfg(feature = "tokio")]
-#[derive(Debug)]
-pub struct TokioSleep(Option<core::pin::Pin<Box<tokio::time::Sleep>>>);
+pub struct TokioSleep(core::pin::Pin<Box<dyn Future<Output = ()> + Send + Sync>>);
+
+#[cfg(feature = "tokio")]
+impl TokioSleep {
+    fn new(delay: Duration) -> Self {
+        TokioSleep(Box::pin(tokio::time::sleep(delay)))
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl core::fmt::Debug for TokioSleep {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("TokioSleep")
+    }
+}
 
 #[cfg(feature = "tokio")]
 impl Future for TokioSleep {
     type Output = ();
     #[inline]
     fn poll(mut self: core::pin::Pin<&mut Self>, cx: &mut core::task::Context<'_>) -> core::task::Poll<()> {
-        match &mut self.0 {
-            Some(sleep) => sleep.as_mut().poll(cx),
-            None => core::task::Poll::Ready(()),
-        }
+        self.0.as_mut().poll(cx)
     }
-}
-
-#[cfg(feature = "tokio")]
-impl Drop for TokioSleep {
-    #[inline]
-    fn drop(&mut self) {
-        if let Some(sleep) = self.0.take() {
-            drop_sleep(sleep);
-        }
-    }
-}
-
-#[cfg(feature = "tokio")]
-#[inline(never)]
-fn drop_sleep(sleep: core::pin::Pin<Box<tokio::time::Sleep>>) {
-    drop(sleep);
 }
 
 impl<F: FnMut(Duration)> Sleeper for F {
