@@ -80,6 +80,10 @@ fn bucket_of(micros: u64) -> usize {
     (((octave - SUB_BITS + 1) as usize) * SUB + sub).min(BUCKETS - 1)
 }
 
+fn bucket_of_latency(latency: Duration) -> usize {
+    bucket_of(u64::try_from(latency.as_micros()).unwrap_or(u64::MAX))
+}
+
 /// The lowest latency (µs) a bucket holds: a percentile reads as the bottom of its
 /// bucket, at most one bucket width (6%) below the true value. (The top would be
 /// above every latency of the bucket, and a timer rounds up: on a millisecond timer a
@@ -259,18 +263,19 @@ impl Latencies {
     pub fn record(&self, latency: Duration, now: Instant) {
         let period = self.period_of(now);
         self.last_period.store(period, Relaxed);
-        self.record_in(latency, period);
+        self.record_in(bucket_of_latency(latency), period);
     }
 
     /// Records a latency known without reading the clock (an attempt done on its
     /// first poll), in the period of the last record.
     #[inline]
     pub fn record_untimed(&self, latency: Duration) {
-        self.record_in(latency, self.last_period.load(Relaxed));
+        let bucket = if latency.is_zero() { 0 } else { bucket_of_latency(latency) };
+        self.record_in(bucket, self.last_period.load(Relaxed));
     }
 
     #[inline]
-    fn record_in(&self, latency: Duration, period: u64) {
+    fn record_in(&self, bucket: usize, period: u64) {
         let histogram = &self.histograms[(period % 2) as usize];
         let seen = histogram.period.load(Acquire);
         let mut fresh = false;
@@ -280,8 +285,7 @@ impl Latencies {
             Self::restart(histogram);
             fresh = true;
         }
-        let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
-        histogram.counts[bucket_of(micros)].fetch_add(1, Relaxed);
+        histogram.counts[bucket].fetch_add(1, Relaxed);
         let recorded = histogram.total.fetch_add(1, Release) + 1;
         // Recomputed every few records, and on every one while still on the fallback
         // (so the percentile takes over as soon as there are enough samples).
