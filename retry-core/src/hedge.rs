@@ -520,7 +520,8 @@ impl<D, P, Bu, Sl, K> Hedging<D, P, Bu, Sl, K> {
 }
 
 pin_project_lite::pin_project! {
-    /// A hedged call in flight; see the [module docs](self).
+    /// A hedged call in flight; see the [module docs](self). Like most futures,
+    /// it panics if polled again after it returned `Ready`.
     #[must_use = "futures do nothing unless polled"]
     #[project = HedgedProj]
     pub struct Hedged<E, Mk, Fut, D, P, Bu, Sl: AsyncSleeper, K> {
@@ -836,6 +837,37 @@ mod tests {
                 assert_eq!(bucket_of(bottom), bucket, "{micros}: the bottom is in the bucket");
             }
         }
+    }
+
+    #[test]
+    fn percentile_scans_past_the_fast_buckets_and_counts_both_periods() {
+        // 90 fast latencies, then, in the next period, 64 slow ones. Latencies
+        // live two periods, so both count: p95 is a slow one (the scan goes on past
+        // the fast buckets to its rank), p50 a fast one (the previous period counts).
+        // The delay is recomputed at a period's first record and then every 64.
+        let filled = |quantile: f64| {
+            let latencies = percentile(quantile).with_min_samples(10);
+            let origin = Instant::now();
+            for _ in 0..90 {
+                latencies.record(Duration::from_millis(10), origin);
+            }
+            let next = origin + Duration::from_secs(11);
+            for _ in 0..64 {
+                latencies.record(Duration::from_millis(500), next);
+            }
+            latencies
+        };
+        let p95 = filled(0.95);
+        let delay = p95.delay();
+        assert!(delay >= Duration::from_millis(470) && delay <= Duration::from_millis(500), "{delay:?}");
+        let delay = filled(0.5).delay();
+        assert!(delay >= Duration::from_micros(9_400) && delay <= Duration::from_millis(10), "{delay:?}");
+        // Zero latencies (copies done on their first poll) count in the fastest
+        // bucket: once they are over 95% of all, the delay is zero.
+        for _ in 0..4000 {
+            p95.record_untimed(Duration::ZERO);
+        }
+        assert_eq!(p95.delay(), Duration::ZERO);
     }
 
     #[test]
