@@ -5,6 +5,8 @@
 //!
 //! Run: `cargo bench -p retry-benches --bench breaker`; ratios (to recloser): `python3 benches/ratios.py`.
 
+mod common;
+
 use std::hint::black_box;
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
@@ -109,12 +111,5 @@ fn closed_state(c: &mut Criterion) {
     g.finish();
 }
 
-fn config() -> Criterion {
-    Criterion::default()
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
-        .sample_size(30)
-}
-
-criterion_group! { name = benches; config = config(); targets = closed_state }
+criterion_group! { name = benches; config = common::config(30); targets = closed_state }
 criterion_main!(benches);

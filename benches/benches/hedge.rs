@@ -4,7 +4,7 @@
 //! Run: `cargo bench -p retry-benches --bench hedge`; ratios: `python3 benches/ratios.py`.
 //! The tail-latency simulation is `cargo run --release -p retry-benches --bin hedge_sim`.
 
-use std::time::Duration;
+mod common;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
@@ -31,12 +31,5 @@ fn overhead(c: &mut Criterion) {
     g.finish();
 }
 
-fn config() -> Criterion {
-    Criterion::default()
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
-        .sample_size(50)
-}
-
-criterion_group! { name = benches; config = config(); targets = overhead }
+criterion_group! { name = benches; config = common::config(50); targets = overhead }
 criterion_main!(benches);

@@ -6,8 +6,9 @@
 //! Run: `cargo bench -p retry-benches --bench success_path`; ratios:
 //! `python3 benches/ratios.py`.
 
+mod common;
+
 use std::hint::black_box;
-use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
@@ -41,12 +42,5 @@ fn async_benches(c: &mut Criterion) {
     }
 }
 
-fn config() -> Criterion {
-    Criterion::default()
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
-        .sample_size(50)
-}
-
-criterion_group! { name = benches; config = config(); targets = sync_benches, async_benches }
+criterion_group! { name = benches; config = common::config(50); targets = sync_benches, async_benches }
 criterion_main!(benches);
