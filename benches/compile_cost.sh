@@ -9,11 +9,18 @@
 # the code to check is the hand loops'): `identity` (no parsing), `parse` (darling
 # parses the same arguments, syn the signature: what any attribute of this design
 # must do before generating anything) and `roundtrip` (syn parses the whole fn and
-# prints it back, as most attribute macros do).
+# prints it back, as most attribute macros do). It also times `expanded`: the
+# `#[retry]` crate's own expansion (`-Zunpretty=expanded`) checked as plain source,
+# i.e. the type and borrow checking of the generated code without running any
+# macro. (The expansion spells `matches!` as an attribute on an expression and
+# `$crate` as `::retry_core`, so that crate is checked with
+# `#![feature(stmt_expr_attributes)]` under RUSTC_BOOTSTRAP=1, in its own target
+# directory; without the feature the check stops at the first error, before type
+# checking, and looks almost free.)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="$root/target/compile-cost${OPT_MACROS:+-opt}"
-rm -rf "$work/retry" "$work/hand" "$work"/probe*
+rm -rf "$work/retry" "$work/hand" "$work/expanded" "$work"/probe*
 mkdir -p "$work"
 
 generate() { # KIND DIR
@@ -94,11 +101,21 @@ RS
     } > "$dir/src/lib.rs"
 }
 
+check() { # DIR [cargo check args]: the expanded crate builds apart, with feature gates open
+    local dir=$1
+    shift
+    if [ "$(basename "$dir")" = expanded ]; then
+        (cd "$dir" && RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$work/target-expanded" cargo check -q "$@")
+    else
+        (cd "$dir" && CARGO_TARGET_DIR="$work/target" cargo check -q "$@")
+    fi
+}
+
 check_once() { # DIR -> seconds of one check of the crate alone
     local dir=$1 start end
     touch "$dir/src/lib.rs"
     start=$(date +%s.%N)
-    (cd "$dir" && CARGO_TARGET_DIR="$work/target" cargo check -q)
+    check "$dir"
     end=$(date +%s.%N)
     echo "$end - $start" | bc
 }
@@ -177,8 +194,15 @@ if [ "${PROBES:-0}" = 1 ]; then
             "$dir/src/lib.rs"
         crates="$crates probe-$attr"
     done
+    (cd "$work/retry" && CARGO_TARGET_DIR="$work/target" cargo check -q)
+    cp -r "$work/hand" "$work/expanded"
+    sed -i 's/^name = .*/name = "compile-cost-expanded"/' "$work/expanded/Cargo.toml"
+    (cd "$work/retry" && RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$work/target-expanded" \
+        cargo rustc -q --lib -- -Zunpretty=expanded) |
+        sed -e '1i #![feature(stmt_expr_attributes)]' -e 's/::retry_core::/::retry::/g' > "$work/expanded/src/lib.rs"
+    crates="$crates expanded"
 fi
-for dir in $crates; do (cd "$work/$dir" && CARGO_TARGET_DIR="$work/target" cargo check -q 2>/dev/null); done
+for dir in $crates; do check "$work/$dir" 2>/dev/null; done
 # Interleaved, so a change in the machine's load reaches every crate alike.
 for dir in $crates; do : > "$work/$dir.times"; done
 for _ in $(seq 1 "${RUNS:-11}"); do
@@ -198,4 +222,5 @@ if [ "${PROBES:-0}" = 1 ]; then
     row "hand loops under a probe: \`identity\`" probe-identity
     row "hand loops under a probe: \`parse\`" probe-parse
     row "hand loops under a probe: \`roundtrip\`" probe-roundtrip
+    row "the \`#[retry]\` crate's expansion, checked as source" expanded
 fi

@@ -16,6 +16,7 @@ for group in sync_success sync_fail_twice async_success async_fail_twice hedge_o
     case $group in
         sync*) variants="hand_loop retry retry_macro backon backoff" ;;
         hedge*) variants="plain_await_once hedge_fixed hedge_percentile" ;;
+        async_success) variants="plain_await plain_await_fn retry retry_macro retry_macro_nodrop backon tryhard tokio_retry2" ;;
         *) variants="plain_await retry retry_macro retry_macro_nodrop backon tryhard tokio_retry2" ;;
     esac
     n=20000

@@ -109,6 +109,18 @@ pub async fn ours_macro_async(failures: u32) -> Result<u64, Failure> {
     op_async_retried(&mut left).await
 }
 
+/// The same fn as `op_async_retried` without the attribute.
+async fn op_async_unretried(left: &mut u32) -> Result<u64, Failure> {
+    op_async(left).await
+}
+
+/// A plain `.await` of the fn `ours_macro_async` retries, called the same way:
+/// what the attribute adds to a call that succeeds is the difference.
+pub async fn plain_await_fn(failures: u32) -> Result<u64, Failure> {
+    let mut left = failures;
+    op_async_unretried(&mut left).await
+}
+
 /// An attempt future that borrows nothing from the closure (for libraries that need `FnMut() -> Fut`).
 pub fn op_async_owned(left: &mut u32) -> std::future::Ready<Result<u64, Failure>> {
     std::future::ready(op(left))

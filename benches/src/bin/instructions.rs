@@ -36,6 +36,7 @@ fn main() {
     rt.block_on(async {
         match variant.as_str() {
             "plain_await" => repeat(n, failures, plain_await).await,
+            "plain_await_fn" => repeat(n, failures, plain_await_fn).await,
             "retry" => repeat(n, failures, ours_async).await,
             "retry_macro" => repeat(n, failures, ours_macro_async).await,
             "retry_macro_nodrop" => repeat(n, failures, ours_macro_async_inline_sleep).await,
