@@ -101,13 +101,12 @@ RS
     } > "$dir/src/lib.rs"
 }
 
-check() { # DIR [cargo check args]: the expanded crate builds apart, with feature gates open
+check() { # DIR: the expanded crate builds apart, with feature gates open
     local dir=$1
-    shift
     if [ "$(basename "$dir")" = expanded ]; then
-        (cd "$dir" && RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$work/target-expanded" cargo check -q "$@")
+        (cd "$dir" && RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$work/target-expanded" cargo check -q)
     else
-        (cd "$dir" && CARGO_TARGET_DIR="$work/target" cargo check -q "$@")
+        (cd "$dir" && CARGO_TARGET_DIR="$work/target" cargo check -q)
     fi
 }
 
@@ -194,7 +193,6 @@ if [ "${PROBES:-0}" = 1 ]; then
             "$dir/src/lib.rs"
         crates="$crates probe-$attr"
     done
-    (cd "$work/retry" && CARGO_TARGET_DIR="$work/target" cargo check -q)
     cp -r "$work/hand" "$work/expanded"
     sed -i 's/^name = .*/name = "compile-cost-expanded"/' "$work/expanded/Cargo.toml"
     (cd "$work/retry" && RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$work/target-expanded" \
