@@ -29,6 +29,15 @@ pub trait ErrorFilter<E> {
 pub trait ValueFilter<T> {
     /// Whether `value` matches.
     fn matches(&self, value: &T) -> bool;
+
+    /// `true` when no value of the type ever matches (`false` is always correct).
+    #[doc(hidden)]
+    fn matches_none() -> bool
+    where
+        Self: Sized,
+    {
+        false
+    }
 }
 
 /// Matches every error: the default of `when`.
@@ -66,6 +75,10 @@ impl<T> ValueFilter<T> for Nothing {
     fn matches(&self, _: &T) -> bool {
         false
     }
+    #[inline(always)]
+    fn matches_none() -> bool {
+        true
+    }
 }
 
 impl<E, F: Fn(&E) -> bool> ErrorFilter<E> for Filter<F> {
@@ -93,6 +106,10 @@ impl<T, A: ValueFilter<T>, B: ValueFilter<T>> ValueFilter<T> for Or<A, B> {
     #[inline]
     fn matches(&self, value: &T) -> bool {
         self.0.matches(value) || self.1.matches(value)
+    }
+    #[inline(always)]
+    fn matches_none() -> bool {
+        A::matches_none() && B::matches_none()
     }
 }
 
@@ -224,6 +241,15 @@ pub trait Classify<T, E> {
     fn should_retry(&self, outcome: &Result<T, E>) -> bool;
     /// The delay the error asks for, if any.
     fn retry_after(&self, error: &E) -> Option<Duration>;
+    /// `true` when no `Ok` value is ever retried, from the type alone (`false` is
+    /// always correct).
+    #[doc(hidden)]
+    fn accepts_every_value() -> bool
+    where
+        Self: Sized,
+    {
+        false
+    }
 }
 
 impl<T, E, W, U, I, R> Classify<T, E> for Conditions<W, U, I, R>
@@ -243,6 +269,10 @@ where
     #[inline]
     fn retry_after(&self, error: &E) -> Option<Duration> {
         self.retry_after.retry_after(error)
+    }
+    #[inline(always)]
+    fn accepts_every_value() -> bool {
+        I::matches_none()
     }
 }
 

@@ -130,6 +130,12 @@ pub trait BreakerSide<T, E> {
     fn admit(&self) -> Self::Slot;
     /// Whether the slot holds a permit.
     fn admitted(slot: &Self::Slot) -> bool;
+    /// Whether this side never acts before an attempt (no breaker).
+    const PASSIVE: bool;
+    /// An admitted attempt, wrapped without this side (see [`Guard::PASSIVE`]).
+    fn pass<Fut>(attempt: Fut) -> Self::Attempt<Fut>;
+    /// [`pass`](Self::pass), for generic callers.
+    fn pass_gated<Fut: Future<Output = Result<T, E>>>(attempt: Fut) -> Self::Gated<Fut>;
     /// The error of a rejected attempt (`None`: this side never rejects).
     fn rejection(&self) -> Option<E>;
     /// Reports an attempt's outcome on its permit; whether it was rejected instead.
@@ -139,6 +145,15 @@ pub trait BreakerSide<T, E> {
 }
 
 impl<T, E> BreakerSide<T, E> for NoBreaker {
+    const PASSIVE: bool = true;
+    #[inline(always)]
+    fn pass<Fut>(attempt: Fut) -> Fut {
+        attempt
+    }
+    #[inline(always)]
+    fn pass_gated<Fut: Future<Output = Result<T, E>>>(attempt: Fut) -> Fut {
+        attempt
+    }
     type Slot = ();
     type Attempt<Fut> = Fut;
     #[inline(always)]
@@ -179,6 +194,15 @@ where
 {
     type Slot = Option<Permit<'b, K>>;
     type Attempt<Fut> = Admitted<Fut, E>;
+    const PASSIVE: bool = false;
+    #[inline(always)]
+    fn pass<Fut>(attempt: Fut) -> Admitted<Fut, E> {
+        Admitted { attempt, rejection: None }
+    }
+    #[inline(always)]
+    fn pass_gated<Fut: Future<Output = Result<T, E>>>(attempt: Fut) -> Admitted<Fut, E> {
+        Admitted { attempt, rejection: None }
+    }
     #[inline(always)]
     fn wrap<Fut>(&self, attempt: Fut, admitted: bool) -> Admitted<Fut, E> {
         Admitted { attempt, rejection: if admitted { None } else { Some(self.rejection) } }
@@ -223,6 +247,8 @@ where
 /// The budget side of [`Guard`].
 #[doc(hidden)]
 pub trait BudgetSide {
+    /// Whether this side never acts before an attempt (no budget).
+    const PASSIVE: bool;
     /// A first attempt.
     fn deposit(&self);
     /// A retry: whether the budget allows it.
@@ -230,6 +256,7 @@ pub trait BudgetSide {
 }
 
 impl BudgetSide for NoBudget {
+    const PASSIVE: bool = true;
     #[inline(always)]
     fn deposit(&self) {}
     #[inline(always)]
@@ -239,6 +266,7 @@ impl BudgetSide for NoBudget {
 }
 
 impl<K: Clock> BudgetSide for &RetryBudget<K> {
+    const PASSIVE: bool = false;
     #[inline]
     fn deposit(&self) {
         RetryBudget::deposit(self);
@@ -274,6 +302,8 @@ impl<E, const TIMEOUT: bool> Copy for Limit<E, TIMEOUT> {}
 /// The limit side of a call's guards.
 #[doc(hidden)]
 pub trait LimitSide<T, E> {
+    /// Whether this side never acts before an attempt (no limit).
+    const PASSIVE: bool;
     /// An async attempt as this side runs it (as is, when there is no limit).
     type Cut<Fut: Future<Output = Result<T, E>>, Z: Future<Output = ()>>: Future<Output = Result<T, E>>;
     /// The overall deadline, if any.
@@ -288,6 +318,7 @@ pub trait LimitSide<T, E> {
 }
 
 impl<T, E> LimitSide<T, E> for NoLimit {
+    const PASSIVE: bool = true;
     type Cut<Fut: Future<Output = Result<T, E>>, Z: Future<Output = ()>> = Fut;
     #[inline(always)]
     fn deadline(&self) -> Option<Duration> {
@@ -305,6 +336,7 @@ impl<T, E> LimitSide<T, E> for NoLimit {
 }
 
 impl<T, E, const TIMEOUT: bool> LimitSide<T, E> for Limit<E, TIMEOUT> {
+    const PASSIVE: bool = false;
     type Cut<Fut: Future<Output = Result<T, E>>, Z: Future<Output = ()>> = Limited<Fut, Z, fn() -> E>;
     #[inline]
     fn deadline(&self) -> Option<Duration> {
@@ -413,6 +445,13 @@ pub trait Guard<T, E> {
     fn admit(&self, attempt: u32) -> Self::Slot;
     /// Whether the slot holds a permit.
     fn admitted(slot: &Self::Slot) -> bool;
+    /// Whether nothing acts before an attempt or reads the clock: no breaker,
+    /// budget, time limit or metrics.
+    const PASSIVE: bool;
+    /// An admitted attempt, wrapped without the guards (see [`Guard::PASSIVE`]).
+    fn pass<Fut>(attempt: Fut) -> Self::Attempt<Fut>;
+    /// [`pass`](Self::pass), for generic callers.
+    fn pass_gated<Fut: Future<Output = Result<T, E>>>(attempt: Fut) -> Self::Gated<Fut>;
     /// The error of a rejected attempt.
     fn rejection(&self) -> Option<E>;
     /// After an attempt.
@@ -453,6 +492,18 @@ where
     Li: LimitSide<T, E>,
     Lg: LogSide<T, E>,
 {
+    const PASSIVE: bool = Br::PASSIVE && Bu::PASSIVE && Li::PASSIVE && Lg::PASSIVE;
+
+    #[inline(always)]
+    fn pass<Fut>(attempt: Fut) -> Br::Attempt<Fut> {
+        Br::pass(attempt)
+    }
+
+    #[inline(always)]
+    fn pass_gated<Fut: Future<Output = Result<T, E>>>(attempt: Fut) -> Br::Gated<Fut> {
+        Br::pass_gated(attempt)
+    }
+
     #[inline(always)]
     fn logs(&self) -> bool {
         self.log.is_on()

@@ -134,6 +134,8 @@ impl<Lv: Level, Sh> Log<Lv, Sh> {
 /// The logging side of a call's guards.
 #[doc(hidden)]
 pub trait LogSide<T, E> {
+    /// Whether nothing is recorded before an attempt or timed (no metrics).
+    const PASSIVE: bool;
     /// Whether attempts are timed (for the attempt-duration histogram).
     fn timed(&self) -> bool {
         false
@@ -153,6 +155,7 @@ pub trait LogSide<T, E> {
 }
 
 impl<T, E> LogSide<T, E> for NoLog {
+    const PASSIVE: bool = true;
     #[inline(always)]
     fn is_on(&self) -> bool {
         false
@@ -164,6 +167,7 @@ impl<T, E> LogSide<T, E> for NoLog {
 }
 
 impl<T, E, Lv: Level, Sh: ShowError<E>> LogSide<T, E> for Log<Lv, Sh> {
+    const PASSIVE: bool = !cfg!(feature = "metrics");
     #[inline]
     fn timed(&self) -> bool {
         cfg!(feature = "metrics")

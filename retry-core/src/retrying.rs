@@ -129,13 +129,14 @@ pub struct Retrying<
     sleeper: Sl,
     clock: K,
     guards: G,
-    name: &'static str,
+    /// `None` for the default: one word to store into a call's future, not two.
+    name: Option<&'static str>,
     outcome: PhantomData<fn() -> Result<T, E>>,
 }
 
 impl<T, E, S, W, C, H, F, Sl, K, G> fmt::Debug for Retrying<T, E, S, W, C, H, F, Sl, K, G> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Retrying").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("Retrying").field("name", &self.label()).finish_non_exhaustive()
     }
 }
 
@@ -170,7 +171,7 @@ impl<T, E> Retrying<T, E> {
             sleeper: DefaultSleeper,
             clock: DefaultClock,
             guards: Guards::new(),
-            name: "retry",
+            name: None,
             outcome: PhantomData,
         }
     }
@@ -271,8 +272,14 @@ impl<T, E, S, W, C, H, F, Sl, K, G> Retrying<T, E, S, W, C, H, F, Sl, K, G> {
     /// # Default
     /// `"retry"` (under `#[retry]`: the fn's path).
     pub fn name(mut self, name: &'static str) -> Self {
-        self.name = name;
+        self.name = Some(name);
         self
+    }
+
+    /// The call's label (see [`name`](Self::name)).
+    #[inline]
+    fn label(&self) -> &'static str {
+        self.name.unwrap_or("retry")
     }
 
     fn map_conditions<C2>(self, map: impl FnOnce(C) -> C2) -> Retrying<T, E, S, W, C2, H, F, Sl, K, G> {
@@ -565,18 +572,28 @@ struct Run {
     /// When the attempt in flight started, in µs since the first (saturating): for
     /// the attempt-duration metric only. Fits beside `attempt`.
     attempt_started_us: u32,
+    times: Times,
+}
+
+/// The clock side of a [`Run`]: a [`Driver`] keeps it apart from the counters.
+#[derive(Clone, Copy, Debug)]
+struct Times {
     start: Option<Instant>,
     /// Total sleep in nanoseconds (saturating): one word to initialize, not two.
     idle_nanos: u64,
 }
 
 impl Run {
-    const NEW: Self = Run { attempt: 0, attempt_started_us: 0, start: None, idle_nanos: 0 };
+    const NEW: Self = Run { attempt: 0, attempt_started_us: 0, times: Times::NEW };
 
     #[inline(always)]
     fn idle(&self) -> Duration {
-        Duration::from_nanos(self.idle_nanos)
+        Duration::from_nanos(self.times.idle_nanos)
     }
+}
+
+impl Times {
+    const NEW: Self = Times { start: None, idle_nanos: 0 };
 }
 
 enum Step<T, E> {
@@ -621,6 +638,22 @@ where
         if in_async { self.clock.now_async() } else { self.clock.now() }
     }
 
+    /// Whether nothing of the policy acts before an attempt or reads the clock (no
+    /// hook, breaker, budget, time limit, time-based stop or metrics), as its
+    /// types tell: then an attempt begins with its count alone.
+    #[inline(always)]
+    fn passive() -> bool {
+        G::PASSIVE && S::clock_free() && H::none()
+    }
+
+    /// Whether a call counts its attempts and nothing else until one fails: a
+    /// passive policy, and no statistics asked for. (A function, not a value, so
+    /// an `async` block that uses it holds nothing for it.)
+    #[inline(always)]
+    fn lean<const STATS: bool>() -> bool {
+        !STATS && Self::passive()
+    }
+
     /// Whether anything reads elapsed time: a time-based stop, a hook, or statistics.
     #[inline(always)]
     fn timed(&self, stats: bool) -> bool {
@@ -636,7 +669,7 @@ where
         if !self.timed(stats) {
             return Duration::ZERO;
         }
-        match run.start {
+        match run.times.start {
             Some(start) => self.now(in_async).saturating_duration_since(start),
             None => Duration::ZERO,
         }
@@ -655,7 +688,7 @@ where
             idle_for: run.idle(),
             next_sleep: None,
             outcome,
-            name: self.name,
+            name: self.label(),
         }
     }
 
@@ -663,14 +696,14 @@ where
     #[inline(always)]
     fn begin_attempt(&mut self, run: &mut Run, stats: bool, in_async: bool) -> u32 {
         run.attempt = run.attempt.saturating_add(1);
-        if self.timed(stats) && run.start.is_none() {
-            run.start = Some(self.now(in_async));
+        if self.timed(stats) && run.times.start.is_none() {
+            run.times.start = Some(self.now(in_async));
         }
         if self.hooks.any() {
             let attempt = self.snapshot(run, self.elapsed(run, stats, in_async), None);
             self.hooks.before(&attempt);
         }
-        self.guards.attempt_started(self.name);
+        self.guards.attempt_started(self.label());
         if self.guards.observes_time() {
             let us = self.elapsed(run, stats, in_async).as_micros();
             run.attempt_started_us = u32::try_from(us).unwrap_or(u32::MAX);
@@ -695,7 +728,7 @@ where
         }
         if self.guards.observes_time() {
             let started = Duration::from_micros(u64::from(run.attempt_started_us));
-            self.guards.attempt_ended(self.name, elapsed.saturating_sub(started));
+            self.guards.attempt_ended(self.label(), elapsed.saturating_sub(started));
         }
         if rejected || !self.conditions.should_retry(&outcome) {
             let failed = outcome.is_err();
@@ -707,7 +740,7 @@ where
                 self.guards.giving_up(&self.snapshot(run, elapsed, Some(&outcome)));
             }
             if !failed {
-                self.guards.succeeded(self.name);
+                self.guards.succeeded(self.label());
             }
             return Step::Done { outcome, failed };
         }
@@ -740,7 +773,8 @@ where
             self.hooks.before_sleep(&attempt);
             self.guards.retrying(&attempt);
         }
-        run.idle_nanos = run.idle_nanos.saturating_add(u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX));
+        run.times.idle_nanos =
+            run.times.idle_nanos.saturating_add(u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX));
         Step::Sleep(delay)
     }
 
@@ -798,35 +832,58 @@ where
         Sl: AsyncSleeper,
     {
         let (mut this, mut op) = (self, op);
+        // A lean call (see `lean`) counts its attempts and nothing else until
+        // one fails: a call that succeeds at once stores no `Run`.
         async move {
-            let mut run = Run::NEW;
-            loop {
-                let number = this.begin_attempt(&mut run, STATS, true);
+            let mut number = 1;
+            let mut run = if Self::lean::<STATS>() { None } else { Some(Run::NEW) };
+            // `finish` and `this` are used once, after the loop: a value moved on
+            // some paths only would need a drop flag kept in the future.
+            let (outcome, failed, stats) = loop {
                 // Held across the attempt (zero-sized without a breaker).
-                let slot = this.guards.admit(number);
+                let slot = match &mut run {
+                    Some(run) if !Self::lean::<STATS>() => {
+                        number = this.begin_attempt(run, STATS, true);
+                        this.guards.admit(number)
+                    }
+                    _ => G::idle(),
+                };
                 // One path, rejected or not (a branch here costs every call).
                 let attempt = this.guards.cut(
                     op(),
-                    || this.elapsed(&run, STATS, true),
+                    || run.as_ref().map_or(Duration::ZERO, |run| this.elapsed(run, STATS, true)),
                     |limit| this.sleeper.sleep(limit),
                 );
                 let attempt = this.guards.gate(attempt, G::admitted(&slot));
-                let outcome = InAttempt::new(number, attempt).await;
-                let rejected = this.guards.report(slot, &outcome);
-                match this.end_attempt(&mut run, outcome, rejected, STATS, true) {
-                    Step::Done { outcome, failed } => {
-                        let stats = this.stats(&run, STATS, true);
-                        let outcome = if failed { this.fallback.fallback(outcome) } else { outcome };
-                        return finish(outcome, stats);
+                let outcome = match InAttempt::new(number, attempt).await {
+                    Ok(value) if Self::lean::<STATS>() && C::accepts_every_value() => {
+                        break (Ok(value), false, CallStats { attempts: number, ..CallStats::default() });
                     }
+                    outcome => outcome,
+                };
+                let run = run.get_or_insert(Run::NEW);
+                if Self::lean::<STATS>() {
+                    run.attempt = number;
+                }
+                let rejected = this.guards.report(slot, &outcome);
+                match this.end_attempt(run, outcome, rejected, STATS, true) {
+                    Step::Done { outcome, failed } => break (outcome, failed, this.stats(run, STATS, true)),
                     Step::Sleep(delay) => {
+                        number = number.saturating_add(1);
                         if !testing::intercept_sleep(delay) && !delay.is_zero() {
                             this.sleeper.sleep(delay).await;
                         }
                     }
                 }
-            }
+            };
+            finish(this.conclude(outcome, failed), stats)
         }
+    }
+
+    /// The call's result: the last outcome, or `fallback`'s if the call gave up.
+    #[inline(always)]
+    fn conclude(self, outcome: Result<T, E>, failed: bool) -> Result<T, E> {
+        if failed { self.fallback.fallback(outcome) } else { outcome }
     }
 
     /// Runs `op` until it succeeds or the policy gives up; returns the last outcome
@@ -941,73 +998,65 @@ pub enum Next<T, E> {
 /// to. The attempt runs inline in the fn's own future (an `async` block per
 /// attempt), so no closure lends its captures to a future: the result is `Send`
 /// whenever the body is, and one state machine instead of two.
+///
+/// A driver made by [`Driver::deferred`] holds the code that builds the policy
+/// rather than the policy: when the first attempt needs no part of it (no hook,
+/// breaker, budget, time limit, time-based stop or metrics, as the policy's types
+/// tell), the policy is built when that attempt ends, and not kept at all when it
+/// succeeds. So a call that succeeds at once stores no policy and no counters in
+/// its future.
 #[doc(hidden)]
 #[derive(Debug)]
-pub struct Driver<T, E, S, W, C, H, F, Sl, K, G: Guard<T, E>> {
-    policy: Retrying<T, E, S, W, C, H, F, Sl, K, G>,
-    run: Run,
+pub struct Driver<P, T, E, S, W, C, H, F, Sl, K, G: Guard<T, E>> {
+    phase: Phase<P, Retrying<T, E, S, W, C, H, F, Sl, K, G>>,
+    /// The number of the attempt to come or in flight (the `Run`'s counters live
+    /// here, beside each other, and its `Times` in `phase`: one word less).
+    number: u32,
+    /// The `Run`'s `attempt_started_us`.
+    started_us: u32,
     /// The attempt in flight's breaker permit (zero-sized without a breaker).
     slot: G::Slot,
 }
 
-impl<T, E, S, W, C, H, F, Sl, K, G> Driver<T, E, S, W, C, H, F, Sl, K, G>
+/// Whether a [`Driver`]'s policy is built yet.
+#[derive(Debug)]
+enum Phase<P, R> {
+    /// Not yet: the first attempt runs, and `P` builds the policy when it ends.
+    First(P),
+    /// The policy, and the call's clock so far.
+    Built(R, Times),
+}
+
+/// Runs `f` on the `Run` a [`Driver`] keeps in parts (inlined, the copies fold away).
+#[inline(always)]
+fn with_run<X>(
+    number: &mut u32,
+    started_us: &mut u32,
+    times: &mut Times,
+    f: impl FnOnce(&mut Run) -> X,
+) -> X {
+    let mut run = Run { attempt: *number, attempt_started_us: *started_us, times: *times };
+    let out = f(&mut run);
+    (*number, *started_us, *times) = (run.attempt, run.attempt_started_us, run.times);
+    out
+}
+
+/// The `P` of a [`Driver`] made with its policy ([`Driver::new`]).
+pub type Given<R> = fn() -> R;
+
+impl<T, E, S, W, C, H, F, Sl, K, G>
+    Driver<Given<Retrying<T, E, S, W, C, H, F, Sl, K, G>>, T, E, S, W, C, H, F, Sl, K, G>
 where
-    S: Stop,
-    W: Wait,
-    C: Classify<T, E>,
-    H: HookSet<T, E>,
-    F: Fallback<T, E>,
-    K: Clock,
     G: Guard<T, E>,
 {
-    /// Starts a call. (Only this step asks for an async sleeper, so a wrong one
-    /// is reported once.)
+    /// Starts a call with its policy. (Only this step and [`Driver::deferred`]
+    /// ask for an async sleeper, so a wrong one is reported once.)
     #[inline(always)]
     pub fn new(policy: Retrying<T, E, S, W, C, H, F, Sl, K, G>) -> Self
     where
         Sl: AsyncSleeper,
     {
-        Driver { policy, run: Run::NEW, slot: G::idle() }
-    }
-
-    /// Counts and announces the next attempt (runs `before`), and marks its
-    /// future so [`crate::attempt()`] sees its number.
-    #[inline(always)]
-    pub fn attempt<Fut: Future<Output = Result<T, E>>>(
-        &mut self,
-        attempt: Fut,
-    ) -> InAttempt<G::Attempt<Fut>> {
-        let number = self.policy.begin_attempt(&mut self.run, false, true);
-        self.slot = self.policy.guards.admit(number);
-        InAttempt::new(number, self.policy.guards.wrap(attempt, G::admitted(&self.slot)))
-    }
-
-    /// [`Driver::attempt`] for generic callers, whose attempt's gated future must
-    /// be known to be a future.
-    #[inline(always)]
-    pub fn attempt_gated<Fut: Future<Output = Result<T, E>>>(
-        &mut self,
-        attempt: Fut,
-    ) -> InAttempt<G::Gated<Fut>> {
-        let number = self.policy.begin_attempt(&mut self.run, false, true);
-        self.slot = self.policy.guards.admit(number);
-        InAttempt::new(number, self.policy.guards.gate(attempt, G::admitted(&self.slot)))
-    }
-
-    /// Like [`Driver::attempt`], for a fn that returns a plain value (`E` is
-    /// `Infallible`).
-    #[inline(always)]
-    pub fn attempt_value<Fut: Future<Output = T>>(
-        &mut self,
-        attempt: Fut,
-    ) -> InAttempt<G::Attempt<impl Future<Output = Result<T, E>> + use<Fut, T, E, S, W, C, H, F, Sl, K, G>>>
-    {
-        let number = self.policy.begin_attempt(&mut self.run, false, true);
-        self.slot = self.policy.guards.admit(number);
-        InAttempt::new(
-            number,
-            self.policy.guards.wrap(async move { Ok(attempt.await) }, G::admitted(&self.slot)),
-        )
+        Driver { phase: Phase::Built(policy, Times::NEW), number: 0, started_us: 0, slot: G::idle() }
     }
 
     /// Cuts an attempt at `timeout` and at what is left until `deadline` (both
@@ -1022,20 +1071,148 @@ where
     where
         Fut: Future<Output = Result<T, E>>,
         E: FromTimedOut,
+        S: Stop,
+        W: Wait,
+        C: Classify<T, E>,
+        H: HookSet<T, E>,
+        F: Fallback<T, E>,
+        K: Clock,
         Sl: AsyncSleeper,
     {
-        let limit = attempt_limit(timeout, deadline, || self.policy.elapsed(&self.run, false, true));
-        Limited::new(attempt, limit.map(|limit| self.policy.sleeper.sleep(limit)), ViaFrom)
+        let Phase::Built(policy, times) = &self.phase else { return Limited::new(attempt, None, ViaFrom) };
+        let run = Run { attempt: self.number, attempt_started_us: self.started_us, times: *times };
+        let limit = attempt_limit(timeout, deadline, || policy.elapsed(&run, false, true));
+        Limited::new(attempt, limit.map(|limit| policy.sleeper.sleep(limit)), ViaFrom)
+    }
+}
+
+impl<P, T, E, S, W, C, H, F, Sl, K, G> Driver<P, T, E, S, W, C, H, F, Sl, K, G>
+where
+    P: Fn() -> Retrying<T, E, S, W, C, H, F, Sl, K, G>,
+    S: Stop,
+    W: Wait,
+    C: Classify<T, E>,
+    H: HookSet<T, E>,
+    F: Fallback<T, E>,
+    K: Clock,
+    G: Guard<T, E>,
+{
+    /// Whether nothing of the policy acts before an attempt or reads the clock:
+    /// then an attempt begins with its count alone (kept in `number`), and the
+    /// first may run before the policy is built.
+    #[inline(always)]
+    fn defers() -> bool {
+        Retrying::<T, E, S, W, C, H, F, Sl, K, G>::passive()
+    }
+
+    /// Starts a call whose policy `build` makes when it is first needed; see
+    /// [`Driver`].
+    #[inline(always)]
+    pub fn deferred(build: P) -> Self
+    where
+        Sl: AsyncSleeper,
+    {
+        let (phase, number) =
+            if Self::defers() { (Phase::First(build), 1) } else { (Phase::Built(build(), Times::NEW), 0) };
+        Driver { phase, number, started_us: 0, slot: G::idle() }
+    }
+
+    /// Counts and announces the next attempt (runs `before`), takes its permit,
+    /// and returns its number and whether it is admitted; `None` for a first
+    /// attempt that runs before the policy is built.
+    #[inline(always)]
+    fn begin(&mut self) -> Option<(u32, bool, &Retrying<T, E, S, W, C, H, F, Sl, K, G>)> {
+        let Phase::Built(policy, times) = &mut self.phase else { return None };
+        let number = with_run(&mut self.number, &mut self.started_us, times, |run| {
+            policy.begin_attempt(run, false, true)
+        });
+        self.slot = policy.guards.admit(number);
+        Some((number, G::admitted(&self.slot), policy))
+    }
+
+    /// Counts and announces the next attempt (runs `before`), and marks its
+    /// future so [`crate::attempt()`] sees its number.
+    #[inline(always)]
+    pub fn attempt<Fut: Future<Output = Result<T, E>>>(
+        &mut self,
+        attempt: Fut,
+    ) -> InAttempt<G::Attempt<Fut>> {
+        if Self::defers() {
+            return InAttempt::new(self.number, G::pass(attempt));
+        }
+        match self.begin() {
+            Some((number, admitted, policy)) => InAttempt::new(number, policy.guards.wrap(attempt, admitted)),
+            None => InAttempt::new(1, G::pass(attempt)),
+        }
+    }
+
+    /// [`Driver::attempt`] for generic callers, whose attempt's gated future must
+    /// be known to be a future.
+    #[inline(always)]
+    pub fn attempt_gated<Fut: Future<Output = Result<T, E>>>(
+        &mut self,
+        attempt: Fut,
+    ) -> InAttempt<G::Gated<Fut>> {
+        if Self::defers() {
+            return InAttempt::new(self.number, G::pass_gated(attempt));
+        }
+        match self.begin() {
+            Some((number, admitted, policy)) => InAttempt::new(number, policy.guards.gate(attempt, admitted)),
+            None => InAttempt::new(1, G::pass_gated(attempt)),
+        }
+    }
+
+    /// Like [`Driver::attempt`], for a fn that returns a plain value (`E` is
+    /// `Infallible`).
+    #[inline(always)]
+    pub fn attempt_value<Fut: Future<Output = T>>(
+        &mut self,
+        attempt: Fut,
+    ) -> InAttempt<G::Attempt<impl Future<Output = Result<T, E>> + use<Fut, P, T, E, S, W, C, H, F, Sl, K, G>>>
+    {
+        self.attempt(async move { Ok(attempt.await) })
     }
 
     /// Decides what follows an attempt.
     #[inline(always)]
     pub fn end(&mut self, outcome: Result<T, E>) -> Next<T, E> {
         let slot = core::mem::replace(&mut self.slot, G::idle());
-        let rejected = self.policy.guards.report(slot, &outcome);
-        match self.policy.end_attempt(&mut self.run, outcome, rejected, false, true) {
+        let defers = Self::defers();
+        // Nothing to run or count for a success: the policy is not needed.
+        if defers && C::accepts_every_value() && outcome.is_ok() {
+            return Next::Done { outcome, failed: false };
+        }
+        let step = match &mut self.phase {
+            Phase::Built(policy, times) => {
+                let rejected = policy.guards.report(slot, &outcome);
+                with_run(&mut self.number, &mut self.started_us, times, |run| {
+                    policy.end_attempt(run, outcome, rejected, false, true)
+                })
+            }
+            // The first attempt ended: the policy is built now, and kept only if
+            // the call goes on (or gives up, for `fallback`).
+            Phase::First(build) => {
+                let mut policy = build();
+                let mut times = Times::NEW;
+                let step = with_run(&mut self.number, &mut self.started_us, &mut times, |run| {
+                    policy.end_attempt(run, outcome, false, false, true)
+                });
+                if !matches!(step, Step::Done { failed: false, .. }) {
+                    self.phase = Phase::Built(policy, times);
+                }
+                step
+            }
+        };
+        match step {
             Step::Done { outcome, failed } => Next::Done { outcome, failed },
-            Step::Sleep(delay) => Next::Sleep(delay),
+            Step::Sleep(delay) => {
+                // A passive policy's attempts begin with their count alone: the
+                // next one's number, made here.
+                if defers {
+                    self.number = self.number.saturating_add(1);
+                }
+                Next::Sleep(delay)
+            }
         }
     }
 
@@ -1050,12 +1227,123 @@ where
         if testing::intercept_sleep(delay) || delay.is_zero() {
             return None;
         }
-        Some(self.policy.sleeper.sleep(delay))
+        match &self.phase {
+            Phase::Built(policy, _) => Some(policy.sleeper.sleep(delay)),
+            // `end` builds the policy before any sleep.
+            Phase::First(build) => Some(build().sleeper.sleep(delay)),
+        }
     }
 
     /// The call's result: the last outcome, or `fallback`'s if the call gave up.
     #[inline(always)]
     pub fn finish(self, outcome: Result<T, E>, failed: bool) -> Result<T, E> {
-        if failed { self.policy.fallback.fallback(outcome) } else { outcome }
+        if !failed {
+            return outcome;
+        }
+        match self.phase {
+            Phase::Built(policy, _) => policy.fallback.fallback(outcome),
+            // `end` keeps the policy of a call that gives up.
+            Phase::First(build) => build().fallback.fallback(outcome),
+        }
+    }
+}
+
+#[cfg(test)]
+mod driver_tests {
+    use core::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Mutex;
+
+    use futures::executor::block_on;
+
+    use super::*;
+    use crate::dsl::*;
+
+    /// The loop `#[retry]` expands to, around `attempt` (a block evaluating to the
+    /// attempt's `Result`).
+    macro_rules! drive {
+        ($driver:expr, $attempt:expr) => {{
+            let mut driver = $driver;
+            loop {
+                let outcome = driver.attempt(async { $attempt }).await;
+                match driver.end(outcome) {
+                    Next::Done { outcome, failed } => break driver.finish(outcome, failed),
+                    Next::Sleep(delay) => {
+                        if let Some(sleep) = driver.sleep(delay) {
+                            sleep.await
+                        }
+                    }
+                }
+            }
+        }};
+    }
+
+    /// Fails `failures` times, recording the attempt numbers it runs under.
+    fn script(seen: &Mutex<Vec<Option<u32>>>, failures: usize) -> Result<u32, u32> {
+        let mut seen = seen.lock().unwrap();
+        seen.push(crate::attempt());
+        if seen.len() > failures { Ok(7) } else { Err(seen.len() as u32) }
+    }
+
+    #[test]
+    fn a_passive_policy_is_built_only_when_the_first_attempt_fails() {
+        for (failures, outcome, builds, numbers) in
+            [(0, Ok(7), 0, &[1][..]), (2, Ok(7), 1, &[1, 2, 3]), (5, Err(3), 1, &[1, 2, 3])]
+        {
+            let built = AtomicU32::new(0);
+            let seen = Mutex::new(Vec::new());
+            let driver = Driver::deferred(|| {
+                built.fetch_add(1, Ordering::SeqCst);
+                Retrying::<u32, u32>::new().stop(attempts(3)).wait(none())
+            });
+            assert_eq!(built.load(Ordering::SeqCst), 0, "nothing built before the first attempt");
+            assert_eq!(block_on(async { drive!(driver, script(&seen, failures)) }), outcome);
+            assert_eq!(built.load(Ordering::SeqCst), builds, "{failures} failures");
+            let numbers: Vec<_> = numbers.iter().map(|&n| Some(n)).collect();
+            assert_eq!(*seen.lock().unwrap(), numbers);
+        }
+    }
+
+    #[test]
+    fn a_policy_that_acts_before_attempts_is_built_first() {
+        let built = AtomicU32::new(0);
+        let befores = AtomicU32::new(0);
+        let driver = Driver::deferred(|| {
+            built.fetch_add(1, Ordering::SeqCst);
+            Retrying::<u32, u32>::new().wait(none()).before(|_: &Attempt<'_, u32, u32>| {
+                befores.fetch_add(1, Ordering::SeqCst);
+            })
+        });
+        assert_eq!(built.load(Ordering::SeqCst), 1, "a hook: built with the driver");
+        assert_eq!(block_on(async { drive!(driver, Ok::<u32, u32>(1)) }), Ok(1));
+        assert_eq!((built.load(Ordering::SeqCst), befores.load(Ordering::SeqCst)), (1, 1));
+
+        let built = AtomicU32::new(0);
+        let _driver = Driver::deferred(|| {
+            built.fetch_add(1, Ordering::SeqCst);
+            Retrying::<u32, u32>::new().stop(attempts(3) | elapsed(5))
+        });
+        assert_eq!(built.load(Ordering::SeqCst), 1, "a time-based stop: built with the driver");
+    }
+
+    #[test]
+    fn a_first_attempt_that_gives_up_keeps_the_policy_for_its_fallback() {
+        let built = AtomicU32::new(0);
+        let driver = Driver::deferred(|| {
+            built.fetch_add(1, Ordering::SeqCst);
+            Retrying::<u32, u32>::new().wait(none()).when(|e: &u32| *e > 10).fallback(|_| Ok(0))
+        });
+        assert_eq!(block_on(async { drive!(driver, Err::<u32, u32>(1)) }), Ok(0));
+        assert_eq!(built.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_value_condition_is_asked_about_a_first_success() {
+        let polls = AtomicU32::new(0);
+        let driver = Driver::deferred(|| {
+            Retrying::<u32, u32>::new().wait(none()).stop(attempts(5)).if_result(|v: &u32| *v < 3)
+        });
+        let outcome =
+            block_on(async { drive!(driver, Ok::<u32, u32>(polls.fetch_add(1, Ordering::SeqCst) + 1)) });
+        assert_eq!(outcome, Ok(3), "values 1 and 2 were retried");
     }
 }

@@ -65,6 +65,17 @@ pub trait Stop {
         false
     }
 
+    /// `true` when [`needs_clock`](Self::needs_clock) is `false` for every value
+    /// of the type, so a call may start before the policy is built. The default,
+    /// `false`, is always correct.
+    #[doc(hidden)]
+    fn clock_free() -> bool
+    where
+        Self: Sized,
+    {
+        false
+    }
+
     /// Rejects nonsensical parameters with a clear message.
     fn validate(&self) -> Result<(), InvalidPolicy> {
         Ok(())
@@ -105,6 +116,10 @@ pub const fn attempts(n: u32) -> Attempts {
 }
 
 impl Stop for Attempts {
+    #[inline(always)]
+    fn clock_free() -> bool {
+        true
+    }
     #[inline]
     fn should_stop(&self, state: &StopState) -> bool {
         state.attempt >= self.max
@@ -192,6 +207,10 @@ pub const fn never() -> Never {
 }
 
 impl Stop for Never {
+    #[inline(always)]
+    fn clock_free() -> bool {
+        true
+    }
     #[inline]
     fn should_stop(&self, _: &StopState) -> bool {
         false
@@ -203,6 +222,10 @@ impl Stop for Never {
 pub struct Either<A, B>(pub A, pub B);
 
 impl<A: Stop, B: Stop> Stop for Either<A, B> {
+    #[inline(always)]
+    fn clock_free() -> bool {
+        A::clock_free() && B::clock_free()
+    }
     #[inline]
     fn should_stop(&self, state: &StopState) -> bool {
         self.0.should_stop(state) || self.1.should_stop(state)
@@ -220,6 +243,10 @@ impl<A: Stop, B: Stop> Stop for Either<A, B> {
 pub struct Both<A, B>(pub A, pub B);
 
 impl<A: Stop, B: Stop> Stop for Both<A, B> {
+    #[inline(always)]
+    fn clock_free() -> bool {
+        A::clock_free() && B::clock_free()
+    }
     #[inline]
     fn should_stop(&self, state: &StopState) -> bool {
         self.0.should_stop(state) && self.1.should_stop(state)

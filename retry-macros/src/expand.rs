@@ -71,6 +71,9 @@ struct Policy {
     /// `Some` when attempts are cut (`timeout`, or `deadline` on an async fn
     /// returning `Result`): the `limit` call's two arguments.
     limits: Option<(TokenStream, TokenStream, proc_macro2::Span)>,
+    /// Whether the policy may be built in a closure: no `prelude`, and no token
+    /// that means something else inside one (`?`, `.await`, `return`, ...).
+    deferrable: bool,
 }
 
 pub(crate) fn value(spanned: SpannedValue<Value>, errors: &mut Accumulator) -> TokenStream {
@@ -266,7 +269,8 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs, errors: &mut Accumulator)
         use #private::dsl::*;
         #chain
     }};
-    Policy { krate, prelude, tokens, limits }
+    let deferrable = prelude.is_empty() && !item::has_control_flow(tokens.clone());
+    Policy { krate, prelude, tokens, limits, deferrable }
 }
 
 /// `|e| matches!(e, E::A { .. } | E::B(..))` for `on = [A, B(..)]`.
@@ -417,10 +421,19 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &std::collections::HashSet
         } else {
             (quote!(attempt_value), quote!(#private::into_value(__retry.finish(outcome, failed))))
         };
+        // A policy that reads no argument can wait for the first attempt to end
+        // (`Driver::deferred`): a constant policy then costs a call that succeeds
+        // nothing. One that reads them is built first, as its closure would hold
+        // borrows across the attempts.
+        let driver = if policy.deferrable && !item::reads_arguments(&sig, mentioned) {
+            quote!(#private::Driver::deferred(|| #policy_tokens))
+        } else {
+            quote!(#private::Driver::new(#policy_tokens))
+        };
         quote! {
             #prelude
             #[allow(clippy::unneeded_struct_pattern)]
-            let mut __retry = #private::Driver::new(#policy_tokens);
+            let mut __retry = #driver;
             loop {
                 let __retry_outcome = {
                     #rebinds

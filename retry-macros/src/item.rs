@@ -388,6 +388,33 @@ pub(crate) fn identifiers(tokens: TokenStream, into: &mut HashSet<String>) {
     }
 }
 
+/// Whether the attribute's values (their identifiers, `mentioned`) may read one
+/// of the fn's arguments or `self`.
+pub(crate) fn reads_arguments(sig: &Signature, mentioned: &HashSet<String>) -> bool {
+    mentioned.contains("self")
+        || sig.inputs.iter().any(|arg| match arg {
+            FnArg::Receiver(_) => false,
+            FnArg::Typed(typed) => {
+                let mut bound = HashSet::new();
+                identifiers(typed.pat.to_token_stream(), &mut bound);
+                bound.iter().any(|name| mentioned.contains(name))
+            }
+        })
+}
+
+/// Whether tokens hold something that means another thing inside a closure than
+/// in the fn's body: `?`, `.await`, `return`, `break`, `continue`, `yield`.
+pub(crate) fn has_control_flow(tokens: TokenStream) -> bool {
+    tokens.into_iter().any(|tree| match tree {
+        TokenTree::Ident(ident) => {
+            matches!(ident.to_string().as_str(), "await" | "return" | "break" | "continue" | "yield")
+        }
+        TokenTree::Punct(punct) => punct.as_char() == '?',
+        TokenTree::Group(group) => has_control_flow(group.stream()),
+        TokenTree::Literal(_) => false,
+    })
+}
+
 /// Tokens as a user would write them, for messages (`Result<u32, E>`, not `Result < u32 , E >`).
 pub(crate) fn show(tokens: &impl ToTokens) -> String {
     let text = tokens.to_token_stream().to_string();

@@ -92,9 +92,14 @@
 //! compile error says so and names the argument), a by-value `self` cloned too. The
 //! body runs unchanged in each attempt: `return` and `?` end the attempt.
 //!
-//! **When values are evaluated.** On every call, before the first attempt, so they
-//! can read the arguments; constant policies are plain values and compile to
-//! constants.
+//! **When values are evaluated.** On every call, at most once, inside the fn, so
+//! they can read the arguments and `self`. On an `async fn`, a policy that reads
+//! neither (and holds no `.await` or `?`) is built when first needed: before the
+//! first attempt if something acts then (a hook, a breaker, a budget, a time limit,
+//! a time-based stop, the `metrics` feature's timings), otherwise when the first
+//! attempt ends, and not at all when it succeeds: a call that succeeds at once
+//! neither builds nor stores a constant policy. Any other policy, and every policy
+//! of a sync fn, is built before the first attempt.
 //!
 //! **Mistakes are compile errors** on the offending tokens, all at once: an unknown
 //! key (with "did you mean"), a duplicate, `attempts(0)`, `min > max`, a negative or

@@ -51,8 +51,17 @@ fn main() {
     });
 }
 
-async fn repeat<Fut: Future<Output = Result<u64, Failure>>>(n: u64, failures: u32, f: impl Fn(u32) -> Fut) {
-    for _ in 0..n {
-        let _ = black_box(f(black_box(failures)).await);
-    }
+/// The measured loop of one variant, polled through a `dyn Future`: each variant's
+/// loop is compiled as a function of its own, so code added for one variant cannot
+/// change another's inlining or register allocation.
+fn repeat<Fut: Future<Output = Result<u64, Failure>>>(
+    n: u64,
+    failures: u32,
+    f: impl Fn(u32) -> Fut + 'static,
+) -> std::pin::Pin<Box<dyn Future<Output = ()>>> {
+    Box::pin(async move {
+        for _ in 0..n {
+            let _ = black_box(f(black_box(failures)).await);
+        }
+    })
 }
