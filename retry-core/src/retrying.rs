@@ -1079,6 +1079,8 @@ where
         K: Clock,
         Sl: AsyncSleeper,
     {
+        // A driver made by `new` is always built (only `deferred` starts unbuilt,
+        // and the attribute never asks one of those for limits).
         let Phase::Built(policy, times) = &self.phase else { return Limited::new(attempt, None, ViaFrom) };
         let run = Run { attempt: self.number, attempt_started_us: self.started_us, times: *times };
         let limit = attempt_limit(timeout, deadline, || policy.elapsed(&run, false, true));
