@@ -1009,8 +1009,10 @@ pub enum Next<T, E> {
 #[derive(Debug)]
 pub struct Driver<P, T, E, S, W, C, H, F, Sl, K, G: Guard<T, E>> {
     phase: Phase<P, Retrying<T, E, S, W, C, H, F, Sl, K, G>>,
-    /// The number of the attempt to come or in flight (the `Run`'s counters live
-    /// here, beside each other, and its `Times` in `phase`: one word less).
+    /// The `Run`'s attempt number: when attempts only count (see
+    /// [`Driver::defers`]), the attempt to come or in flight; otherwise the last
+    /// one begun. (The `Run`'s counters live here, beside each other, and its
+    /// `Times` in `phase`: one word less.)
     number: u32,
     /// The `Run`'s `attempt_started_us`.
     started_us: u32,
@@ -1054,9 +1056,18 @@ where
     #[inline(always)]
     pub fn new(policy: Retrying<T, E, S, W, C, H, F, Sl, K, G>) -> Self
     where
+        S: Stop,
+        W: Wait,
+        C: Classify<T, E>,
+        H: HookSet<T, E>,
+        F: Fallback<T, E>,
+        K: Clock,
         Sl: AsyncSleeper,
     {
-        Driver { phase: Phase::Built(policy, Times::NEW), number: 0, started_us: 0, slot: G::idle() }
+        // `number` is the attempt to come when attempts only count (see
+        // `Driver::defers`), the last one begun otherwise.
+        let number = if Self::defers() { 1 } else { 0 };
+        Driver { phase: Phase::Built(policy, Times::NEW), number, started_us: 0, slot: G::idle() }
     }
 
     /// Cuts an attempt at `timeout` and at what is left until `deadline` (both
@@ -1302,6 +1313,19 @@ mod driver_tests {
             assert_eq!(built.load(Ordering::SeqCst), builds, "{failures} failures");
             let numbers: Vec<_> = numbers.iter().map(|&n| Some(n)).collect();
             assert_eq!(*seen.lock().unwrap(), numbers);
+        }
+    }
+
+    #[test]
+    fn a_driver_given_its_policy_numbers_and_counts_attempts_the_same() {
+        for (failures, outcome, numbers) in
+            [(0, Ok(7), &[1][..]), (2, Ok(7), &[1, 2, 3]), (5, Err(3), &[1, 2, 3])]
+        {
+            let seen = Mutex::new(Vec::new());
+            let driver = Driver::new(Retrying::<u32, u32>::new().stop(attempts(3)).wait(none()));
+            assert_eq!(block_on(async { drive!(driver, script(&seen, failures)) }), outcome);
+            let numbers: Vec<_> = numbers.iter().map(|&n| Some(n)).collect();
+            assert_eq!(*seen.lock().unwrap(), numbers, "{failures} failures");
         }
     }
 

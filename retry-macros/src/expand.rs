@@ -422,9 +422,9 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &std::collections::HashSet
             (quote!(attempt_value), quote!(#private::into_value(__retry.finish(outcome, failed))))
         };
         // A policy that reads no argument can wait for the first attempt to end
-        // (`Driver::deferred`): a constant policy then costs a call that succeeds
-        // nothing. One that reads them is built first, as its closure would hold
-        // borrows across the attempts.
+        // (`Driver::deferred`): a call that succeeds at once then neither builds
+        // nor stores it. One that reads them is built first, as its closure would
+        // hold their borrows across the attempts.
         let driver = if policy.deferrable && !item::reads_arguments(&sig, mentioned) {
             quote!(#private::Driver::deferred(|| #policy_tokens))
         } else {

@@ -59,3 +59,18 @@ async fn an_open_breaker_stops_calls_to_the_service() {
     assert_eq!(service.ready().await.unwrap().call(1).await, Err(Error::Open));
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
+
+#[tokio::test]
+async fn gives_up_after_the_policys_attempts_numbered_from_one() {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let service = tower::service_fn(move |_: u32| {
+        record.lock().unwrap().push(retry::attempt());
+        async { Err::<u32, Error>(Error::Busy) }
+    });
+    let mut service = ServiceBuilder::new()
+        .layer(RetryLayer::new(|| Retrying::new().stop(attempts(3)).wait(none())))
+        .service(service);
+    assert_eq!(service.ready().await.unwrap().call(1).await, Err(Error::Busy));
+    assert_eq!(*seen.lock().unwrap(), [Some(1), Some(2), Some(3)]);
+}
