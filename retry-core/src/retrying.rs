@@ -1049,6 +1049,12 @@ pub type Given<R> = fn() -> R;
 impl<T, E, S, W, C, H, F, Sl, K, G>
     Driver<Given<Retrying<T, E, S, W, C, H, F, Sl, K, G>>, T, E, S, W, C, H, F, Sl, K, G>
 where
+    S: Stop,
+    W: Wait,
+    C: Classify<T, E>,
+    H: HookSet<T, E>,
+    F: Fallback<T, E>,
+    K: Clock,
     G: Guard<T, E>,
 {
     /// Starts a call with its policy. (Only this step and [`Driver::deferred`]
@@ -1056,12 +1062,6 @@ where
     #[inline(always)]
     pub fn new(policy: Retrying<T, E, S, W, C, H, F, Sl, K, G>) -> Self
     where
-        S: Stop,
-        W: Wait,
-        C: Classify<T, E>,
-        H: HookSet<T, E>,
-        F: Fallback<T, E>,
-        K: Clock,
         Sl: AsyncSleeper,
     {
         // `number` is the attempt to come when attempts only count (see
@@ -1082,12 +1082,6 @@ where
     where
         Fut: Future<Output = Result<T, E>>,
         E: FromTimedOut,
-        S: Stop,
-        W: Wait,
-        C: Classify<T, E>,
-        H: HookSet<T, E>,
-        F: Fallback<T, E>,
-        K: Clock,
         Sl: AsyncSleeper,
     {
         // A driver made by `new` is always built (only `deferred` starts unbuilt,
