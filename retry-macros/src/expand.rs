@@ -71,8 +71,8 @@ struct Policy {
     /// `Some` when attempts are cut (`timeout`, or `deadline` on an async fn
     /// returning `Result`): the `limit` call's two arguments.
     limits: Option<(TokenStream, TokenStream, proc_macro2::Span)>,
-    /// Whether the policy may be built in a closure: no `prelude`, and no token
-    /// that means something else inside one (`?`, `.await`, `return`, ...).
+    /// Whether the policy may be built in a closure as far as its parts go (no
+    /// `prelude`); `generate` also asks the attribute's tokens.
     deferrable: bool,
 }
 
@@ -274,7 +274,7 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs, errors: &mut Accumulator)
         use #private::dsl::*;
         #chain
     }};
-    let deferrable = prelude.is_empty() && !item::has_control_flow(tokens.clone());
+    let deferrable = prelude.is_empty();
     Policy { krate, prelude, tokens, limits, deferrable }
 }
 
@@ -483,7 +483,8 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &std::collections::HashSet
         // (`Driver::deferred`): a call that succeeds at once then neither builds
         // nor stores it. One that reads them is built first, as its closure would
         // hold their borrows across the attempts.
-        let driver = if policy.deferrable && !item::reads_arguments(&sig, mentioned) {
+        let closure_fits = !item::reads_arguments(&sig, mentioned) && !item::has_control_flow(mentioned);
+        let driver = if policy.deferrable && closure_fits {
             quote!(#private::Driver::deferred(|| #policy_tokens))
         } else {
             quote!(#private::Driver::new(#policy_tokens))

@@ -110,6 +110,11 @@ impl RetryFn {
 
 /// Splits `#![..]` attributes off the start of a body.
 fn split_inner_attributes(body: TokenStream) -> (TokenStream, TokenStream) {
+    // Most bodies have none: leave their tokens as they are (each token walked is a
+    // call into the compiler).
+    if !matches!(body.clone().into_iter().next(), Some(TokenTree::Punct(hash)) if hash.as_char() == '#') {
+        return (TokenStream::new(), body);
+    }
     let mut trees: Vec<TokenTree> = body.into_iter().collect();
     let mut cut = 0;
     while let (Some(TokenTree::Punct(hash)), Some(TokenTree::Punct(bang)), Some(TokenTree::Group(group))) =
@@ -375,7 +380,8 @@ pub(crate) fn mentions_impl(ty: &Type) -> bool {
     find.0
 }
 
-/// Every identifier in a token stream (to know which arguments the attribute uses).
+/// Every identifier in a token stream, and `?` if it holds one: which arguments
+/// the attribute uses, and whether its values fit in a closure.
 pub(crate) fn identifiers(tokens: TokenStream, into: &mut HashSet<String>) {
     for tree in tokens {
         match tree {
@@ -383,6 +389,10 @@ pub(crate) fn identifiers(tokens: TokenStream, into: &mut HashSet<String>) {
                 into.insert(ident.to_string());
             }
             TokenTree::Group(group) => identifiers(group.stream(), into),
+            // For `has_control_flow`.
+            TokenTree::Punct(punct) if punct.as_char() == '?' => {
+                into.insert("?".to_owned());
+            }
             _ => {}
         }
     }
@@ -409,17 +419,11 @@ pub(crate) fn reads_arguments(sig: &Signature, mentioned: &HashSet<String>) -> b
         })
 }
 
-/// Whether tokens hold something that means another thing inside a closure than
-/// in the fn's body: `?`, `.await`, `return`, `break`, `continue`, `yield`.
-pub(crate) fn has_control_flow(tokens: TokenStream) -> bool {
-    tokens.into_iter().any(|tree| match tree {
-        TokenTree::Ident(ident) => {
-            matches!(ident.to_string().as_str(), "await" | "return" | "break" | "continue" | "yield")
-        }
-        TokenTree::Punct(punct) => punct.as_char() == '?',
-        TokenTree::Group(group) => has_control_flow(group.stream()),
-        TokenTree::Literal(_) => false,
-    })
+/// Whether the attribute's tokens (their identifiers and `?`s, `mentioned`) hold
+/// something that means another thing inside a closure than in the fn's body:
+/// `?`, `.await`, `return`, `break`, `continue`, `yield`.
+pub(crate) fn has_control_flow(mentioned: &HashSet<String>) -> bool {
+    ["?", "await", "return", "break", "continue", "yield"].iter().any(|word| mentioned.contains(*word))
 }
 
 /// Tokens as a user would write them, for messages (`Result<u32, E>`, not `Result < u32 , E >`).
