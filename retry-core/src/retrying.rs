@@ -861,10 +861,9 @@ where
                     }
                     outcome => outcome,
                 };
+                // (`begin_attempt` counted in it already, unless the call is lean.)
                 let run = run.get_or_insert(Run::NEW);
-                if Self::lean::<STATS>() {
-                    run.attempt = number;
-                }
+                run.attempt = number;
                 let rejected = this.guards.report(slot, &outcome);
                 match this.end_attempt(run, outcome, rejected, STATS, true) {
                     Step::Done { outcome, failed } => break (outcome, failed, this.stats(run, STATS, true)),
@@ -1125,10 +1124,15 @@ where
     }
 
     /// Counts and announces the next attempt (runs `before`), takes its permit,
-    /// and returns its number and whether it is admitted; `None` for a first
-    /// attempt that runs before the policy is built.
+    /// and returns its number and whether it is admitted; `None` when the attempt
+    /// begins with its count alone (see [`Driver::defers`]): it is `number`, and
+    /// the policy may not be built yet.
     #[inline(always)]
     fn begin(&mut self) -> Option<(u32, bool, &Retrying<T, E, S, W, C, H, F, Sl, K, G>)> {
+        if Self::defers() {
+            return None;
+        }
+        // Built: only a deferring driver starts unbuilt.
         let Phase::Built(policy, times) = &mut self.phase else { return None };
         let number = with_run(&mut self.number, &mut self.started_us, times, |run| {
             policy.begin_attempt(run, false, true)
@@ -1144,12 +1148,9 @@ where
         &mut self,
         attempt: Fut,
     ) -> InAttempt<G::Attempt<Fut>> {
-        if Self::defers() {
-            return InAttempt::new(self.number, G::pass(attempt));
-        }
         match self.begin() {
             Some((number, admitted, policy)) => InAttempt::new(number, policy.guards.wrap(attempt, admitted)),
-            None => InAttempt::new(1, G::pass(attempt)),
+            None => InAttempt::new(self.number, G::pass(attempt)),
         }
     }
 
@@ -1160,12 +1161,9 @@ where
         &mut self,
         attempt: Fut,
     ) -> InAttempt<G::Gated<Fut>> {
-        if Self::defers() {
-            return InAttempt::new(self.number, G::pass_gated(attempt));
-        }
         match self.begin() {
             Some((number, admitted, policy)) => InAttempt::new(number, policy.guards.gate(attempt, admitted)),
-            None => InAttempt::new(1, G::pass_gated(attempt)),
+            None => InAttempt::new(self.number, G::pass_gated(attempt)),
         }
     }
 
@@ -1244,14 +1242,13 @@ where
     /// The call's result: the last outcome, or `fallback`'s if the call gave up.
     #[inline(always)]
     pub fn finish(self, outcome: Result<T, E>, failed: bool) -> Result<T, E> {
-        if !failed {
-            return outcome;
-        }
-        match self.phase {
-            Phase::Built(policy, _) => policy.fallback.fallback(outcome),
+        let policy = match self.phase {
+            Phase::Built(policy, _) => policy,
             // `end` keeps the policy of a call that gives up.
-            Phase::First(build) => build().fallback.fallback(outcome),
-        }
+            Phase::First(build) if failed => build(),
+            Phase::First(_) => return outcome,
+        };
+        policy.conclude(outcome, failed)
     }
 }
 
@@ -1321,6 +1318,53 @@ mod driver_tests {
             let numbers: Vec<_> = numbers.iter().map(|&n| Some(n)).collect();
             assert_eq!(*seen.lock().unwrap(), numbers, "{failures} failures");
         }
+    }
+
+    /// A clock that counts how often it is read.
+    #[derive(Default)]
+    struct CountingClock(core::cell::Cell<u32>);
+
+    impl Clock for &CountingClock {
+        fn now(&self) -> Instant {
+            self.0.set(self.0.get() + 1);
+            Instant::now()
+        }
+    }
+
+    #[test]
+    fn a_passive_policy_reads_no_clock_whether_built_late_or_not() {
+        let clock = CountingClock::default();
+        for failures in [0, 2] {
+            let seen = Mutex::new(Vec::new());
+            let deferred =
+                Driver::deferred(|| Retrying::<u32, u32>::new().stop(attempts(3)).wait(none()).clock(&clock));
+            assert_eq!(block_on(async { drive!(deferred, script(&seen, failures)) }), Ok(7));
+            let seen = Mutex::new(Vec::new());
+            let given = Driver::new(Retrying::<u32, u32>::new().stop(attempts(3)).wait(none()).clock(&clock));
+            assert_eq!(block_on(async { drive!(given, script(&seen, failures)) }), Ok(7));
+        }
+        assert_eq!(clock.0.get(), 0);
+    }
+
+    #[test]
+    fn the_types_tell_what_acts_before_an_attempt() {
+        use crate::condition::{Filter, Nothing, Or};
+        use crate::hook::{HookSet, Hooks, NoHook};
+        use crate::stop::{Both, Either, Elapsed, Never};
+
+        assert!(<Either<Attempts, Never> as Stop>::clock_free());
+        assert!(<Both<Attempts, Either<Never, Attempts>> as Stop>::clock_free());
+        assert!(!<Either<Attempts, Elapsed> as Stop>::clock_free());
+        assert!(!<Both<Elapsed, Attempts> as Stop>::clock_free());
+
+        assert!(<Hooks as HookSet<u32, u32>>::none());
+        type Before = fn(&Attempt<'_, u32, u32>);
+        assert!(!<Hooks<Before, NoHook, NoHook, NoHook, NoHook> as HookSet<u32, u32>>::none());
+        assert!(!<Hooks<NoHook, NoHook, NoHook, NoHook, Before> as HookSet<u32, u32>>::none());
+
+        assert!(<Or<Nothing, Nothing> as crate::condition::ValueFilter<u32>>::matches_none());
+        type Odd = Filter<fn(&u32) -> bool>;
+        assert!(!<Or<Nothing, Odd> as crate::condition::ValueFilter<u32>>::matches_none());
     }
 
     #[test]

@@ -179,3 +179,28 @@ async fn async_polling_of_plain_values() {
     assert!(status);
     assert_eq!(polls.load(Ordering::Relaxed), 3);
 }
+
+/// Fails `failures` times, then succeeds.
+fn failing_async(failures: u32) -> impl AsyncFnMut() -> Result<u32, &'static str> {
+    let mut calls = 0;
+    async move || {
+        calls += 1;
+        if calls <= failures { Err("down") } else { Ok(calls) }
+    }
+}
+
+#[tokio::test]
+async fn the_clock_is_read_only_when_something_needs_it() {
+    let clock = retry_tests::CountingClock::default();
+
+    // attempts-only stop, no hooks: no read on success, none on retries either.
+    let policy = || Retrying::new().stop(attempts(3)).wait(none()).clock(&clock);
+    assert_eq!(policy().call_async(failing_async(0)).await, Ok(1));
+    assert_eq!(policy().call_async(failing_async(2)).await, Ok(3));
+    assert_eq!(clock.reads(), 0);
+
+    // A time-based stop reads it: once at the start, once per finished attempt.
+    let timed = Retrying::new().stop(attempts(3) | elapsed(60)).wait(none()).clock(&clock);
+    assert_eq!(timed.call_async(failing_async(0)).await, Ok(1));
+    assert_eq!(clock.reads(), 2);
+}
