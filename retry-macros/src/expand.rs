@@ -1,6 +1,8 @@
 //! Code generation: the fn becomes a call to `Retrying` with the body as the
 //! per-attempt closure.
 
+use std::collections::HashSet;
+
 use darling::Error;
 use darling::error::Accumulator;
 use darling::util::SpannedValue;
@@ -18,7 +20,7 @@ use crate::item::{self, Output, RetryFn, Shape};
 /// error it returns the fn unchanged together with every error found.
 pub fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Error::accumulator();
-    let mut mentioned = std::collections::HashSet::new();
+    let mut mentioned = HashSet::new();
     item::identifiers(args.clone(), &mut mentioned);
     let args = match kind {
         Kind::Retry => attr::parse_retry(args, &mut errors),
@@ -47,7 +49,7 @@ pub fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
     }
     check::check(kind, &func, args.as_ref(), &mut errors);
     let Some(args) = args else { return unchanged(item, errors) };
-    let policy = policy(kind, &func, args, &mut errors);
+    let policy = policy(kind, &func, args, &mentioned, &mut errors);
     match errors.finish() {
         Ok(()) => generate(func, policy, &mentioned),
         Err(errors) => {
@@ -71,9 +73,6 @@ struct Policy {
     /// `Some` when attempts are cut (`timeout`, or `deadline` on an async fn
     /// returning `Result`): the `limit` call's two arguments.
     limits: Option<(TokenStream, TokenStream, proc_macro2::Span)>,
-    /// Whether the policy may be built in a closure as far as its parts go (no
-    /// `prelude`); `generate` also asks the attribute's tokens.
-    deferrable: bool,
 }
 
 pub(crate) fn value(spanned: SpannedValue<Value>, errors: &mut Accumulator) -> TokenStream {
@@ -84,7 +83,13 @@ pub(crate) fn value(spanned: SpannedValue<Value>, errors: &mut Accumulator) -> T
 }
 
 /// The `Retrying` builder chain for the arguments.
-fn policy(kind: Kind, func: &RetryFn, args: RetryArgs, errors: &mut Accumulator) -> Policy {
+fn policy(
+    kind: Kind,
+    func: &RetryFn,
+    args: RetryArgs,
+    mentioned: &HashSet<String>,
+    errors: &mut Accumulator,
+) -> Policy {
     let krate = match &args.krate {
         Some(path) => path.to_token_stream(),
         None => quote!(::retry),
@@ -179,7 +184,15 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs, errors: &mut Accumulator)
                 }
             }
             On::Patterns(patterns) => {
-                let matcher = predicate("__retry_on", patterns.0, err.as_ref(), &private, errors, &mut items);
+                let matcher = predicate(
+                    "__retry_on",
+                    patterns.0,
+                    err.as_ref(),
+                    mentioned,
+                    &private,
+                    errors,
+                    &mut items,
+                );
                 setter("when", matcher, span);
             }
         }
@@ -192,7 +205,7 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs, errors: &mut Accumulator)
         let span = unless.span();
         let tokens = match unless.into_inner() {
             Unless::Patterns(patterns) => {
-                predicate("__retry_unless", patterns.0, err.as_ref(), &private, errors, &mut items)
+                predicate("__retry_unless", patterns.0, err.as_ref(), mentioned, &private, errors, &mut items)
             }
             Unless::Predicate(expr) => value(SpannedValue::new(Value(expr), span), errors),
         };
@@ -274,8 +287,7 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs, errors: &mut Accumulator)
         use #private::dsl::*;
         #chain
     }};
-    let deferrable = prelude.is_empty();
-    Policy { krate, prelude, tokens, limits, deferrable }
+    Policy { krate, prelude, tokens, limits }
 }
 
 /// `|e| matches!(e, E::A { .. } | E::B(..))` for `on = [A, B(..)]`.
@@ -294,12 +306,14 @@ pub(crate) fn matcher(
 /// [`matcher`] as a `fn` item named `name`, pushed to `items`, when the patterns
 /// can only match a concrete error type that the item can name: rustc checks an
 /// item for less than a closure (5% of an async fn's check, 4% of a sync one's).
-/// Otherwise (an error type with generic arguments or `Self`, a wildcard or a
-/// binding that would also match a type parameter), the closure.
+/// Otherwise (an error type with generic arguments, `Self` anywhere in the
+/// attribute (`mentioned`), a wildcard or a binding that would also match a type
+/// parameter), the closure.
 fn predicate(
     name: &str,
     patterns: Vec<Pat>,
     err: Option<&Type>,
+    mentioned: &HashSet<String>,
     private: &TokenStream,
     errors: &mut Accumulator,
     items: &mut TokenStream,
@@ -311,8 +325,7 @@ fn predicate(
         }
         _ => false,
     });
-    let item_fits =
-        patterns.iter().all(|p| concrete(p) && !item::mentions_ident(p.to_token_stream(), "Self"));
+    let item_fits = !mentioned.contains("Self") && patterns.iter().all(concrete);
     let Some(ty) = named.filter(|_| item_fits) else {
         return matcher(patterns, err, private, errors);
     };
@@ -434,7 +447,7 @@ fn qualify(pat: Pat, err_path: Option<&syn::Path>, err: Option<&Type>, errors: &
 }
 
 /// The expanded fn.
-fn generate(func: RetryFn, policy: Policy, mentioned: &std::collections::HashSet<String>) -> TokenStream {
+fn generate(func: RetryFn, policy: Policy, mentioned: &HashSet<String>) -> TokenStream {
     let RetryFn { outer_attrs, inner_attrs, vis, defaultness, mut sig, body, brace_span, shape, output } =
         func;
     let Some(mut body) = body else { unreachable_body() };
@@ -482,9 +495,11 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &std::collections::HashSet
         // A policy that reads no argument can wait for the first attempt to end
         // (`Driver::deferred`): a call that succeeds at once then neither builds
         // nor stores it. One that reads them is built first, as its closure would
-        // hold their borrows across the attempts.
+        // hold their borrows across the attempts; so is one whose values hold `?`
+        // or `.await` (they would mean something else in a closure), and one with
+        // a prelude (limits, breaker, budget), which acts before any attempt.
         let closure_fits = !item::reads_arguments(&sig, mentioned) && !item::has_control_flow(mentioned);
-        let driver = if policy.deferrable && closure_fits {
+        let driver = if prelude.is_empty() && closure_fits {
             quote!(#private::Driver::deferred(|| #policy_tokens))
         } else {
             quote!(#private::Driver::new(#policy_tokens))

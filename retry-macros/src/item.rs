@@ -398,13 +398,6 @@ pub(crate) fn identifiers(tokens: TokenStream, into: &mut HashSet<String>) {
     }
 }
 
-/// Whether tokens hold the identifier `name` (at any depth).
-pub(crate) fn mentions_ident(tokens: TokenStream, name: &str) -> bool {
-    let mut found = HashSet::new();
-    identifiers(tokens, &mut found);
-    found.contains(name)
-}
-
 /// Whether the attribute's values (their identifiers, `mentioned`) may read one
 /// of the fn's arguments or `self`.
 pub(crate) fn reads_arguments(sig: &Signature, mentioned: &HashSet<String>) -> bool {
