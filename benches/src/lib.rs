@@ -121,6 +121,38 @@ pub async fn plain_await_fn(failures: u32) -> Result<u64, Failure> {
     op_async_unretried(&mut left).await
 }
 
+/// `op` on a shared counter: the operation for a retried fn that borrows
+/// nothing mutably.
+pub async fn op_async_shared(left: &std::cell::Cell<u32>) -> Result<u64, Failure> {
+    let mut count = left.get();
+    let outcome = op(&mut count);
+    left.set(count);
+    outcome
+}
+
+#[retry(stop = attempts(3), wait = none())]
+async fn op_async_retried_shared(left: &std::cell::Cell<u32>) -> Result<u64, Failure> {
+    op_async_shared(left).await
+}
+
+/// The attribute on an `async fn` whose arguments are not borrowed mutably: each
+/// attempt's future owns its copies, made by a closure the runtime's loop calls.
+pub async fn ours_macro_async_shared(failures: u32) -> Result<u64, Failure> {
+    let left = std::cell::Cell::new(failures);
+    op_async_retried_shared(&left).await
+}
+
+/// The same fn as `op_async_retried_shared` without the attribute.
+async fn op_async_unretried_shared(left: &std::cell::Cell<u32>) -> Result<u64, Failure> {
+    op_async_shared(left).await
+}
+
+/// A plain `.await` of the fn `ours_macro_async_shared` retries, called the same way.
+pub async fn plain_await_fn_shared(failures: u32) -> Result<u64, Failure> {
+    let left = std::cell::Cell::new(failures);
+    op_async_unretried_shared(&left).await
+}
+
 /// An attempt future that borrows nothing from the closure (for libraries that need `FnMut() -> Fut`).
 pub fn op_async_owned(left: &mut u32) -> std::future::Ready<Result<u64, Failure>> {
     std::future::ready(op(left))

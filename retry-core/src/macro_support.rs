@@ -93,32 +93,34 @@ macro_rules! __retry_fn_path {
     };
 }
 
-/// The events of a `#[retry]` fn at a level (0 off … 5 error), showing the
-/// error type `E` by `Display` when it has it (autoref specialization). Without
-/// the `tracing` and `metrics` features: nothing, and nothing to type-check.
+/// A `#[retry]` fn's policy (`$policy`) with its events at a level (0 off … 5
+/// error), showing the error type `E` by `Display` when it has it (autoref
+/// specialization). Without the `tracing` and `metrics` features: the policy as
+/// it is, with nothing more to type-check.
 #[doc(hidden)]
 #[macro_export]
 #[cfg(any(feature = "tracing", feature = "metrics"))]
 macro_rules! __retry_events {
-    ($level:literal, $err:ty) => {
-        $crate::log::events($crate::log::At::<$level>, {
+    ($policy:expr, $level:literal, $err:ty) => {
+        $policy.log_with($crate::log::events($crate::log::At::<$level>, {
             #[allow(unused_imports)]
             use $crate::log::{ViaDisplay as _, ViaNothing as _};
             (&&$crate::log::Describer::<$err>::new()).show()
-        })
+        }))
     };
-    ($level:literal) => {
-        $crate::log::events($crate::log::At::<$level>, $crate::log::Unshown)
+    ($policy:expr, $level:literal) => {
+        $policy.log_with($crate::log::events($crate::log::At::<$level>, $crate::log::Unshown))
     };
 }
 
-/// The events of a `#[retry]` fn: without the `tracing` and `metrics` features, none.
+/// A `#[retry]` fn's policy with its events: without the `tracing` and `metrics`
+/// features, none (the policy as it is).
 #[doc(hidden)]
 #[macro_export]
 #[cfg(not(any(feature = "tracing", feature = "metrics")))]
 macro_rules! __retry_events {
-    ($level:literal $(, $err:ty)?) => {
-        $crate::log::NoLog
+    ($policy:expr, $level:literal $(, $err:ty)?) => {
+        $policy
     };
 }
 

@@ -20,7 +20,7 @@ use crate::guard::{
 };
 use crate::hook::{HookSet, Hooks};
 use crate::log::{ByDisplay, Log, LogLevel};
-use crate::sleep::{AsyncSleeper, DefaultSleeper, Sleeper};
+use crate::sleep::{AsyncSleeper, DefaultSleeper, MaybeSleep, Sleeper};
 use crate::stop::{Attempts, Stop, StopState};
 use crate::testing;
 use crate::timeout::{FromTimedOut, Limited, ViaFrom};
@@ -1221,22 +1221,23 @@ where
         }
     }
 
-    /// The sleep between attempts, to await; `None` for a zero delay or under
+    /// The sleep between attempts, to await; none for a zero delay or under
     /// `testing::record_sleeps`. (Not an `async fn`: its state would add to the
-    /// caller's future.)
+    /// caller's future. One future either way, not an `Option`: the caller's
+    /// future would keep the `Option` across the await.)
     #[inline]
-    pub fn sleep(&self, delay: Duration) -> Option<Sl::Sleep>
+    pub fn sleep(&self, delay: Duration) -> MaybeSleep<Sl::Sleep>
     where
         Sl: AsyncSleeper,
     {
         if testing::intercept_sleep(delay) || delay.is_zero() {
-            return None;
+            return MaybeSleep::new(None);
         }
-        match &self.phase {
-            Phase::Built(policy, _) => Some(policy.sleeper.sleep(delay)),
+        MaybeSleep::new(Some(match &self.phase {
+            Phase::Built(policy, _) => policy.sleeper.sleep(delay),
             // `end` builds the policy before any sleep.
-            Phase::First(build) => Some(build().sleeper.sleep(delay)),
-        }
+            Phase::First(build) => build().sleeper.sleep(delay),
+        }))
     }
 
     /// The call's result: the last outcome, or `fallback`'s if the call gave up.
@@ -1269,14 +1270,11 @@ mod driver_tests {
             let mut driver = $driver;
             loop {
                 let outcome = driver.attempt(async { $attempt }).await;
-                match driver.end(outcome) {
+                let delay = match driver.end(outcome) {
                     Next::Done { outcome, failed } => break driver.finish(outcome, failed),
-                    Next::Sleep(delay) => {
-                        if let Some(sleep) = driver.sleep(delay) {
-                            sleep.await
-                        }
-                    }
-                }
+                    Next::Sleep(delay) => delay,
+                };
+                driver.sleep(delay).await;
             }
         }};
     }

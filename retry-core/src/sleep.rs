@@ -127,3 +127,34 @@ where
         self(delay)
     }
 }
+
+pin_project_lite::pin_project! {
+    /// The sleep between two attempts, or none (a zero delay, or a sleep that
+    /// `testing` records instead): one future to await either way, so that no
+    /// `Option` around the sleep is kept in the caller's future across the await.
+    #[doc(hidden)]
+    #[derive(Debug)]
+    pub struct MaybeSleep<S> {
+        #[pin]
+        sleep: Option<S>,
+    }
+}
+
+impl<S> MaybeSleep<S> {
+    /// `sleep`, or none.
+    #[inline]
+    pub(crate) fn new(sleep: Option<S>) -> Self {
+        MaybeSleep { sleep }
+    }
+}
+
+impl<S: Future<Output = ()>> Future for MaybeSleep<S> {
+    type Output = ();
+    #[inline]
+    fn poll(self: core::pin::Pin<&mut Self>, cx: &mut core::task::Context<'_>) -> core::task::Poll<()> {
+        match self.project().sleep.as_pin_mut() {
+            Some(sleep) => sleep.poll(cx),
+            None => core::task::Poll::Ready(()),
+        }
+    }
+}

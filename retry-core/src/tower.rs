@@ -154,14 +154,11 @@ where
                 let service = first.take().unwrap_or_else(|| template.clone());
                 let attempt = ServiceAttempt::Ready { service, request: Some(request.clone()) };
                 let outcome = driver.attempt_gated(attempt).await;
-                match driver.end(outcome) {
+                let delay = match driver.end(outcome) {
                     Next::Done { outcome, failed } => return driver.finish(outcome, failed),
-                    Next::Sleep(delay) => {
-                        if let Some(sleep) = driver.sleep(delay) {
-                            sleep.await;
-                        }
-                    }
-                }
+                    Next::Sleep(delay) => delay,
+                };
+                driver.sleep(delay).await;
             }
         })
     }

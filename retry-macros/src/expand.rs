@@ -258,13 +258,6 @@ fn policy(
             }
         }
     };
-    // Expanded by `macro_rules!` in the runtime: with neither `tracing` nor
-    // `metrics` on, to nothing that needs type checking.
-    let events = match &err {
-        Some(err) if !item::mentions_impl(err) => quote!(#private::events_of!(#level, #err)),
-        _ => quote!(#private::events_of!(#level)),
-    };
-    setter("log_with", events, proc_macro2::Span::call_site());
     if let Some(sleep) = args.sleep {
         // Checked here, on the value, for the kind of fn it is on.
         let span = sleep.span();
@@ -281,6 +274,12 @@ fn policy(
         }
         setter("fallback", tokens, span);
     }
+    // Expanded by `macro_rules!` in the runtime: with neither `tracing` nor
+    // `metrics` on, to the chain as it is (nothing more to type-check).
+    let chain = match &err {
+        Some(err) if !item::mentions_impl(err) => quote!(#private::events_of!(#chain, #level, #err)),
+        _ => quote!(#private::events_of!(#chain, #level)),
+    };
     let tokens = quote! {{
         #items
         #[allow(unused_imports)]
@@ -513,14 +512,13 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &HashSet<String>) -> Token
                     #rebinds
                     __retry.#attempt(#attempt_future).await
                 };
-                match __retry.end(__retry_outcome) {
+                // Taken apart before the sleep is awaited: the decision is not
+                // kept in the fn's future across it.
+                let __retry_delay = match __retry.end(__retry_outcome) {
                     #private::Next::Done { outcome, failed } => break #finish,
-                    #private::Next::Sleep(delay) => {
-                        if let ::core::option::Option::Some(sleep) = __retry.sleep(delay) {
-                            sleep.await
-                        }
-                    }
-                }
+                    #private::Next::Sleep(delay) => delay,
+                };
+                __retry.sleep(__retry_delay).await;
             }
         }
     };

@@ -39,6 +39,8 @@ fn main() {
             "plain_await_fn" => repeat(n, failures, plain_await_fn).await,
             "retry" => repeat(n, failures, ours_async).await,
             "retry_macro" => repeat(n, failures, ours_macro_async).await,
+            "retry_macro_shared" => repeat(n, failures, ours_macro_async_shared).await,
+            "plain_await_fn_shared" => repeat(n, failures, plain_await_fn_shared).await,
             "retry_macro_nodrop" => repeat(n, failures, ours_macro_async_inline_sleep).await,
             "backon" => repeat(n, failures, backon_async).await,
             "tryhard" => repeat(n, failures, tryhard_async).await,
