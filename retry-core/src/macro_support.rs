@@ -5,9 +5,13 @@ use core::convert::Infallible;
 use core::time::Duration;
 
 pub use crate::attempt::InAttempt;
+use crate::condition::{Conditions, Filter, Nothing};
+use crate::retrying::{DEFAULT_STOP, DEFAULT_WAIT, Retrying};
 pub use crate::retrying::{Driver, Next};
 use crate::sleep::{AsyncSleeper, Sleeper};
+use crate::stop::{Attempts, Stop};
 use crate::transient::Transient;
+use crate::wait::{RandomExpo, Wait};
 
 /// Gives each attempt its own copy of an argument the fn takes by value.
 #[diagnostic::on_unimplemented(
@@ -25,6 +29,69 @@ impl<T: Clone> CloneArg for T {
     fn clone_arg(&self) -> Self {
         self.clone()
     }
+}
+
+/// The policy of a `#[retry]` fn, named, with its stop and wait (as
+/// [`stop_policy`] and [`wait_policy`] checked them, or [`default_stop`] and
+/// [`default_wait`]); its other keys are set on the result. One call: rustc checks each setter of a chain with the whole
+/// policy's type (0.8 M of its instructions per setter and fn).
+#[inline(always)]
+pub fn policy<T, E, S, W>(name: &'static str, stop: S, wait: W) -> Retrying<T, E, S, W> {
+    Retrying::from_parts(Some(name), stop, wait, Conditions::new())
+}
+
+/// [`policy`], retrying the errors `when` matches (`on = [..]`, or `when = ..`).
+#[inline(always)]
+pub fn policy_when<T, E, S, W, P>(
+    name: &'static str,
+    stop: S,
+    wait: W,
+    when: P,
+) -> Retrying<T, E, S, W, Conditions<Filter<P>>> {
+    Retrying::from_parts(Some(name), stop, wait, Conditions::none().when(when))
+}
+
+/// [`policy`] for `#[retry_if_result]`: no error retried until told which
+/// ([`Retrying::polling`]).
+#[inline(always)]
+pub fn polling_policy<T, E, S, W>(
+    name: &'static str,
+    stop: S,
+    wait: W,
+) -> Retrying<T, E, S, W, Conditions<Nothing>> {
+    Retrying::from_parts(Some(name), stop, wait, Conditions::none())
+}
+
+/// A `stop = ..` value, checked where it is written (an error on the call to
+/// [`policy`] would point at the whole attribute).
+#[inline(always)]
+pub fn stop_policy<S: Stop>(stop: S) -> S {
+    stop
+}
+
+/// A `wait = ..` value, checked where it is written.
+#[inline(always)]
+pub fn wait_policy<W: Wait>(wait: W) -> W {
+    wait
+}
+
+/// An `on = ..` or `when = ..` predicate over the errors of type `E`, checked
+/// (and, for a closure, typed) where it is written.
+#[inline(always)]
+pub fn error_predicate<E, P: Fn(&E) -> bool>(predicate: P) -> P {
+    predicate
+}
+
+/// The stop policy of a `#[retry]` fn without `stop`: `attempts(3)`.
+#[inline(always)]
+pub const fn default_stop() -> Attempts {
+    DEFAULT_STOP
+}
+
+/// The wait policy of a `#[retry]` fn without `wait`: `random_expo(100ms).max(10s)`.
+#[inline(always)]
+pub const fn default_wait() -> RandomExpo {
+    DEFAULT_WAIT
 }
 
 /// `CloneArg::clone_arg`, as a function so the error points at the argument.

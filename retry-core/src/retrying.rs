@@ -162,16 +162,32 @@ impl<T, E, S: Clone, W: Clone, C: Clone, H: Clone, F: Clone, Sl: Clone, K: Clone
 impl<T, E> Retrying<T, E> {
     /// The default policy (see the type's `# Default`).
     pub const fn new() -> Self {
+        Retrying::from_parts(None, DEFAULT_STOP, DEFAULT_WAIT, Conditions::new())
+    }
+}
+
+/// The default stop policy: `attempts(3)`.
+pub(crate) const DEFAULT_STOP: Attempts = Attempts::new(3);
+
+/// The default wait policy: `random_expo(100ms).max(10s)`.
+pub(crate) const DEFAULT_WAIT: RandomExpo =
+    RandomExpo::new(Duration::from_millis(100)).with_max(Duration::from_secs(10));
+
+impl<T, E, S, W, C> Retrying<T, E, S, W, C> {
+    /// A policy of these parts, the others their defaults (see the type's
+    /// `# Default`): what `#[retry]` builds in one call rather than a chain of
+    /// setters, each of which rustc would check with the whole type.
+    pub(crate) const fn from_parts(name: Option<&'static str>, stop: S, wait: W, conditions: C) -> Self {
         Retrying {
-            stop: Attempts::new(3),
-            wait: RandomExpo::new(Duration::from_millis(100)).with_max(Duration::from_secs(10)),
-            conditions: Conditions::new(),
+            stop,
+            wait,
+            conditions,
             hooks: Hooks::new(),
             fallback: NoFallback,
             sleeper: DefaultSleeper,
             clock: DefaultClock,
             guards: Guards::new(),
-            name: None,
+            name,
             outcome: PhantomData,
         }
     }
@@ -193,20 +209,7 @@ impl<T, E> Retrying<T, E> {
     /// assert_eq!((out, polls), (Err("down"), 1));
     /// ```
     pub const fn polling() -> Retrying<T, E, Attempts, RandomExpo, Conditions<Nothing>> {
-        let Retrying { stop, wait, hooks, fallback, sleeper, clock, guards, name, outcome, .. } =
-            Retrying::new();
-        Retrying {
-            stop,
-            wait,
-            conditions: Conditions::none(),
-            hooks,
-            fallback,
-            sleeper,
-            clock,
-            guards,
-            name,
-            outcome,
-        }
+        Retrying::from_parts(None, DEFAULT_STOP, DEFAULT_WAIT, Conditions::none())
     }
 }
 

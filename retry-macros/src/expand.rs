@@ -102,14 +102,8 @@ fn policy(
         }
     };
     let types = match (&ok, &err) {
-        (Some(ok), Some(err)) if !item::mentions_impl(ok) && !item::mentions_impl(err) => {
-            quote!(::<#ok, #err>)
-        }
-        _ => quote!(),
-    };
-    let start = match kind {
-        Kind::Retry => quote!(new),
-        Kind::RetryIfResult => quote!(polling),
+        (Some(ok), Some(err)) if !item::mentions_impl(ok) && !item::mentions_impl(err) => Some((ok, err)),
+        _ => None,
     };
     let name = match &args.name {
         Some(name) => name.0.to_token_stream(),
@@ -118,13 +112,16 @@ fn policy(
             quote!(#private::fn_path!(#ident))
         }
     };
-    let mut chain = quote!(#private::Retrying #types::#start().name(#name));
+    // The name, stop, wait and first error condition go to one call that makes
+    // the policy (`policy`, `policy_when`, `polling_policy`); the other keys are
+    // setters on its result, appended here.
+    let mut setters = TokenStream::new();
     // Items the chain refers to (the `on`/`unless` predicates), at the top of its block.
     let mut items = TokenStream::new();
     let mut setter = |method: &str, tokens: TokenStream, span: proc_macro2::Span| {
         let method = syn::Ident::new(method, span);
         // Appended in place: re-quoting the chain for each call would copy it each time.
-        chain.extend(quote_spanned!(span=> .#method(#tokens)));
+        setters.extend(quote_spanned!(span=> .#method(#tokens)));
     };
 
     // `deadline` is a stop (no sleep that would end past it) and, on async fns, a
@@ -151,34 +148,44 @@ fn policy(
         let span = limit_span.unwrap_or_else(proc_macro2::Span::call_site);
         (timeout.unwrap_or_else(|| none.clone()), deadline.unwrap_or(none), span)
     });
+    // Each value given is checked by a call of its own, spanned at it, so that a
+    // wrong one is reported there.
     let stop = args.stop.map(|spanned| {
         let span = spanned.span();
-        (value(spanned, errors), span)
+        let tokens = value(spanned, errors);
+        let check = respanned(&private, span);
+        (quote_spanned!(span=> #check::stop_policy(#tokens)), span)
     });
-    match (stop, has_deadline) {
-        (Some((stop, span)), true) => setter(
-            "stop",
-            quote_spanned!(span=> #private::stop::Either(#stop, #private::dsl::before_elapsed(__retry_deadline))),
-            span,
-        ),
-        (None, true) => setter(
-            "stop",
-            quote!(#private::stop::Either(#private::dsl::attempts(3), #private::dsl::before_elapsed(__retry_deadline))),
-            proc_macro2::Span::call_site(),
-        ),
-        (Some((stop, span)), false) => setter("stop", stop, span),
-        (None, false) => {}
-    }
-    if let Some(spanned) = args.wait {
-        let span = spanned.span();
-        setter("wait", value(spanned, errors), span);
-    }
+    let stop = match (stop, has_deadline) {
+        (Some((stop, span)), true) => {
+            quote_spanned!(span=> #private::stop::Either(#stop, #private::dsl::before_elapsed(__retry_deadline)))
+        }
+        (None, true) => {
+            quote!(#private::stop::Either(#private::default_stop(), #private::dsl::before_elapsed(__retry_deadline)))
+        }
+        (Some((stop, _)), false) => stop,
+        (None, false) => quote!(#private::default_stop()),
+    };
+    let wait = match args.wait {
+        Some(spanned) => {
+            let span = spanned.span();
+            let tokens = value(spanned, errors);
+            let check = respanned(&private, span);
+            quote_spanned!(span=> #check::wait_policy(#tokens))
+        }
+        None => quote!(#private::default_wait()),
+    };
+    // The first error condition: `on`, else `when`.
+    let mut first_when = None;
     let retry_after_given = args.retry_after.is_some();
     if let Some(on) = args.on {
         let span = on.span();
         match on.into_inner() {
             On::Transient(span) => {
-                setter("when", quote_spanned!(span=> #private::condition::transient), span);
+                // Spanned at `transient`: an error type that is not `Transient` is
+                // reported there, once (both paths' errors are the same).
+                let private = respanned(&private, span);
+                first_when = Some((quote_spanned!(span=> #private::condition::transient), span));
                 if !retry_after_given {
                     setter("retry_after", quote_spanned!(span=> #private::transient_retry_after), span);
                 }
@@ -193,13 +200,17 @@ fn policy(
                     errors,
                     &mut items,
                 );
-                setter("when", matcher, span);
+                first_when = Some((matcher, span));
             }
         }
     }
     if let Some(when) = args.when {
         let span = when.span();
-        setter("when", value(when, errors), span);
+        let tokens = value(when, errors);
+        match first_when {
+            Some(_) => setter("when", tokens, span),
+            None => first_when = Some((tokens, span)),
+        }
     }
     if let Some(unless) = args.unless {
         let span = unless.span();
@@ -274,6 +285,20 @@ fn policy(
         }
         setter("fallback", tokens, span);
     }
+    let (make, generics) = match (&first_when, kind) {
+        (Some(_), _) => ("policy_when", quote!(_, _, _)),
+        (None, Kind::Retry) => ("policy", quote!(_, _)),
+        (None, Kind::RetryIfResult) => ("polling_policy", quote!(_, _)),
+    };
+    let when = first_when.map(|(when, span)| {
+        let check = respanned(&private, span);
+        let err = types.map(|(_, err)| quote_spanned!(span=> ::<#err, _>));
+        quote_spanned!(span=> , #check::error_predicate #err(#when))
+    });
+    let types = types.map(|(ok, err)| quote!(::<#ok, #err, #generics>));
+    let make = syn::Ident::new(make, proc_macro2::Span::call_site());
+    let mut chain = quote!(#private::#make #types(#name, #stop, #wait #when));
+    chain.extend(setters);
     // Expanded by `macro_rules!` in the runtime: with neither `tracing` nor
     // `metrics` on, to the chain as it is (nothing more to type-check).
     let chain = match &err {
@@ -287,6 +312,19 @@ fn policy(
         #chain
     }};
     Policy { krate, prelude, tokens, limits }
+}
+
+/// `tokens` (a path) with every token at `span`: a call through it is then
+/// reported at the value it checks, not at the whole attribute.
+fn respanned(tokens: &TokenStream, span: proc_macro2::Span) -> TokenStream {
+    tokens
+        .clone()
+        .into_iter()
+        .map(|mut token| {
+            token.set_span(span);
+            token
+        })
+        .collect()
 }
 
 /// `|e| matches!(e, E::A { .. } | E::B(..))` for `on = [A, B(..)]`.
