@@ -5,7 +5,7 @@ use core::convert::Infallible;
 use core::time::Duration;
 
 pub use crate::attempt::InAttempt;
-use crate::condition::{Conditions, Filter, Nothing};
+use crate::condition::{Conditions, Filter, Matcher, Nothing};
 use crate::retrying::{DEFAULT_STOP, DEFAULT_WAIT, Retrying};
 pub use crate::retrying::{Driver, Next};
 use crate::sleep::{AsyncSleeper, Sleeper};
@@ -49,6 +49,18 @@ pub fn policy_when<T, E, S, W, P>(
     when: P,
 ) -> Retrying<T, E, S, W, Conditions<Filter<P>>> {
     Retrying::from_parts(Some(name), stop, wait, Conditions::none().when(when))
+}
+
+/// [`policy`], retrying the errors `matcher` matches (`on = [..]` on a sync fn,
+/// as a `fn` pointer: see [`Matcher`]).
+#[inline(always)]
+pub fn policy_matching<T, E, S, W>(
+    name: &'static str,
+    stop: S,
+    wait: W,
+    matcher: fn(&E) -> bool,
+) -> Retrying<T, E, S, W, Conditions<Matcher<E>>> {
+    Retrying::from_parts(Some(name), stop, wait, Conditions::none().replace_when(Matcher(matcher)))
 }
 
 /// [`policy`] for `#[retry_if_result]`: no error retried until told which

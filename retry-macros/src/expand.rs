@@ -175,7 +175,8 @@ fn policy(
         }
         None => quote!(#private::default_wait()),
     };
-    // The first error condition: `on`, else `when`.
+    // The first error condition: `on`, else `when`; with whether it is a `fn`
+    // that needs no check (the patterns' item, or `transient`).
     let mut first_when = None;
     let retry_after_given = args.retry_after.is_some();
     if let Some(on) = args.on {
@@ -185,13 +186,13 @@ fn policy(
                 // Spanned at `transient`: an error type that is not `Transient` is
                 // reported there, once (both paths' errors are the same).
                 let private = respanned(&private, span);
-                first_when = Some((quote_spanned!(span=> #private::condition::transient), span));
+                first_when = Some((quote_spanned!(span=> #private::condition::transient), span, true));
                 if !retry_after_given {
                     setter("retry_after", quote_spanned!(span=> #private::transient_retry_after), span);
                 }
             }
             On::Patterns(patterns) => {
-                let matcher = predicate(
+                let (matcher, item) = predicate(
                     "__retry_on",
                     patterns.0,
                     err.as_ref(),
@@ -200,7 +201,7 @@ fn policy(
                     errors,
                     &mut items,
                 );
-                first_when = Some((matcher, span));
+                first_when = Some((matcher, span, item));
             }
         }
     }
@@ -209,7 +210,7 @@ fn policy(
         let tokens = value(when, errors);
         match first_when {
             Some(_) => setter("when", tokens, span),
-            None => first_when = Some((tokens, span)),
+            None => first_when = Some((tokens, span, false)),
         }
     }
     if let Some(unless) = args.unless {
@@ -217,6 +218,7 @@ fn policy(
         let tokens = match unless.into_inner() {
             Unless::Patterns(patterns) => {
                 predicate("__retry_unless", patterns.0, err.as_ref(), mentioned, &private, errors, &mut items)
+                    .0
             }
             Unless::Predicate(expr) => value(SpannedValue::new(Value(expr), span), errors),
         };
@@ -285,12 +287,20 @@ fn policy(
         }
         setter("fallback", tokens, span);
     }
+    // A sync fn takes a `fn` as a pointer (`policy_matching`), which rustc checks
+    // for less than the `fn` item through `policy_when`; an async fn keeps the
+    // item, which adds nothing to its future.
+    let sync = matches!(func.shape, Shape::Sync);
     let (make, generics) = match (&first_when, kind) {
+        (Some((_, _, true)), _) if sync => ("policy_matching", quote!(_, _)),
         (Some(_), _) => ("policy_when", quote!(_, _, _)),
         (None, Kind::Retry) => ("policy", quote!(_, _)),
         (None, Kind::RetryIfResult) => ("polling_policy", quote!(_, _)),
     };
-    let when = first_when.map(|(when, span)| {
+    let when = first_when.map(|(when, span, is_fn)| {
+        if is_fn && sync {
+            return quote!(, #when);
+        }
         let check = respanned(&private, span);
         let err = types.map(|(_, err)| quote_spanned!(span=> ::<#err, _>));
         quote_spanned!(span=> , #check::error_predicate #err(#when))
@@ -341,9 +351,9 @@ pub(crate) fn matcher(
 }
 
 /// [`matcher`] as a `fn` item named `name`, pushed to `items`, when the patterns
-/// can only match a concrete error type that the item can name: rustc checks an
-/// item for less than a closure (5% of an async fn's check, 4% of a sync one's).
-/// Otherwise (an error type with generic arguments, `Self` anywhere in the
+/// can only match a concrete error type that the item can name (then `true`): rustc
+/// checks an item for less than a closure (5% of an async fn's check, 4% of a sync
+/// one's). Otherwise (an error type with generic arguments, `Self` anywhere in the
 /// attribute (`mentioned`), a wildcard or a binding that would also match a type
 /// parameter), the closure.
 fn predicate(
@@ -354,7 +364,7 @@ fn predicate(
     private: &TokenStream,
     errors: &mut Accumulator,
     items: &mut TokenStream,
-) -> TokenStream {
+) -> (TokenStream, bool) {
     let named = err.filter(|ty| match ty {
         Type::Path(path) => {
             path.qself.is_none()
@@ -364,7 +374,7 @@ fn predicate(
     });
     let item_fits = !mentioned.contains("Self") && patterns.iter().all(concrete);
     let Some(ty) = named.filter(|_| item_fits) else {
-        return matcher(patterns, err, private, errors);
+        return (matcher(patterns, err, private, errors), false);
     };
     let patterns = qualify_all(patterns, err, errors);
     let ident = syn::Ident::new(name, proc_macro2::Span::call_site());
@@ -374,7 +384,7 @@ fn predicate(
             #private::core::matches!(__retry_error, #(#patterns)|*)
         }
     });
-    ident.to_token_stream()
+    (ident.to_token_stream(), true)
 }
 
 /// Whether a pattern (as written) can only match a concrete type: a variant, a
