@@ -42,6 +42,20 @@ async fn async_fn_sleeps_in_virtual_time() {
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
 
+#[retry(stop = attempts(4), wait = none(), on = [Timeout], when = |e: &NetError| *e == NetError::Refused)]
+async fn on_and_when(calls: &AtomicU32, errors: &[NetError]) -> Result<u32, NetError> {
+    script(calls, errors).await
+}
+
+#[tokio::test(start_paused = true)]
+async fn on_and_when_are_alternatives() {
+    let calls = AtomicU32::new(0);
+    assert_eq!(on_and_when(&calls, &[NetError::Timeout, NetError::Refused]).await, Ok(3));
+    calls.store(0, Ordering::SeqCst);
+    assert_eq!(on_and_when(&calls, &[NetError::Fatal]).await, Err(NetError::Fatal));
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
 #[retry(stop = attempts(3), wait = none())]
 async fn reborrows(buffer: &mut Vec<u32>, owned: String, label: impl Display) -> Result<usize, usize> {
     buffer.push(owned.len() as u32);

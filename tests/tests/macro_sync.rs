@@ -121,6 +121,23 @@ fn when_and_unless_combine() {
     assert_eq!(calls(), 1);
 }
 
+#[retry(stop = attempts(4), wait = none(), on = [Timeout], when = |e: &FetchError| matches!(e, FetchError::Http { status } if *status >= 500))]
+fn on_and_when(errors: &[FetchError]) -> Result<u32, FetchError> {
+    script(errors)
+}
+
+#[test]
+fn on_and_when_are_alternatives() {
+    reset();
+    assert_eq!(on_and_when(&[FetchError::Timeout, FetchError::Http { status: 503 }]), Ok(3));
+    reset();
+    assert_eq!(on_and_when(&[FetchError::Http { status: 404 }]), Err(FetchError::Http { status: 404 }));
+    assert_eq!(calls(), 1);
+    reset();
+    assert_eq!(on_and_when(&[FetchError::Connect(1)]), Err(FetchError::Connect(1)));
+    assert_eq!(calls(), 1);
+}
+
 /// Arguments: by value cloned per attempt, `&mut` reborrowed, `Copy` and references as is.
 #[retry(stop = attempts(3), wait = none())]
 fn arguments(mut owned: String, log: &mut Vec<String>, n: u32, (a, b): (u8, u8)) -> Result<usize, String> {
@@ -249,6 +266,21 @@ fn retry_if_result_does_not_retry_errors() {
     assert_eq!(calls(), 1);
     reset();
     assert_eq!(poll_result(&[]), Ok(2));
+}
+
+#[retry_if_result(|n: &u32| *n < 3, wait = none(), on = [Timeout])]
+fn poll_result_on(errors: &[FetchError]) -> Result<u32, FetchError> {
+    script(errors)
+}
+
+#[test]
+fn retry_if_result_retries_the_errors_on_names() {
+    reset();
+    // A timeout is retried, and so is the value 2; the value 3 ends the call.
+    assert_eq!(poll_result_on(&[FetchError::Timeout]), Ok(3));
+    reset();
+    assert_eq!(poll_result_on(&[FetchError::Fatal]), Err(FetchError::Fatal));
+    assert_eq!(calls(), 1);
 }
 
 #[retry(stop = attempts(2), wait = none(), fallback = |_| Ok(99))]
