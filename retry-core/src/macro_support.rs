@@ -7,6 +7,8 @@ use core::time::Duration;
 pub use crate::attempt::InAttempt;
 use crate::condition::{Conditions, Filter, Matcher, Nothing};
 use crate::retrying::{DEFAULT_STOP, DEFAULT_WAIT, Retrying};
+pub use core::ops::ControlFlow;
+
 pub use crate::retrying::{Driver, Next};
 use crate::sleep::{AsyncSleeper, Sleeper};
 use crate::stop::{Attempts, Stop};

@@ -6,6 +6,7 @@ use core::convert::Infallible;
 use core::fmt;
 use core::future::Future;
 use core::marker::PhantomData;
+use core::ops::ControlFlow;
 use core::time::Duration;
 use std::time::Instant;
 
@@ -46,6 +47,14 @@ impl<T, E> Fallback<T, E> for NoFallback {
         outcome
     }
 }
+
+/// The `fallback` of a policy without one, known from its type: a call's result
+/// is then its last outcome, and [`Driver::next`] hands it out without a
+/// [`Driver::finish`] step.
+#[doc(hidden)]
+pub trait WithoutFallback {}
+
+impl WithoutFallback for NoFallback {}
 
 impl<T, E, F: FnOnce(Result<T, E>) -> Result<T, E>> Fallback<T, E> for F {
     #[inline]
@@ -1241,6 +1250,21 @@ where
             // `end` builds the policy before any sleep.
             Phase::First(build) => build().sleeper.sleep(delay),
         }))
+    }
+
+    /// [`Driver::end`] for a policy without `fallback`: the call's result (its
+    /// last outcome), or the delay before the next attempt. What `#[retry]`
+    /// expands to when the attribute has no `fallback`: one step fewer for rustc
+    /// to check in every fn.
+    #[inline(always)]
+    pub fn next(&mut self, outcome: Result<T, E>) -> ControlFlow<Result<T, E>, Duration>
+    where
+        F: WithoutFallback,
+    {
+        match self.end(outcome) {
+            Next::Done { outcome, .. } => ControlFlow::Break(outcome),
+            Next::Sleep(delay) => ControlFlow::Continue(delay),
+        }
     }
 
     /// The call's result: the last outcome, or `fallback`'s if the call gave up.

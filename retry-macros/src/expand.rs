@@ -73,6 +73,9 @@ struct Policy {
     /// `Some` when attempts are cut (`timeout`, or `deadline` on an async fn
     /// returning `Result`): the `limit` call's two arguments.
     limits: Option<(TokenStream, TokenStream, proc_macro2::Span)>,
+    /// Whether the attribute has `fallback` (else the call's result is its last
+    /// outcome, and the async loop needs no `finish` step).
+    fallback: bool,
 }
 
 pub(crate) fn value(spanned: SpannedValue<Value>, errors: &mut Accumulator) -> TokenStream {
@@ -279,6 +282,7 @@ fn policy(
             if matches!(func.shape, Shape::Sync) { quote!(sync_sleeper) } else { quote!(async_sleeper) };
         setter("sleep", quote_spanned!(span=> #private::#check(#tokens)), span);
     }
+    let has_fallback = args.fallback.is_some();
     if let Some(fallback) = args.fallback {
         let span = fallback.span();
         let mut tokens = value(fallback, errors);
@@ -321,7 +325,7 @@ fn policy(
         use #private::dsl::*;
         #chain
     }};
-    Policy { krate, prelude, tokens, limits }
+    Policy { krate, prelude, tokens, limits, fallback: has_fallback }
 }
 
 /// `tokens` (a path) with every token at `span`: a call through it is then
@@ -534,10 +538,27 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &HashSet<String>) -> Token
             }
             None => quote!(async { #body }),
         };
-        let (attempt, finish) = if is_result {
-            (quote!(attempt), quote!(__retry.finish(outcome, failed)))
+        let attempt = if is_result { quote!(attempt) } else { quote!(attempt_value) };
+        let output =
+            |result: TokenStream| if is_result { result } else { quote!(#private::into_value(#result)) };
+        // Without `fallback` the call's result is its last outcome, which
+        // `next` hands out; with it, `finish` applies it.
+        let decide = if policy.fallback {
+            let finish = output(quote!(__retry.finish(outcome, failed)));
+            quote! {
+                match __retry.end(__retry_outcome) {
+                    #private::Next::Done { outcome, failed } => break #finish,
+                    #private::Next::Sleep(delay) => delay,
+                }
+            }
         } else {
-            (quote!(attempt_value), quote!(#private::into_value(__retry.finish(outcome, failed))))
+            let result = output(quote!(__retry_result));
+            quote! {
+                match __retry.next(__retry_outcome) {
+                    #private::ControlFlow::Break(__retry_result) => break #result,
+                    #private::ControlFlow::Continue(delay) => delay,
+                }
+            }
         };
         // A policy that reads no argument can wait for the first attempt to end
         // (`Driver::deferred`): a call that succeeds at once then neither builds
@@ -562,10 +583,7 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &HashSet<String>) -> Token
                 };
                 // Taken apart before the sleep is awaited: the decision is not
                 // kept in the fn's future across it.
-                let __retry_delay = match __retry.end(__retry_outcome) {
-                    #private::Next::Done { outcome, failed } => break #finish,
-                    #private::Next::Sleep(delay) => delay,
-                };
+                let __retry_delay = #decide;
                 __retry.sleep(__retry_delay).await;
             }
         }

@@ -56,6 +56,29 @@ async fn on_and_when_are_alternatives() {
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
 
+#[retry(stop = attempts(2), wait = none(), on = [Timeout], fallback = |last| last.or(Ok(99)))]
+async fn degraded(calls: &AtomicU32, errors: &[NetError]) -> Result<u32, NetError> {
+    script(calls, errors).await
+}
+
+#[retry_if_result(|n: &u32| *n < 5, stop = attempts(2), wait = none(), fallback = |_| 7)]
+async fn degraded_value(calls: &AtomicU32) -> u32 {
+    script(calls, &[]).await.unwrap_or(0)
+}
+
+#[tokio::test(start_paused = true)]
+async fn fallback_replaces_the_outcome_of_a_call_that_gave_up() {
+    let calls = AtomicU32::new(0);
+    assert_eq!(degraded(&calls, &[NetError::Timeout, NetError::Timeout]).await, Ok(99));
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    // A call that succeeds keeps its own outcome.
+    calls.store(0, Ordering::SeqCst);
+    assert_eq!(degraded(&calls, &[NetError::Timeout]).await, Ok(2));
+    calls.store(0, Ordering::SeqCst);
+    assert_eq!(degraded_value(&calls).await, 7);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
 #[retry(stop = attempts(3), wait = none())]
 async fn reborrows(buffer: &mut Vec<u32>, owned: String, label: impl Display) -> Result<usize, usize> {
     buffer.push(owned.len() as u32);
