@@ -4,11 +4,11 @@
 use core::convert::Infallible;
 use core::time::Duration;
 
+pub use core::ops::ControlFlow;
+
 pub use crate::attempt::InAttempt;
 use crate::condition::{Conditions, Filter, Matcher, Nothing};
 use crate::retrying::{DEFAULT_STOP, DEFAULT_WAIT, Retrying};
-pub use core::ops::ControlFlow;
-
 pub use crate::retrying::{Driver, Next};
 use crate::sleep::{AsyncSleeper, Sleeper};
 use crate::stop::{Attempts, Stop};
@@ -35,8 +35,9 @@ impl<T: Clone> CloneArg for T {
 
 /// The policy of a `#[retry]` fn, named, with its stop and wait (as
 /// [`stop_policy`] and [`wait_policy`] checked them, or [`default_stop`] and
-/// [`default_wait`]); its other keys are set on the result. One call: rustc checks each setter of a chain with the whole
-/// policy's type (0.8 M of its instructions per setter and fn).
+/// [`default_wait`]); its other keys are set on the result. One call, not a chain
+/// of setters: rustc checks each setter with the whole policy's type (0.8 M of its
+/// instructions per setter and fn).
 #[inline(always)]
 pub fn policy<T, E, S, W>(name: &'static str, stop: S, wait: W) -> Retrying<T, E, S, W> {
     Retrying::from_parts(Some(name), stop, wait, Conditions::new())

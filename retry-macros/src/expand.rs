@@ -116,8 +116,8 @@ fn policy(
         }
     };
     // The name, stop, wait and first error condition go to one call that makes
-    // the policy (`policy`, `policy_when`, `polling_policy`); the other keys are
-    // setters on its result, appended here.
+    // the policy (`policy`, `policy_when`, `policy_matching`, `polling_policy`);
+    // the other keys are setters on its result, appended here.
     let mut setters = TokenStream::new();
     // Items the chain refers to (the `on`/`unless` predicates), at the top of its block.
     let mut items = TokenStream::new();
@@ -187,7 +187,7 @@ fn policy(
         match on.into_inner() {
             On::Transient(span) => {
                 // Spanned at `transient`: an error type that is not `Transient` is
-                // reported there, once (both paths' errors are the same).
+                // reported there (and again where the policy is used).
                 let private = respanned(&private, span);
                 first_when = Some((quote_spanned!(span=> #private::condition::transient), span, true));
                 if !retry_after_given {
