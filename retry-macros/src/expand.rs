@@ -179,7 +179,7 @@ fn policy(
         None => quote!(#private::default_wait()),
     };
     // The first error condition: `on`, else `when`; with whether it is a `fn`
-    // that needs no check (the patterns' item, or `transient`).
+    // (the patterns' item, or `transient`), which a sync fn takes as a pointer.
     let mut first_when = None;
     let retry_after_given = args.retry_after.is_some();
     if let Some(on) = args.on {
@@ -189,7 +189,7 @@ fn policy(
                 // Spanned at `transient`: an error type that is not `Transient` is
                 // reported there (and again where the policy is used).
                 let private = respanned(&private, span);
-                first_when = Some((quote_spanned!(span=> #private::condition::transient), span, true));
+                first_when = Some((quote_spanned!(span=> #private::condition::transient), span, Made::Fn));
                 if !retry_after_given {
                     setter("retry_after", quote_spanned!(span=> #private::transient_retry_after), span);
                 }
@@ -204,7 +204,7 @@ fn policy(
                     errors,
                     &mut items,
                 );
-                first_when = Some((matcher, span, item));
+                first_when = Some((matcher, span, if item { Made::Item } else { Made::Closure }));
             }
         }
     }
@@ -213,7 +213,7 @@ fn policy(
         let tokens = value(when, errors);
         match first_when {
             Some(_) => setter("when", tokens, span),
-            None => first_when = Some((tokens, span, false)),
+            None => first_when = Some((tokens, span, Made::Closure)),
         }
     }
     if let Some(unless) = args.unless {
@@ -296,13 +296,15 @@ fn policy(
     // item, which adds nothing to its future.
     let sync = matches!(func.shape, Shape::Sync);
     let (make, generics) = match (&first_when, kind) {
-        (Some((_, _, true)), _) if sync => ("policy_matching", quote!(_, _)),
+        (Some((_, _, Made::Fn | Made::Item)), _) if sync => ("policy_matching", quote!(_, _)),
         (Some(_), _) => ("policy_when", quote!(_, _, _)),
         (None, Kind::Retry) => ("policy", quote!(_, _)),
         (None, Kind::RetryIfResult) => ("polling_policy", quote!(_, _)),
     };
-    let when = first_when.map(|(when, span, is_fn)| {
-        if is_fn && sync {
+    let when = first_when.map(|(when, span, made)| {
+        // The patterns' item is right by construction; a sync fn's pointer is
+        // checked where it is coerced, at the value's span.
+        if matches!(made, Made::Item) || (sync && matches!(made, Made::Fn)) {
             return quote!(, #when);
         }
         let check = respanned(&private, span);
@@ -326,6 +328,16 @@ fn policy(
         #chain
     }};
     Policy { krate, prelude, tokens, limits, fallback: has_fallback }
+}
+
+/// What the first error condition is, for how the policy takes it.
+enum Made {
+    /// The patterns' `fn` item, made here for the error type.
+    Item,
+    /// A `fn` of the runtime (`transient`), generic over the error type.
+    Fn,
+    /// A closure, or any value the user wrote.
+    Closure,
 }
 
 /// `tokens` (a path) with every token at `span`: a call through it is then
