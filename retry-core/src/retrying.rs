@@ -21,7 +21,7 @@ use crate::guard::{
 };
 use crate::hook::{HookSet, Hooks};
 use crate::log::{ByDisplay, Log, LogLevel};
-use crate::sleep::{AsyncSleeper, DefaultSleeper, MaybeSleep, Sleeper};
+use crate::sleep::{self, AsyncSleeper, DefaultSleeper, MaybeSleep, Sleeper};
 use crate::stop::{Attempts, Stop, StopState};
 use crate::testing;
 use crate::timeout::{FromTimedOut, Limited, ViaFrom};
@@ -818,11 +818,10 @@ where
             match self.end_attempt(&mut run, outcome, rejected, STATS, false) {
                 Step::Done { outcome, failed } => {
                     let stats = self.stats(&run, STATS, false);
-                    let outcome = if failed { self.fallback.fallback(outcome) } else { outcome };
-                    return (outcome, stats);
+                    return (self.conclude(outcome, failed), stats);
                 }
                 Step::Sleep(delay) => {
-                    if !testing::intercept_sleep(delay) && !delay.is_zero() {
+                    if !sleep::skipped(delay) {
                         self.sleeper.sleep(delay);
                     }
                 }
@@ -877,18 +876,26 @@ where
                 let run = run.get_or_insert(Run::NEW);
                 run.attempt = number;
                 let rejected = this.guards.report(slot, &outcome);
-                match this.end_attempt(run, outcome, rejected, STATS, true) {
+                // Taken apart before the sleep is awaited, as in `Driver`.
+                let delay = match this.end_attempt(run, outcome, rejected, STATS, true) {
                     Step::Done { outcome, failed } => break (outcome, failed, this.stats(run, STATS, true)),
-                    Step::Sleep(delay) => {
-                        number = number.saturating_add(1);
-                        if !testing::intercept_sleep(delay) && !delay.is_zero() {
-                            this.sleeper.sleep(delay).await;
-                        }
-                    }
-                }
+                    Step::Sleep(delay) => delay,
+                };
+                number = number.saturating_add(1);
+                this.sleep_async(delay).await;
             };
             finish(this.conclude(outcome, failed), stats)
         }
+    }
+
+    /// The sleep between two attempts of an async call: none for a zero delay or
+    /// under `testing::record_sleeps` (see [`sleep::skipped`]).
+    #[inline]
+    fn sleep_async(&self, delay: Duration) -> MaybeSleep<Sl::Sleep>
+    where
+        Sl: AsyncSleeper,
+    {
+        MaybeSleep::new(if sleep::skipped(delay) { None } else { Some(self.sleeper.sleep(delay)) })
     }
 
     /// The call's result: the last outcome, or `fallback`'s if the call gave up.
@@ -1242,14 +1249,11 @@ where
     where
         Sl: AsyncSleeper,
     {
-        if testing::intercept_sleep(delay) || delay.is_zero() {
-            return MaybeSleep::new(None);
-        }
-        MaybeSleep::new(Some(match &self.phase {
-            Phase::Built(policy, _) => policy.sleeper.sleep(delay),
+        match &self.phase {
+            Phase::Built(policy, _) => policy.sleep_async(delay),
             // `end` builds the policy before any sleep.
-            Phase::First(build) => build().sleeper.sleep(delay),
-        }))
+            Phase::First(build) => build().sleep_async(delay),
+        }
     }
 
     /// [`Driver::end`] for a policy without `fallback`: the call's result (its

@@ -128,6 +128,13 @@ where
     }
 }
 
+/// Whether a sleep between attempts is skipped: a zero delay never reaches the
+/// sleeper, and under `testing::record_sleeps` the delay is recorded instead.
+#[inline]
+pub(crate) fn skipped(delay: Duration) -> bool {
+    crate::testing::intercept_sleep(delay) || delay.is_zero()
+}
+
 pin_project_lite::pin_project! {
     /// The sleep between two attempts, or none (a zero delay, or a sleep that
     /// `testing` records instead): one future to await either way, so that no
