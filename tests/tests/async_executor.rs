@@ -155,6 +155,30 @@ fn testing_guards_apply_to_block_on_futures() {
     assert_eq!(calls.load(Ordering::Relaxed), 1);
 }
 
+#[test]
+fn the_sleeper_never_sees_a_zero_delay_or_a_recorded_sleep() {
+    let called = AtomicU32::new(0);
+    let sleeper = |_: Duration| {
+        called.fetch_add(1, Ordering::Relaxed);
+        futures::future::ready(())
+    };
+    let fail = || async { Err::<(), _>(()) };
+    let out = futures::executor::block_on(Retrying::new().wait(none()).sleep(sleeper).call_async(fail));
+    assert!(out.is_err());
+    assert_eq!(called.load(Ordering::Relaxed), 0, "zero delay");
+
+    let sleeps = testing::record_sleeps();
+    let out = futures::executor::block_on(Retrying::new().wait(fixed(5)).sleep(sleeper).call_async(fail));
+    assert!(out.is_err());
+    assert_eq!(called.load(Ordering::Relaxed), 0, "recorded");
+    assert_eq!(sleeps.sleeps(), [secs(5), secs(5)]);
+    drop(sleeps);
+
+    let out = futures::executor::block_on(Retrying::new().wait(fixed(5)).sleep(sleeper).call_async(fail));
+    assert!(out.is_err());
+    assert_eq!(called.load(Ordering::Relaxed), 2, "slept");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retried_futures_are_send_and_can_be_spawned() {
     let handle = tokio::spawn(

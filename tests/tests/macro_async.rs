@@ -79,6 +79,37 @@ async fn fallback_replaces_the_outcome_of_a_call_that_gave_up() {
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
 
+static SLEEPER_CALLS: AtomicU32 = AtomicU32::new(0);
+
+fn counting_sleeper(_: Duration) -> std::future::Ready<()> {
+    SLEEPER_CALLS.fetch_add(1, Ordering::SeqCst);
+    std::future::ready(())
+}
+
+#[retry(stop = attempts(3), wait = none(), sleep = counting_sleeper)]
+async fn no_wait(calls: &AtomicU32) -> Result<u32, NetError> {
+    script(calls, &[NetError::Timeout, NetError::Timeout, NetError::Timeout]).await
+}
+
+#[retry(stop = attempts(3), wait = fixed(5s), sleep = counting_sleeper)]
+async fn fixed_wait(calls: &AtomicU32) -> Result<u32, NetError> {
+    script(calls, &[NetError::Timeout, NetError::Timeout, NetError::Timeout]).await
+}
+
+/// One test, so the sleeper's count is this test's alone.
+#[tokio::test]
+async fn the_sleeper_never_sees_a_zero_delay_or_a_recorded_sleep() {
+    assert_eq!(no_wait(&AtomicU32::new(0)).await, Err(NetError::Timeout));
+    assert_eq!(SLEEPER_CALLS.load(Ordering::SeqCst), 0, "zero delay");
+    let sleeps = retry::testing::record_sleeps();
+    assert_eq!(fixed_wait(&AtomicU32::new(0)).await, Err(NetError::Timeout));
+    assert_eq!(SLEEPER_CALLS.load(Ordering::SeqCst), 0, "recorded");
+    assert_eq!(sleeps.sleeps(), [Duration::from_secs(5); 2]);
+    drop(sleeps);
+    assert_eq!(fixed_wait(&AtomicU32::new(0)).await, Err(NetError::Timeout));
+    assert_eq!(SLEEPER_CALLS.load(Ordering::SeqCst), 2, "slept");
+}
+
 #[retry(stop = attempts(3), wait = none())]
 async fn reborrows(buffer: &mut Vec<u32>, owned: String, label: impl Display) -> Result<usize, usize> {
     buffer.push(owned.len() as u32);
