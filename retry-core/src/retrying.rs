@@ -1200,12 +1200,25 @@ where
     /// Decides what follows an attempt.
     #[inline(always)]
     pub fn end(&mut self, outcome: Result<T, E>) -> Next<T, E> {
-        let slot = core::mem::replace(&mut self.slot, G::idle());
-        let defers = Self::defers();
         // Nothing to run or count for a success: the policy is not needed.
-        if defers && C::accepts_every_value() && outcome.is_ok() {
+        if Self::defers() && C::accepts_every_value() && outcome.is_ok() {
             return Next::Done { outcome, failed: false };
         }
+        if Self::defers() { self.settle_outlined(outcome) } else { self.settle(outcome) }
+    }
+
+    /// [`Driver::settle`] out of line: where the success path costs nothing else,
+    /// the code for a failure stays out of the loop.
+    #[inline(never)]
+    fn settle_outlined(&mut self, outcome: Result<T, E>) -> Next<T, E> {
+        self.settle(outcome)
+    }
+
+    /// What follows an attempt the policy has to judge.
+    #[inline(always)]
+    fn settle(&mut self, outcome: Result<T, E>) -> Next<T, E> {
+        let slot = core::mem::replace(&mut self.slot, G::idle());
+        let defers = Self::defers();
         let step = match &mut self.phase {
             Phase::Built(policy, times) => {
                 let rejected = policy.guards.report(slot, &outcome);
