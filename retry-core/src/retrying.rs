@@ -843,34 +843,55 @@ where
         Sl: AsyncSleeper,
     {
         let (mut this, mut op) = (self, op);
-        // A lean call (see `lean`) counts its attempts and nothing else until
-        // one fails: a call that succeeds at once stores no `Run`.
         async move {
+            // A lean call (see `lean`) keeps nothing but the policy and `op` across
+            // its first attempt: a call that succeeds at once stores no counters.
+            // (Nothing of the guards acts on it: no breaker, budget or limit.)
+            let mut first = if Self::lean::<STATS>() {
+                match InAttempt::new(1, op()).await {
+                    Ok(value) if C::accepts_every_value() => {
+                        return finish(Ok(value), CallStats { attempts: 1, ..CallStats::default() });
+                    }
+                    outcome => Some(outcome),
+                }
+            } else {
+                None
+            };
             let mut number = 1;
+            // A lean call counts its attempts and nothing else until one fails.
             let mut run = if Self::lean::<STATS>() { None } else { Some(Run::NEW) };
             // `finish` and `this` are used once, after the loop: a value moved on
             // some paths only would need a drop flag kept in the future.
             let (outcome, failed, stats) = loop {
-                // Held across the attempt (zero-sized without a breaker).
-                let slot = match &mut run {
-                    Some(run) if !Self::lean::<STATS>() => {
-                        number = this.begin_attempt(run, STATS, true);
-                        this.guards.admit(number)
+                let (slot, outcome) = match first.take() {
+                    Some(outcome) => (G::idle(), outcome),
+                    None => {
+                        // Held across the attempt (zero-sized without a breaker).
+                        let slot = match &mut run {
+                            Some(run) if !Self::lean::<STATS>() => {
+                                number = this.begin_attempt(run, STATS, true);
+                                this.guards.admit(number)
+                            }
+                            _ => G::idle(),
+                        };
+                        // One path, rejected or not (a branch here costs every call).
+                        let attempt = this.guards.cut(
+                            op(),
+                            || run.as_ref().map_or(Duration::ZERO, |run| this.elapsed(run, STATS, true)),
+                            |limit| this.sleeper.sleep(limit),
+                        );
+                        let attempt = this.guards.gate(attempt, G::admitted(&slot));
+                        match InAttempt::new(number, attempt).await {
+                            Ok(value) if Self::lean::<STATS>() && C::accepts_every_value() => {
+                                break (
+                                    Ok(value),
+                                    false,
+                                    CallStats { attempts: number, ..CallStats::default() },
+                                );
+                            }
+                            outcome => (slot, outcome),
+                        }
                     }
-                    _ => G::idle(),
-                };
-                // One path, rejected or not (a branch here costs every call).
-                let attempt = this.guards.cut(
-                    op(),
-                    || run.as_ref().map_or(Duration::ZERO, |run| this.elapsed(run, STATS, true)),
-                    |limit| this.sleeper.sleep(limit),
-                );
-                let attempt = this.guards.gate(attempt, G::admitted(&slot));
-                let outcome = match InAttempt::new(number, attempt).await {
-                    Ok(value) if Self::lean::<STATS>() && C::accepts_every_value() => {
-                        break (Ok(value), false, CallStats { attempts: number, ..CallStats::default() });
-                    }
-                    outcome => outcome,
                 };
                 // (`begin_attempt` counted in it already, unless the call is lean.)
                 let run = run.get_or_insert(Run::NEW);
