@@ -31,6 +31,17 @@ fn async_benches(c: &mut Criterion) {
     for (group, failures) in [("async_success", 0), ("async_fail_twice", 2)] {
         let mut g = c.benchmark_group(group);
         g.bench_function("plain_await", |b| b.to_async(&rt).iter(|| plain_await(black_box(failures))));
+        if failures == 0 {
+            // The same fn without the attribute, and the floor of what the attribute
+            // adds (see `floor_attempt`): they compare only where the call succeeds.
+            g.bench_function("plain_await_fn", |b| {
+                b.to_async(&rt).iter(|| plain_await_fn(black_box(failures)))
+            });
+            g.bench_function("floor_block", |b| b.to_async(&rt).iter(|| floor_block(black_box(failures))));
+            g.bench_function("floor_attempt", |b| {
+                b.to_async(&rt).iter(|| floor_attempt(black_box(failures)))
+            });
+        }
         g.bench_function("retry", |b| b.to_async(&rt).iter(|| ours_async(black_box(failures))));
         g.bench_function("retry_macro", |b| b.to_async(&rt).iter(|| ours_macro_async(black_box(failures))));
         g.bench_function("plain_await_fn_shared", |b| {

@@ -279,3 +279,30 @@ pub async fn hedged_inline_timer_pending() -> Result<u64, Failure> {
 pub async fn tokio_timeout_pending() -> Result<u64, Failure> {
     tokio::time::timeout(Duration::from_millis(50), op_pending_once()).await.unwrap_or(Err(Failure))
 }
+
+/// The floor of the attribute's success path, part 1: the fn's body as an `async`
+/// block awaited in place, which `#[retry]` needs so that `return` and `?` end the
+/// attempt rather than the call.
+async fn op_floor_block(left: &mut u32) -> Result<u64, Failure> {
+    let left = &mut *left;
+    async move { op_async(left).await }.await
+}
+
+/// A plain `.await` of `op_floor_block`, called as `ours_macro_async` calls its fn.
+pub async fn floor_block(failures: u32) -> Result<u64, Failure> {
+    let mut left = failures;
+    op_floor_block(&mut left).await
+}
+
+/// The floor, part 2: the same block marked as attempt 1 for `retry::attempt()`
+/// (SPEC §3.3), which every retried attempt pays on each poll. No policy at all.
+async fn op_floor_attempt(left: &mut u32) -> Result<u64, Failure> {
+    let left = &mut *left;
+    retry::__private::InAttempt::new(1, async move { op_async(left).await }).await
+}
+
+/// A plain `.await` of `op_floor_attempt`, called as `ours_macro_async` calls its fn.
+pub async fn floor_attempt(failures: u32) -> Result<u64, Failure> {
+    let mut left = failures;
+    op_floor_attempt(&mut left).await
+}

@@ -37,6 +37,8 @@ fn main() {
         match variant.as_str() {
             "plain_await" => repeat(n, failures, plain_await).await,
             "plain_await_fn" => repeat(n, failures, plain_await_fn).await,
+            "floor_block" => repeat(n, failures, floor_block).await,
+            "floor_attempt" => repeat(n, failures, floor_attempt).await,
             "retry" => repeat(n, failures, ours_async).await,
             "retry_macro" => repeat(n, failures, ours_macro_async).await,
             "retry_macro_shared" => repeat(n, failures, ours_macro_async_shared).await,
