@@ -101,14 +101,14 @@ pub(crate) struct Current {
 impl Current {
     #[inline]
     pub(crate) fn enter(number: u32) -> Current {
-        Current { previous: CURRENT.replace(number) }
+        Current { previous: CURRENT.with(|current| current.replace(number)) }
     }
 }
 
 impl Drop for Current {
     #[inline]
     fn drop(&mut self) {
-        CURRENT.set(self.previous);
+        CURRENT.with(|current| current.set(self.previous));
     }
 }
 

@@ -796,8 +796,52 @@ where
         CallStats { attempts: run.attempt, elapsed, idle: run.idle() }
     }
 
+    /// The sync loop. A lean call (see `lean`) makes its first attempt here and
+    /// the rest of the call out of line: a call that succeeds at once neither
+    /// counts nor saves the registers the loop needs.
     #[inline(always)]
-    fn run_sync<Op, const STATS: bool>(mut self, mut op: Op) -> (Result<T, E>, CallStats)
+    fn run_sync<Op, const STATS: bool>(self, mut op: Op) -> (Result<T, E>, CallStats)
+    where
+        Op: FnMut() -> Result<T, E>,
+        Sl: Sleeper,
+        G: SyncGuards,
+    {
+        if !Self::lean::<STATS>() {
+            return self.run_sync_from::<Op, STATS>(op, None);
+        }
+        // Nothing of the guards acts on a lean call's attempt: no breaker, budget
+        // or limit.
+        let outcome = {
+            let _current = Current::enter(1);
+            op()
+        };
+        match outcome {
+            Ok(value) if C::accepts_every_value() => {
+                (Ok(value), CallStats { attempts: 1, ..CallStats::default() })
+            }
+            // (A lean call asks for no statistics.)
+            outcome => (self.run_sync_after(op, outcome), CallStats::default()),
+        }
+    }
+
+    /// The rest of a lean sync call whose first attempt `run_sync` made.
+    #[inline(never)]
+    fn run_sync_after<Op>(self, op: Op, first: Result<T, E>) -> Result<T, E>
+    where
+        Op: FnMut() -> Result<T, E>,
+        Sl: Sleeper,
+        G: SyncGuards,
+    {
+        self.run_sync_from::<Op, false>(op, Some(first)).0
+    }
+
+    /// The sync loop, from the outcome of the first attempt if it was made.
+    #[inline(always)]
+    fn run_sync_from<Op, const STATS: bool>(
+        mut self,
+        mut op: Op,
+        mut first: Option<Result<T, E>>,
+    ) -> (Result<T, E>, CallStats)
     where
         Op: FnMut() -> Result<T, E>,
         Sl: Sleeper,
@@ -805,15 +849,23 @@ where
     {
         let mut run = Run::NEW;
         loop {
-            let number = self.begin_attempt(&mut run, STATS, false);
-            let current = Current::enter(number);
-            let slot = self.guards.admit(number);
-            let rejection = if G::admitted(&slot) { None } else { self.guards.rejection() };
-            let outcome = match rejection {
-                Some(rejection) => Err(rejection),
-                None => op(),
+            let (slot, outcome) = match first.take() {
+                Some(outcome) => {
+                    run.attempt = 1;
+                    (G::idle(), outcome)
+                }
+                None => {
+                    let number = self.begin_attempt(&mut run, STATS, false);
+                    let _current = Current::enter(number);
+                    let slot = self.guards.admit(number);
+                    let rejection = if G::admitted(&slot) { None } else { self.guards.rejection() };
+                    let outcome = match rejection {
+                        Some(rejection) => Err(rejection),
+                        None => op(),
+                    };
+                    (slot, outcome)
+                }
             };
-            drop(current);
             let rejected = self.guards.report(slot, &outcome);
             match self.end_attempt(&mut run, outcome, rejected, STATS, false) {
                 Step::Done { outcome, failed } => {
