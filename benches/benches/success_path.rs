@@ -41,12 +41,12 @@ fn async_benches(c: &mut Criterion) {
             g.bench_function("floor_attempt", |b| {
                 b.to_async(&rt).iter(|| floor_attempt(black_box(failures)))
             });
+            g.bench_function("plain_await_fn_shared", |b| {
+                b.to_async(&rt).iter(|| plain_await_fn_shared(black_box(failures)))
+            });
         }
         g.bench_function("retry", |b| b.to_async(&rt).iter(|| ours_async(black_box(failures))));
         g.bench_function("retry_macro", |b| b.to_async(&rt).iter(|| ours_macro_async(black_box(failures))));
-        g.bench_function("plain_await_fn_shared", |b| {
-            b.to_async(&rt).iter(|| plain_await_fn_shared(black_box(failures)))
-        });
         g.bench_function("retry_macro_shared", |b| {
             b.to_async(&rt).iter(|| ours_macro_async_shared(black_box(failures)))
         });
