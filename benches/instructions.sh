@@ -19,7 +19,7 @@ for group in sync_success sync_fail_twice async_success async_fail_twice hedge_o
         *) variants="plain_await retry retry_macro retry_macro_nodrop retry_macro_shared backon tryhard tokio_retry2" ;;
     esac
     # The same fn without the attribute only compares where the call succeeds.
-    [ "$group" = async_success ] && variants="${variants/plain_await /plain_await plain_await_fn plain_await_fn_shared floor_block floor_attempt }"
+    [ "$group" = async_success ] && variants="${variants/plain_await /plain_await plain_await_fn plain_await_fn_shared floor_block floor_attempt floor_loop }"
     n=20000
     [ "$group" = async_fail_twice ] && n=200 # the peers sleep on tokio's 1 ms timer here
     echo; echo "**$group** (instructions per call, N = $n)"; echo

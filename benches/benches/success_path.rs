@@ -41,6 +41,7 @@ fn async_benches(c: &mut Criterion) {
             g.bench_function("floor_attempt", |b| {
                 b.to_async(&rt).iter(|| floor_attempt(black_box(failures)))
             });
+            g.bench_function("floor_loop", |b| b.to_async(&rt).iter(|| floor_loop(black_box(failures))));
             g.bench_function("plain_await_fn_shared", |b| {
                 b.to_async(&rt).iter(|| plain_await_fn_shared(black_box(failures)))
             });

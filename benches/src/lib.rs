@@ -306,3 +306,23 @@ pub async fn floor_attempt(failures: u32) -> Result<u64, Failure> {
     let mut left = failures;
     op_floor_attempt(&mut left).await
 }
+
+/// The floor, part 3: a hand-written loop of at most 3 attempts around the marked
+/// block, as small as a retry loop with `retry::attempt()` can be. No policy.
+async fn op_floor_loop(left: &mut u32) -> Result<u64, Failure> {
+    let mut number = 1;
+    loop {
+        let left = &mut *left;
+        match retry::__private::InAttempt::new(number, async move { op_async(left).await }).await {
+            Ok(value) => break Ok(value),
+            Err(e) if number >= 3 => break Err(e),
+            Err(_) => number += 1,
+        }
+    }
+}
+
+/// A plain `.await` of `op_floor_loop`, called as `ours_macro_async` calls its fn.
+pub async fn floor_loop(failures: u32) -> Result<u64, Failure> {
+    let mut left = failures;
+    op_floor_loop(&mut left).await
+}

@@ -39,6 +39,7 @@ fn main() {
             "plain_await_fn" => repeat(n, failures, plain_await_fn).await,
             "floor_block" => repeat(n, failures, floor_block).await,
             "floor_attempt" => repeat(n, failures, floor_attempt).await,
+            "floor_loop" => repeat(n, failures, floor_loop).await,
             "retry" => repeat(n, failures, ours_async).await,
             "retry_macro" => repeat(n, failures, ours_macro_async).await,
             "retry_macro_shared" => repeat(n, failures, ours_macro_async_shared).await,
