@@ -1273,15 +1273,20 @@ where
     /// Decides what follows an attempt.
     #[inline(always)]
     pub fn end(&mut self, outcome: Result<T, E>) -> Next<T, E> {
+        if !Self::defers() {
+            return self.settle(outcome);
+        }
         // Nothing to run or count for a success: the policy is not needed.
-        if Self::defers() && C::accepts_every_value() && outcome.is_ok() {
+        if C::accepts_every_value() && outcome.is_ok() {
             return Next::Done { outcome, failed: false };
         }
-        if Self::defers() { self.settle_outlined(outcome) } else { self.settle(outcome) }
+        self.settle_outlined(outcome)
     }
 
-    /// [`Driver::settle`] out of line: where the success path costs nothing else,
-    /// the code for a failure stays out of the loop.
+    /// [`Driver::settle`] out of line, for a driver whose success path needs
+    /// nothing else: the failure's code stays out of the fn's loop, and `cold`
+    /// lays the loop out with the success path falling through.
+    #[cold]
     #[inline(never)]
     fn settle_outlined(&mut self, outcome: Result<T, E>) -> Next<T, E> {
         self.settle(outcome)
@@ -1351,7 +1356,29 @@ where
     where
         F: WithoutFallback,
     {
-        match self.end(outcome) {
+        if !Self::defers() {
+            return Self::flow(self.settle(outcome));
+        }
+        if C::accepts_every_value() && outcome.is_ok() {
+            return ControlFlow::Break(outcome);
+        }
+        self.next_outlined(outcome)
+    }
+
+    /// [`Driver::next`]'s failure path, out of line as
+    /// [`settle_outlined`](Self::settle_outlined) is. (Its own function: through
+    /// `settle_outlined`, the two paths met before the `break`, and the loop's
+    /// success path was laid out as a jump.)
+    #[cold]
+    #[inline(never)]
+    fn next_outlined(&mut self, outcome: Result<T, E>) -> ControlFlow<Result<T, E>, Duration> {
+        Self::flow(self.settle(outcome))
+    }
+
+    /// A decision as [`Driver::next`] hands it out (a policy without `fallback`).
+    #[inline(always)]
+    fn flow(next: Next<T, E>) -> ControlFlow<Result<T, E>, Duration> {
+        match next {
             Next::Done { outcome, .. } => ControlFlow::Break(outcome),
             Next::Sleep(delay) => ControlFlow::Continue(delay),
         }
