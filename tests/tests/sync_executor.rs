@@ -271,6 +271,17 @@ fn testing_guards_are_scoped() {
         assert!(out.is_err());
     }
     assert_eq!(calls, 100, "one attempt, and on_giveup still ran");
+    {
+        // A policy with no hook takes the other path: its first attempt inline,
+        // the rest out of line.
+        let _off = testing::disable_retries();
+        let mut attempts = 0;
+        let out = Retrying::new().wait(none()).call(|| {
+            attempts += 1;
+            Err::<(), _>(attempts)
+        });
+        assert_eq!((out, attempts), (Err(1), 1), "one attempt, its error returned");
+    }
 
     let sleeps = testing::record_sleeps();
     let _ = Retrying::new().stop(attempts(3)).wait(fixed(9)).call(failing(5));
