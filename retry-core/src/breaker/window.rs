@@ -1,21 +1,12 @@
 //! The sliding windows the failure and slow-call rates are measured over.
 
-use core::cell::Cell;
 use core::sync::atomic::Ordering::Relaxed;
-use core::sync::atomic::{AtomicU8, AtomicU32, AtomicU64};
+use core::sync::atomic::{AtomicI32, AtomicU8, AtomicU32, AtomicU64};
 use core::time::Duration;
 
 const FAILED: u8 = 1;
 const SLOW: u8 = 2;
 const FILLED: u8 = 4;
-
-/// Bytes of a cache line (and slots of a block, at most).
-const LINE: usize = 64;
-
-/// One cache line of slots: a block of the ring, written by one thread at a time.
-#[derive(Debug)]
-#[repr(align(64))]
-struct Line([AtomicU8; LINE]);
 
 /// A counter on a cache line of its own.
 #[derive(Debug, Default)]
@@ -25,47 +16,27 @@ struct Padded<T>(T);
 /// The last `n` calls: a ring of outcomes and running totals. Every call takes the
 /// next slot, so the oldest outcome leaves as the newest enters (it slides).
 ///
-/// Threads claim the ring in blocks (a divisor of `n`, up to 64 slots, each block
-/// on its own cache line) and fill their block slot by slot, so a healthy breaker's
-/// calls touch no line another thread writes: a success that replaces a success
-/// writes nothing shared, and the cursor moves once per block. One thread sees
-/// exactly the last `n` calls; with several, a block claimed but not yet filled
-/// still holds the outcomes of one lap before (at most a block per thread).
+/// The slot is taken from one shared cursor, so the ring holds exactly the last
+/// `n` calls to take a slot, from any number of threads, and any number of
+/// windows can be used from one thread: nothing about a window is kept outside
+/// it. A success that replaces a success writes no slot and no total; the cursor
+/// is the one shared word every call writes.
 #[derive(Debug)]
 pub(super) struct CountWindow {
-    lines: Box<[Line]>,
-    /// Slots used of each line (`n` = lines × block).
-    block: usize,
-    /// Blocks claimed so far.
+    slots: Box<[AtomicU8]>,
     cursor: Padded<AtomicU64>,
-    calls: Padded<AtomicU32>,
-    failures: Padded<AtomicU32>,
-    slow: Padded<AtomicU32>,
-}
-
-/// A thread's claim on a block of one window: slots `next..end` of line `line`.
-#[derive(Clone, Copy)]
-struct Claim {
-    window: usize,
-    line: usize,
-    next: usize,
-    end: usize,
-}
-
-std::thread_local! {
-    /// A small direct-mapped cache of this thread's claims, by window address.
-    static CLAIMS: [Cell<Claim>; 4] =
-        const { [const { Cell::new(Claim { window: 0, line: 0, next: 0, end: 0 }) }; 4] };
+    // Signed: a `clear` racing a `record` may take a slot's count back before
+    // the record adds it; a total read below zero reads as zero.
+    calls: Padded<AtomicI32>,
+    failures: Padded<AtomicI32>,
+    slow: Padded<AtomicI32>,
 }
 
 impl CountWindow {
     pub(super) fn new(n: u32) -> Self {
         let len = n.clamp(1, 65_536) as usize;
-        // The largest divisor of `len` up to min(64, len / 8): blocks tile the ring.
-        let block = (1..=(len / 8).clamp(1, LINE)).rev().find(|b| len.is_multiple_of(*b)).unwrap_or(1);
         CountWindow {
-            lines: (0..len / block).map(|_| Line([const { AtomicU8::new(0) }; LINE])).collect(),
-            block,
+            slots: (0..len).map(|_| AtomicU8::new(0)).collect(),
             cursor: Padded::default(),
             calls: Padded::default(),
             failures: Padded::default(),
@@ -73,35 +44,10 @@ impl CountWindow {
         }
     }
 
-    /// A fresh block: the line of the next `block` calls (one division per block).
-    fn claim(&self, key: usize) -> Claim {
-        let start = self.cursor.0.fetch_add(1, Relaxed);
-        let line = (start % self.lines.len() as u64) as usize;
-        Claim { window: key, line, next: 0, end: self.block }
-    }
-
-    /// The slot for this thread's next call.
-    fn next_slot(&self) -> &AtomicU8 {
-        let key = self as *const Self as usize;
-        let take = |claims: &[Cell<Claim>; 4]| {
-            let cell = &claims[(key >> 6) & 3];
-            let mut claim = cell.get();
-            if claim.window != key || claim.next == claim.end {
-                claim = self.claim(key);
-            }
-            let slot = (claim.line, claim.next);
-            claim.next += 1;
-            cell.set(claim);
-            slot
-        };
-        // During thread teardown the cache is gone: a block for this call alone.
-        let (line, offset) = CLAIMS.try_with(take).unwrap_or_else(|_| (self.claim(key).line, 0));
-        &self.lines[line].0[offset]
-    }
-
     /// Records one call; returns (calls, failures, slow) in the window.
     pub(super) fn record(&self, failed: bool, slow: bool) -> (u32, u32, u32) {
-        let slot = self.next_slot();
+        let taken = self.cursor.0.fetch_add(1, Relaxed);
+        let slot = &self.slots[(taken % self.slots.len() as u64) as usize];
         let new = FILLED | if failed { FAILED } else { 0 } | if slow { SLOW } else { 0 };
         // Same outcome as a lap ago: nothing changes, nothing is written.
         if slot.load(Relaxed) != new {
@@ -110,7 +56,7 @@ impl CountWindow {
             if old & FILLED == 0 {
                 self.calls.0.fetch_add(1, Relaxed);
             }
-            let adjust = |counter: &AtomicU32, bit: u8| match (old & bit != 0, new & bit != 0) {
+            let adjust = |counter: &AtomicI32, bit: u8| match (old & bit != 0, new & bit != 0) {
                 (false, true) => drop(counter.fetch_add(1, Relaxed)),
                 (true, false) => drop(counter.fetch_sub(1, Relaxed)),
                 _ => {}
@@ -122,16 +68,25 @@ impl CountWindow {
     }
 
     pub(super) fn counts(&self) -> (u32, u32, u32) {
-        (self.calls.0.load(Relaxed), self.failures.0.load(Relaxed), self.slow.0.load(Relaxed))
+        let read = |total: &AtomicI32| u32::try_from(total.load(Relaxed)).unwrap_or(0);
+        (read(&self.calls.0), read(&self.failures.0), read(&self.slow.0))
     }
 
     pub(super) fn clear(&self) {
-        for slot in self.lines.iter().flat_map(|line| &line.0) {
-            slot.store(0, Relaxed);
+        // Outcomes recorded while this runs may be cleared or kept, slot and total
+        // alike: each slot is swapped out and its own counts taken back.
+        for slot in self.slots.iter() {
+            let old = slot.swap(0, Relaxed);
+            if old & FILLED != 0 {
+                self.calls.0.fetch_sub(1, Relaxed);
+            }
+            if old & FAILED != 0 {
+                self.failures.0.fetch_sub(1, Relaxed);
+            }
+            if old & SLOW != 0 {
+                self.slow.0.fetch_sub(1, Relaxed);
+            }
         }
-        self.calls.0.store(0, Relaxed);
-        self.failures.0.store(0, Relaxed);
-        self.slow.0.store(0, Relaxed);
     }
 }
 
@@ -213,19 +168,10 @@ mod tests {
     use super::*;
 
     fn slot_counts(window: &CountWindow) -> (u32, u32) {
-        let slots = window.lines.iter().flat_map(|line| &line.0[..window.block]);
-        slots.fold((0, 0), |(calls, failures), slot| {
+        window.slots.iter().fold((0, 0), |(calls, failures), slot| {
             let v = slot.load(Relaxed);
             (calls + u32::from(v & FILLED != 0), failures + u32::from(v & FAILED != 0))
         })
-    }
-
-    #[test]
-    fn blocks_tile_the_ring() {
-        for (n, block) in [(1, 1), (10, 1), (100, 10), (97, 1), (1000, 50), (65_536, 64)] {
-            let window = CountWindow::new(n);
-            assert_eq!((window.block, window.lines.len() * window.block), (block, n as usize), "n = {n}");
-        }
     }
 
     #[test]
@@ -242,6 +188,19 @@ mod tests {
     }
 
     #[test]
+    fn windows_used_in_turn_from_one_thread_each_see_their_own_calls() {
+        let windows: Vec<_> = (0..9).map(|_| CountWindow::new(100)).collect();
+        for round in 0..250 {
+            for (i, window) in windows.iter().enumerate() {
+                window.record(i % 2 == 0, false);
+            }
+            let expected = (round + 1).min(100);
+            assert_eq!(windows[0].counts(), (expected, expected, 0));
+            assert_eq!(windows[1].counts(), (expected, 0, 0));
+        }
+    }
+
+    #[test]
     fn totals_match_the_slots_under_concurrency() {
         let window = std::sync::Arc::new(CountWindow::new(100));
         let handles: Vec<_> = (0..4u64)
@@ -250,6 +209,9 @@ mod tests {
                 std::thread::spawn(move || {
                     for i in 0..50_000u64 {
                         window.record((i * 7 + t) % 5 < 2, false);
+                        if i % 10_000 == 0 && t == 0 {
+                            window.clear();
+                        }
                     }
                 })
             })
