@@ -63,9 +63,6 @@ const SUCCESS_SHIFT: u32 = PHASE_BITS + COUNT_BITS;
 const GEN_SHIFT: u32 = PHASE_BITS + 2 * COUNT_BITS;
 /// The most probes half-open can admit (the in-flight field's capacity).
 pub const MAX_PROBES: u32 = COUNT_MASK as u32;
-/// Bits of the generation kept with the opening time.
-const TAG_BITS: u32 = 22;
-const TAG_MASK: u64 = (1 << TAG_BITS) - 1;
 
 #[inline]
 const fn phase(word: u64) -> State {
@@ -148,23 +145,46 @@ pub struct Transition {
 #[derive(Debug)]
 pub struct Gate<A> {
     word: A,
-    /// When the breaker last opened: milliseconds since the breaker's origin,
-    /// shifted, with the low bits of the generation it opened in (so a reader can
-    /// tell an opening time from an older one not yet overwritten).
-    opened: A,
+    /// When the breaker last opened, in milliseconds since the breaker's origin
+    /// (a whole word: any time a `u64` of milliseconds holds).
+    opened_at: A,
+    /// The generation `opened_at` belongs to, stored after it: a reader that finds
+    /// the open state's generation here reads that opening's time (or a later
+    /// one's), never an earlier opening's.
+    opened_gen: A,
 }
 
 impl Gate<core::sync::atomic::AtomicU64> {
     /// A closed gate (const, for `static` breakers).
     pub const fn closed() -> Self {
-        Gate { word: core::sync::atomic::AtomicU64::new(0), opened: core::sync::atomic::AtomicU64::new(0) }
+        use core::sync::atomic::AtomicU64;
+        Gate { word: AtomicU64::new(0), opened_at: AtomicU64::new(0), opened_gen: AtomicU64::new(u64::MAX) }
     }
 }
 
 impl<A: Word> Gate<A> {
     /// A closed gate over any atomic word (the model tests' constructor).
     pub fn new() -> Self {
-        Gate { word: A::new(0), opened: A::new(0) }
+        Gate { word: A::new(0), opened_at: A::new(0), opened_gen: A::new(u64::MAX) }
+    }
+
+    /// When the open state of `generation` began, if the thread that opened it
+    /// has stamped it yet.
+    #[inline]
+    fn opened_at(&self, generation: u64) -> Option<u64> {
+        (self.opened_gen.load(Acquire) == generation).then(|| self.opened_at.load(Acquire))
+    }
+
+    /// Stamps the opening of `generation` at `now_ms`.
+    fn stamp(&self, generation: u64, now_ms: u64) {
+        self.opened_at.store(now_ms, Release);
+        self.opened_gen.store(generation, Release);
+    }
+
+    /// The generation of the state now (it changes on every transition).
+    #[inline]
+    pub fn generation(&self) -> u64 {
+        gen_of(self.word.load(Acquire))
     }
 
     /// The current state.
@@ -195,12 +215,9 @@ impl<A: Word> Gate<A> {
                 State::Closed | State::ForcedClosed => return Some(Ticket(word)),
                 State::ForcedOpen => return None,
                 State::Open => {
-                    let opened = self.opened.load(Acquire);
                     // Not yet stamped by the thread that opened it: just opened.
-                    if opened & TAG_MASK != generation & TAG_MASK {
-                        return None;
-                    }
-                    if now_ms().saturating_sub(opened >> TAG_BITS) < open_for_ms() {
+                    let Some(opened) = self.opened_at(generation) else { return None };
+                    if now_ms().saturating_sub(opened) < open_for_ms() {
                         return None;
                     }
                     let half_open = pack(State::HalfOpen, generation + 1, 0, 0);
@@ -234,10 +251,8 @@ impl<A: Word> Gate<A> {
         match phase(word) {
             State::ForcedOpen => false,
             State::Open => {
-                let opened = self.opened.load(Acquire);
                 // Not stamped yet: it opened just now.
-                let since =
-                    if opened & TAG_MASK == gen_of(word) & TAG_MASK { opened >> TAG_BITS } else { now_ms };
+                let since = self.opened_at(gen_of(word)).unwrap_or(now_ms);
                 at_ms.saturating_sub(since) >= open_for_ms()
             }
             _ => true,
@@ -289,7 +304,7 @@ impl<A: Word> Gate<A> {
         }
         let open = pack(State::Open, generation + 1, 0, 0);
         self.word.compare_exchange(word, open).ok()?;
-        self.opened.store((now_ms << TAG_BITS) | ((generation + 1) & TAG_MASK), Release);
+        self.stamp(gen_of(open), now_ms);
         Some(Transition { from, to: State::Open })
     }
 
@@ -301,7 +316,7 @@ impl<A: Word> Gate<A> {
             match self.word.compare_exchange(word, next) {
                 Ok(_) => {
                     if to == State::Open {
-                        self.opened.store((now_ms << TAG_BITS) | (gen_of(next) & TAG_MASK), Release);
+                        self.stamp(gen_of(next), now_ms);
                     }
                     return Transition { from: phase(word), to };
                 }

@@ -341,11 +341,9 @@ impl<K: Clock> CircuitBreaker<K> {
             self.gate.acquire(self.probes, || self.now_ms(), || self.open_duration_ms(), |t| self.notify(t));
         match ticket {
             Some(ticket) => {
-                // Nanoseconds since the origin, plus one (zero: not timed). A plain
-                // word, not an `Option<Instant>`, which the compiler
-                // wrote in parts and read whole, stalling store forwarding.
-                let started =
-                    if self.slow_call.is_some() && ticket.counted() { self.now_ns().max(1) } else { 0 };
+                // A plain word, not an `Option<Instant>`, which the compiler wrote
+                // in parts and read whole, stalling store forwarding.
+                let started = if self.slow_call.is_some() && ticket.counted() { self.stamp_ns() } else { 0 };
                 Ok(Permit { breaker: self, ticket: Some(ticket), started })
             }
             None => {
@@ -388,16 +386,19 @@ impl<K: Clock> CircuitBreaker<K> {
         outcome.map_err(BreakerError::Inner)
     }
 
-    fn now_ns(&self) -> u64 {
+    fn since_origin(&self) -> Duration {
         let now = self.clock.now();
-        let origin = *self.origin.get_or_init(|| now);
-        u64::try_from(now.saturating_duration_since(origin).as_nanos()).unwrap_or(u64::MAX)
+        now.saturating_duration_since(*self.origin.get_or_init(|| now))
+    }
+
+    /// A call's start for the slow-call rule: nanoseconds since the origin plus one,
+    /// so that zero means "not timed" (saturating, some 584 years on).
+    fn stamp_ns(&self) -> u64 {
+        u64::try_from(self.since_origin().as_nanos()).unwrap_or(u64::MAX).saturating_add(1)
     }
 
     fn now_ms(&self) -> u64 {
-        let now = self.clock.now();
-        let origin = *self.origin.get_or_init(|| now);
-        u64::try_from(now.saturating_duration_since(origin).as_millis()).unwrap_or(u64::MAX >> 23)
+        u64::try_from(self.since_origin().as_millis()).unwrap_or(u64::MAX)
     }
 
     fn open_duration_ms(&self) -> u64 {
@@ -468,8 +469,13 @@ impl<K: Clock> CircuitBreaker<K> {
         }
     }
 
-    /// Records a closed-state outcome and opens if a threshold is reached.
+    /// Records a closed-state outcome and opens if a threshold is reached. An
+    /// outcome of a call admitted in an earlier closed period (before an opening
+    /// or a reset) counts nothing.
     fn record(&self, ticket: Ticket, failed: bool, slow: bool) {
+        if self.gate.generation() != ticket.generation() {
+            return;
+        }
         if failed {
             let in_a_row = self.consecutive.fetch_add(1, Ordering::Relaxed).saturating_add(1);
             if self.consecutive_threshold > 0 && in_a_row >= self.consecutive_threshold {
@@ -517,7 +523,7 @@ impl<K: Clock> Permit<'_, K> {
     fn slow(&self) -> bool {
         match (self.started, self.breaker.slow_call) {
             (1.., Some((threshold, _))) => {
-                Duration::from_nanos(self.breaker.now_ns().max(1).saturating_sub(self.started)) >= threshold
+                Duration::from_nanos(self.breaker.stamp_ns().saturating_sub(self.started)) >= threshold
             }
             _ => false,
         }
