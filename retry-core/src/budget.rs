@@ -290,11 +290,23 @@ impl<K: Clock> RetryBudget<K> {
     }
 
     /// Adds `delta` to the epoch's slot (expiring what it held before, if that is
-    /// older), and to the balance if `to_balance`.
+    /// older), and to the balance if `to_balance`. An epoch that has already left
+    /// the window (a thread that read the clock long before it got here) records
+    /// nothing in a slot: what it would have held is expired at once (a
+    /// withdrawal's unit, which the balance already paid, goes back to it).
     fn add_to_slot(&self, delta: i64, epoch: u64, to_balance: bool) {
         let slot = &self.slots[(epoch % SLOTS) as usize];
         let mut word = slot.load(Acquire);
         loop {
+            if epoch.saturating_add(SLOTS) <= self.rotated.load(Acquire) {
+                let change = if to_balance { 0 } else { -delta };
+                if change != 0 {
+                    self.balance.fetch_add(change, AcqRel);
+                }
+                return;
+            }
+            // The epoch is live, so every tag in play is within a few slots of it
+            // and the 16-bit comparison cannot wrap.
             let (tag, value) = unpack(word);
             let (next, expired) = if is_older(tag, epoch) {
                 (pack(epoch, delta), value)
@@ -316,18 +328,23 @@ impl<K: Clock> RetryBudget<K> {
     }
 
     /// Expires the slots of epochs that left the window since the last rotation.
+    ///
+    /// After a gap of a whole window or more (an idle night, a clock that jumped
+    /// by years), every slot is expired whatever its tag says: a 16-bit tag cannot
+    /// tell an epoch from one 65,536 epochs older.
     fn rotate(&self, epoch: u64) {
         let last = self.rotated.load(Acquire);
         if last >= epoch || self.rotated.compare_exchange(last, epoch, AcqRel, Acquire).is_err() {
             return;
         }
-        let first = (last + 1).max(epoch.saturating_sub(SLOTS - 1));
+        let whole_window = epoch - last >= SLOTS;
+        let first = if whole_window { epoch - (SLOTS - 1) } else { last + 1 };
         for claimed in first..=epoch {
             let slot = &self.slots[(claimed % SLOTS) as usize];
             let mut word = slot.load(Acquire);
             loop {
                 let (tag, value) = unpack(word);
-                if !is_older(tag, claimed) {
+                if !whole_window && !is_older(tag, claimed) {
                     break;
                 }
                 match slot.compare_exchange_weak(word, pack(claimed, 0), AcqRel, Acquire) {
@@ -395,5 +412,39 @@ mod tests {
         clock.advance(Duration::from_secs(3600));
         assert_eq!(budget.available(), 0);
         assert_eq!(budget.balance.load(Relaxed), 0);
+    }
+
+    #[test]
+    fn everything_expires_after_any_idle_gap() {
+        // Gaps around the 16-bit tag's wrap points, at the 1 s slots of the default ttl.
+        for idle_s in [
+            10,
+            11,
+            3_600,
+            32_767,
+            32_768,
+            32_769,
+            36_000,
+            65_535,
+            65_536,
+            65_537,
+            655_360,
+            10 * 365 * 86_400,
+        ] {
+            let clock = ManualClock::new();
+            let budget = RetryBudget::with_clock(clock.clone()).with_min_per_sec(10);
+            for _ in 0..100 {
+                assert!(budget.try_withdraw());
+            }
+            assert_eq!(budget.available(), 0);
+            clock.advance(Duration::from_secs(idle_s));
+            assert_eq!(budget.available(), 100, "after {idle_s} s idle");
+            for _ in 0..100_000 {
+                budget.deposit();
+            }
+            clock.advance(Duration::from_secs(60));
+            assert_eq!(budget.available(), 100, "after {idle_s} s idle, deposits expire again");
+            assert_eq!(budget.balance.load(Relaxed), 0);
+        }
     }
 }
