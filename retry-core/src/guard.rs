@@ -119,8 +119,12 @@ pub trait BreakerSide<T, E> {
     fn wrap<Fut>(&self, attempt: Fut, admitted: bool) -> Self::Attempt<Fut>;
     /// [`Attempt`](Self::Attempt), known to be a future (for generic callers).
     type Gated<Fut: Future<Output = Result<T, E>>>: Future<Output = Result<T, E>>;
-    /// [`wrap`](Self::wrap), for generic callers.
-    fn gate<Fut: Future<Output = Result<T, E>>>(&self, attempt: Fut, admitted: bool) -> Self::Gated<Fut>;
+    /// An attempt made by `make` if admitted; a rejected one never calls `make`.
+    fn gate<Fut: Future<Output = Result<T, E>>>(
+        &self,
+        admitted: bool,
+        make: impl FnOnce() -> Fut,
+    ) -> Self::Gated<Fut>;
     /// What an attempt holds: its permit, or the mark of a rejection. Zero-sized
     /// when there is no breaker, so an async call stores nothing for it.
     type Slot;
@@ -134,8 +138,6 @@ pub trait BreakerSide<T, E> {
     const PASSIVE: bool;
     /// An admitted attempt, wrapped without this side (see [`Guard::PASSIVE`]).
     fn pass<Fut>(attempt: Fut) -> Self::Attempt<Fut>;
-    /// [`pass`](Self::pass), for generic callers.
-    fn pass_gated<Fut: Future<Output = Result<T, E>>>(attempt: Fut) -> Self::Gated<Fut>;
     /// The error of a rejected attempt (`None`: this side never rejects).
     fn rejection(&self) -> Option<E>;
     /// Reports an attempt's outcome on its permit; whether it was rejected instead.
@@ -150,10 +152,6 @@ impl<T, E> BreakerSide<T, E> for NoBreaker {
     fn pass<Fut>(attempt: Fut) -> Fut {
         attempt
     }
-    #[inline(always)]
-    fn pass_gated<Fut: Future<Output = Result<T, E>>>(attempt: Fut) -> Fut {
-        attempt
-    }
     type Slot = ();
     type Attempt<Fut> = Fut;
     #[inline(always)]
@@ -162,8 +160,8 @@ impl<T, E> BreakerSide<T, E> for NoBreaker {
     }
     type Gated<Fut: Future<Output = Result<T, E>>> = Fut;
     #[inline(always)]
-    fn gate<Fut: Future<Output = Result<T, E>>>(&self, attempt: Fut, _: bool) -> Fut {
-        attempt
+    fn gate<Fut: Future<Output = Result<T, E>>>(&self, _: bool, make: impl FnOnce() -> Fut) -> Fut {
+        make()
     }
     #[inline(always)]
     fn admit(&self) {}
@@ -197,20 +195,28 @@ where
     const PASSIVE: bool = false;
     #[inline(always)]
     fn pass<Fut>(attempt: Fut) -> Admitted<Fut, E> {
-        Admitted { attempt, rejection: None }
-    }
-    #[inline(always)]
-    fn pass_gated<Fut: Future<Output = Result<T, E>>>(attempt: Fut) -> Admitted<Fut, E> {
-        Admitted { attempt, rejection: None }
+        Admitted::Running { attempt }
     }
     #[inline(always)]
     fn wrap<Fut>(&self, attempt: Fut, admitted: bool) -> Admitted<Fut, E> {
-        Admitted { attempt, rejection: if admitted { None } else { Some(self.rejection) } }
+        if admitted {
+            Admitted::Running { attempt }
+        } else {
+            Admitted::Rejected { rejection: self.rejection }
+        }
     }
     type Gated<Fut: Future<Output = Result<T, E>>> = Admitted<Fut, E>;
     #[inline(always)]
-    fn gate<Fut: Future<Output = Result<T, E>>>(&self, attempt: Fut, admitted: bool) -> Admitted<Fut, E> {
-        Admitted { attempt, rejection: if admitted { None } else { Some(self.rejection) } }
+    fn gate<Fut: Future<Output = Result<T, E>>>(
+        &self,
+        admitted: bool,
+        make: impl FnOnce() -> Fut,
+    ) -> Admitted<Fut, E> {
+        if admitted {
+            Admitted::Running { attempt: make() }
+        } else {
+            Admitted::Rejected { rejection: self.rejection }
+        }
     }
     #[inline]
     fn admit(&self) -> Option<Permit<'b, K>> {
@@ -435,8 +441,12 @@ pub trait Guard<T, E> {
     fn wrap<Fut>(&self, attempt: Fut, admitted: bool) -> Self::Attempt<Fut>;
     /// [`Attempt`](Self::Attempt), known to be a future (for generic callers).
     type Gated<Fut: Future<Output = Result<T, E>>>: Future<Output = Result<T, E>>;
-    /// [`wrap`](Self::wrap), for generic callers.
-    fn gate<Fut: Future<Output = Result<T, E>>>(&self, attempt: Fut, admitted: bool) -> Self::Gated<Fut>;
+    /// An attempt made by `make` if admitted (see [`BreakerSide::gate`]).
+    fn gate<Fut: Future<Output = Result<T, E>>>(
+        &self,
+        admitted: bool,
+        make: impl FnOnce() -> Fut,
+    ) -> Self::Gated<Fut>;
     /// What an attempt holds (see [`BreakerSide::Slot`]).
     type Slot;
     /// The slot of no attempt.
@@ -450,8 +460,6 @@ pub trait Guard<T, E> {
     const PASSIVE: bool;
     /// An admitted attempt, wrapped without the guards (see [`Guard::PASSIVE`]).
     fn pass<Fut>(attempt: Fut) -> Self::Attempt<Fut>;
-    /// [`pass`](Self::pass), for generic callers.
-    fn pass_gated<Fut: Future<Output = Result<T, E>>>(attempt: Fut) -> Self::Gated<Fut>;
     /// The error of a rejected attempt.
     fn rejection(&self) -> Option<E>;
     /// After an attempt.
@@ -472,6 +480,8 @@ pub trait Guard<T, E> {
     fn retrying(&self, attempt: &Attempt<'_, T, E>);
     /// The call gives up.
     fn giving_up(&self, attempt: &Attempt<'_, T, E>);
+    /// The call ends in a breaker's rejection.
+    fn rejected(&self, attempt: &Attempt<'_, T, E>);
     /// The overall deadline, if any.
     fn deadline(&self) -> Option<Duration>;
     /// An async attempt cut at the limits.
@@ -497,11 +507,6 @@ where
     #[inline(always)]
     fn pass<Fut>(attempt: Fut) -> Br::Attempt<Fut> {
         Br::pass(attempt)
-    }
-
-    #[inline(always)]
-    fn pass_gated<Fut: Future<Output = Result<T, E>>>(attempt: Fut) -> Br::Gated<Fut> {
-        Br::pass_gated(attempt)
     }
 
     #[inline(always)]
@@ -539,6 +544,11 @@ where
         self.log.giving_up(attempt)
     }
 
+    #[inline]
+    fn rejected(&self, attempt: &Attempt<'_, T, E>) {
+        self.log.rejected(attempt)
+    }
+
     type Slot = Br::Slot;
     type Cut<Fut: Future<Output = Result<T, E>>, Z: Future<Output = ()>> = Li::Cut<Fut, Z>;
 
@@ -560,8 +570,12 @@ where
     type Gated<Fut: Future<Output = Result<T, E>>> = Br::Gated<Fut>;
 
     #[inline(always)]
-    fn gate<Fut: Future<Output = Result<T, E>>>(&self, attempt: Fut, admitted: bool) -> Br::Gated<Fut> {
-        self.breaker.gate(attempt, admitted)
+    fn gate<Fut: Future<Output = Result<T, E>>>(
+        &self,
+        admitted: bool,
+        make: impl FnOnce() -> Fut,
+    ) -> Br::Gated<Fut> {
+        self.breaker.gate(admitted, make)
     }
 
     #[inline(always)]
@@ -606,14 +620,16 @@ where
 }
 
 pin_project_lite::pin_project! {
-    /// An attempt's future behind a breaker's admission: yields the rejection at
-    /// once when the breaker refused it (without polling the attempt).
+    /// An attempt's future behind a breaker's admission: the attempt, or the
+    /// rejection, yielded at once (a rejected attempt is never made).
     #[doc(hidden)]
     #[derive(Debug)]
-    pub struct Admitted<Fut, E> {
-        #[pin]
-        attempt: Fut,
-        rejection: Option<fn() -> E>,
+    #[project = AdmittedProj]
+    pub enum Admitted<Fut, E> {
+        /// Admitted: the attempt runs.
+        Running { #[pin] attempt: Fut },
+        /// Rejected: the error of a rejection.
+        Rejected { rejection: fn() -> E },
     }
 }
 
@@ -622,10 +638,9 @@ impl<T, E, Fut: Future<Output = Result<T, E>>> Future for Admitted<Fut, E> {
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        match this.rejection {
-            Some(rejection) => Poll::Ready(Err(rejection())),
-            None => this.attempt.poll(cx),
+        match self.project() {
+            AdmittedProj::Running { attempt } => attempt.poll(cx),
+            AdmittedProj::Rejected { rejection } => Poll::Ready(Err(rejection())),
         }
     }
 }

@@ -4,6 +4,9 @@
 //! * `retrying` before each sleep, with the fn's name, the attempt that failed, the
 //!   delay and the error (by `Display`, when the error type has it);
 //! * `giving up` when the call ends in failure, with the same fields;
+//! * `rejected by the circuit breaker` when the call ends because its breaker
+//!   refused an attempt: not a failure of the call's own (the breaker's opening
+//!   is one `WARN` event), so never more severe than `DEBUG`;
 //!
 //! at `DEBUG` by default, or at the level of the attribute's `log = warn` key
 //! (`off` for none; [`Retrying::log`](crate::Retrying::log) in the explicit API).
@@ -13,8 +16,9 @@
 //!
 //! With the feature `metrics`, the same places record through the `metrics`
 //! facade, labelled `name` (the fn's name): the counters `retry_attempts_total`,
-//! `retry_retries_total`, `retry_successes_total`, `retry_giveups_total` and the
-//! histogram `retry_attempt_duration_seconds`; breakers add
+//! `retry_retries_total`, `retry_successes_total`, `retry_giveups_total`,
+//! `retry_rejections_total` (calls that ended in a breaker's rejection; not
+//! counted as give-ups) and the histogram `retry_attempt_duration_seconds`; breakers add
 //! `retry_breaker_state` (gauge: 0 closed, 1 open, 2 half-open, 3 forced open, 4
 //! forced closed), `retry_breaker_transitions_total` and
 //! `retry_breaker_rejections_total` (label `breaker`), budgets
@@ -152,6 +156,8 @@ pub trait LogSide<T, E> {
     fn retrying(&self, attempt: &Attempt<'_, T, E>);
     /// When the call gives up.
     fn giving_up(&self, attempt: &Attempt<'_, T, E>);
+    /// When the call ends because a circuit breaker rejected an attempt.
+    fn rejected(&self, attempt: &Attempt<'_, T, E>);
 }
 
 impl<T, E> LogSide<T, E> for NoLog {
@@ -164,6 +170,8 @@ impl<T, E> LogSide<T, E> for NoLog {
     fn retrying(&self, _: &Attempt<'_, T, E>) {}
     #[inline(always)]
     fn giving_up(&self, _: &Attempt<'_, T, E>) {}
+    #[inline(always)]
+    fn rejected(&self, _: &Attempt<'_, T, E>) {}
 }
 
 impl<T, E, Lv: Level, Sh: ShowError<E>> LogSide<T, E> for Log<Lv, Sh> {
@@ -202,6 +210,17 @@ impl<T, E, Lv: Level, Sh: ShowError<E>> LogSide<T, E> for Log<Lv, Sh> {
         #[cfg(feature = "metrics")]
         metrics::counter!("retry_giveups_total", "name" => attempt.name()).increment(1);
         emit(self.level.level(), self.show.describe(), attempt, "giving up");
+    }
+    #[cold]
+    fn rejected(&self, attempt: &Attempt<'_, T, E>) {
+        #[cfg(feature = "metrics")]
+        metrics::counter!("retry_rejections_total", "name" => attempt.name()).increment(1);
+        let level = match self.level.level() {
+            LogLevel::Off => LogLevel::Off,
+            LogLevel::Trace => LogLevel::Trace,
+            _ => LogLevel::Debug,
+        };
+        emit(level, self.show.describe(), attempt, "rejected by the circuit breaker");
     }
 }
 

@@ -749,7 +749,8 @@ where
                 if failed { self.hooks.on_giveup(&attempt) } else { self.hooks.on_success(&attempt) }
             }
             if failed && self.guards.logs() {
-                self.guards.giving_up(&self.snapshot(run, elapsed, Some(&outcome)));
+                let attempt = self.snapshot(run, elapsed, Some(&outcome));
+                if rejected { self.guards.rejected(&attempt) } else { self.guards.giving_up(&attempt) }
             }
             if !failed {
                 self.guards.succeeded(self.label());
@@ -900,7 +901,12 @@ where
             // its first attempt: a call that succeeds at once stores no counters.
             // (Nothing of the guards acts on it: no breaker, budget or limit.)
             let mut first = if Self::lean::<STATS>() {
-                match InAttempt::new(1, op()).await {
+                // `attempt()` answers while `op` makes the future, as while it runs.
+                let attempt = {
+                    let _current = Current::enter(1);
+                    op()
+                };
+                match InAttempt::new(1, attempt).await {
                     Ok(value) if C::accepts_every_value() => {
                         return finish(Ok(value), CallStats { attempts: 1, ..CallStats::default() });
                     }
@@ -926,13 +932,18 @@ where
                             }
                             _ => G::idle(),
                         };
-                        // One path, rejected or not (a branch here costs every call).
-                        let attempt = this.guards.cut(
-                            op(),
-                            || run.as_ref().map_or(Duration::ZERO, |run| this.elapsed(run, STATS, true)),
-                            |limit| this.sleeper.sleep(limit),
-                        );
-                        let attempt = this.guards.gate(attempt, G::admitted(&slot));
+                        // A rejected attempt is never made: `op` is not called.
+                        let attempt = this.guards.gate(G::admitted(&slot), || {
+                            let attempt = {
+                                let _current = Current::enter(number);
+                                op()
+                            };
+                            this.guards.cut(
+                                attempt,
+                                || run.as_ref().map_or(Duration::ZERO, |run| this.elapsed(run, STATS, true)),
+                                |limit| this.sleeper.sleep(limit),
+                            )
+                        });
                         match InAttempt::new(number, attempt).await {
                             Ok(value) if Self::lean::<STATS>() && C::accepts_every_value() => {
                                 break (
@@ -1243,19 +1254,6 @@ where
         match self.begin() {
             Some((number, admitted, policy)) => InAttempt::new(number, policy.guards.wrap(attempt, admitted)),
             None => InAttempt::new(self.number, G::pass(attempt)),
-        }
-    }
-
-    /// [`Driver::attempt`] for generic callers, whose attempt's gated future must
-    /// be known to be a future.
-    #[inline(always)]
-    pub fn attempt_gated<Fut: Future<Output = Result<T, E>>>(
-        &mut self,
-        attempt: Fut,
-    ) -> InAttempt<G::Gated<Fut>> {
-        match self.begin() {
-            Some((number, admitted, policy)) => InAttempt::new(number, policy.guards.gate(attempt, admitted)),
-            None => InAttempt::new(self.number, G::pass_gated(attempt)),
         }
     }
 

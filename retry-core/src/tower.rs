@@ -42,7 +42,7 @@ use crate::clock::Clock;
 use crate::condition::Classify;
 use crate::guard::Guard;
 use crate::hook::HookSet;
-use crate::retrying::{Driver, Fallback, Next, Retrying};
+use crate::retrying::{Fallback, Retrying};
 use crate::sleep::AsyncSleeper;
 use crate::stop::Stop;
 use crate::wait::Wait;
@@ -129,7 +129,7 @@ where
     K: Clock + Send + 'static,
     G: Guard<S::Response, S::Error> + Send + 'static,
     G::Slot: Send,
-    G::Gated<ServiceAttempt<S, Req>>: Send,
+    G::Gated<G::Cut<ServiceAttempt<S, Req>, Sl::Sleep>>: Send,
 {
     type Response = S::Response;
     type Error = S::Error;
@@ -142,24 +142,15 @@ where
     fn call(&mut self, request: Req) -> Self::Future {
         // The ready service answers the first attempt; clones wait for the next.
         let clone = self.inner.clone();
-        let ready = core::mem::replace(&mut self.inner, clone);
-        let mut driver = Driver::new((self.policy)());
-        Box::pin(async move {
-            let template = ready.clone();
-            let mut first = Some(ready);
-            loop {
-                // Nothing is called before the attempt is admitted (a breaker may
-                // reject it): each attempt starts by polling readiness, which the
-                // already-ready first service answers at once.
-                let service = first.take().unwrap_or_else(|| template.clone());
-                let attempt = ServiceAttempt::Ready { service, request: Some(request.clone()) };
-                let outcome = driver.attempt_gated(attempt).await;
-                let delay = match driver.end(outcome) {
-                    Next::Done { outcome, failed } => return driver.finish(outcome, failed),
-                    Next::Sleep(delay) => delay,
-                };
-                driver.sleep(delay).await;
-            }
-        })
+        let mut first = Some(core::mem::replace(&mut self.inner, clone));
+        let template = first.clone();
+        // Each attempt owns its service and request (so the future needs them
+        // `Send`, not `Sync`); one the breaker rejects clones neither. Each starts
+        // by polling readiness, which the already-ready first service answers at once.
+        let attempt = move || {
+            let service = first.take().or_else(|| template.clone()).expect("a service to call");
+            ServiceAttempt::Ready { service, request: Some(request.clone()) }
+        };
+        Box::pin((self.policy)().call_async(attempt))
     }
 }
