@@ -1,0 +1,318 @@
+//! The breaker, the budget and the executor under the uses a benchmark does not
+//! make: breakers replaced in place, several per thread, a budget idle for hours,
+//! outcomes reported late, the op closure itself inside an attempt, rejections.
+#![deny(warnings, clippy::all)]
+
+use std::io::Write;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use retry::breaker::{CircuitBreaker, State, Window};
+use retry::testing::ManualClock;
+use retry::{CircuitOpen, RetryBudget, Retrying, TimedOut, dsl::*};
+
+#[derive(Debug, PartialEq)]
+enum Error {
+    Down,
+    Open,
+    TimedOut,
+}
+
+impl From<CircuitOpen> for Error {
+    fn from(_: CircuitOpen) -> Self {
+        Error::Open
+    }
+}
+
+impl From<TimedOut> for Error {
+    fn from(_: TimedOut) -> Self {
+        Error::TimedOut
+    }
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self:?}")
+    }
+}
+
+#[test]
+fn a_breaker_replaced_at_the_same_address_works() {
+    let make = |n| CircuitBreaker::new().with_failure_rate(0.5, Window::Calls(n));
+    let mut breaker = Box::new(make(1000));
+    for _ in 0..751 {
+        let _ = breaker.call(|| Ok::<_, ()>(()));
+    }
+    // A field reassigned on a configuration reload: same address, smaller window.
+    *breaker = make(10);
+    for _ in 0..100 {
+        assert!(breaker.call(|| Ok::<_, ()>(())).is_ok());
+    }
+    assert_eq!(breaker.stats().window_calls, 10);
+}
+
+static DEPENDENCIES: [CircuitBreaker; 5] = {
+    const ONE: CircuitBreaker = CircuitBreaker::new()
+        .with_consecutive_failures(0)
+        .with_failure_rate(0.5, Window::Calls(100))
+        .with_minimum_calls(20);
+    [ONE, ONE, ONE, ONE, ONE]
+};
+
+#[test]
+fn several_rate_window_breakers_used_from_one_thread_each_trip() {
+    for round in 0..20 {
+        for breaker in &DEPENDENCIES {
+            if breaker.state() == State::Closed {
+                let _ = breaker.call(|| Err::<(), _>("down"));
+            }
+        }
+        if round < 19 {
+            assert!(DEPENDENCIES.iter().all(|b| b.state() == State::Closed), "round {round}");
+        }
+    }
+    for (i, breaker) in DEPENDENCIES.iter().enumerate() {
+        assert_eq!(breaker.state(), State::Open, "breaker {i} after 20 failures of 20 calls");
+    }
+}
+
+#[test]
+fn two_rate_window_breakers_under_many_tasks_on_two_workers_both_trip() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+    let make = || {
+        Arc::new(
+            CircuitBreaker::new()
+                .with_consecutive_failures(0)
+                .with_failure_rate(0.5, Window::Calls(100))
+                .with_minimum_calls(20),
+        )
+    };
+    let (a, b) = (make(), make());
+    let (calls_a, calls_b) = (Arc::new(AtomicU32::new(0)), Arc::new(AtomicU32::new(0)));
+    runtime.block_on(async {
+        let tasks: Vec<_> = (0..400)
+            .map(|_| {
+                let (a, b, calls_a, calls_b) = (a.clone(), b.clone(), calls_a.clone(), calls_b.clone());
+                tokio::spawn(async move {
+                    let _ = a.call(|| Err::<(), _>(calls_a.fetch_add(1, Ordering::SeqCst)));
+                    tokio::task::yield_now().await;
+                    let _ = b.call(|| Err::<(), _>(calls_b.fetch_add(1, Ordering::SeqCst)));
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+    });
+    assert_eq!((a.state(), b.state()), (State::Open, State::Open));
+    // Both opened at their 20th failure, give or take the calls in flight on the other worker.
+    assert!(calls_a.load(Ordering::SeqCst) <= 22 && calls_b.load(Ordering::SeqCst) <= 22);
+}
+
+#[test]
+fn the_budget_expires_after_a_night_of_quiet() {
+    let clock = ManualClock::new();
+    let budget = RetryBudget::with_clock(clock.clone());
+    for _ in 0..100 {
+        assert!(budget.try_withdraw());
+    }
+    assert_eq!(budget.available(), 0);
+    clock.advance(Duration::from_secs(10 * 3600));
+    assert_eq!(budget.available(), 100, "the withdrawals expired long ago");
+    for _ in 0..100_000 {
+        budget.deposit();
+    }
+    assert_eq!(budget.available(), 100 + 20_000);
+    clock.advance(Duration::from_secs(60));
+    assert_eq!(budget.available(), 100, "the deposits expired too: only the reserve is left");
+}
+
+#[test]
+fn an_outcome_from_before_an_opening_counts_nothing_after_it() {
+    let clock = ManualClock::new();
+    let breaker = CircuitBreaker::with_clock(clock.clone())
+        .with_consecutive_failures(2)
+        .with_open_for(Duration::from_secs(1));
+    let late = breaker.try_acquire().unwrap();
+    for _ in 0..2 {
+        let _ = breaker.call(|| Err::<(), _>("down"));
+    }
+    assert_eq!(breaker.state(), State::Open);
+    clock.advance(Duration::from_secs(1));
+    assert!(breaker.call(|| Ok::<_, ()>(())).is_ok(), "the probe");
+    assert_eq!(breaker.state(), State::Closed);
+    // Admitted before the opening, failing only now.
+    late.failure();
+    assert_eq!(breaker.stats().consecutive_failures, 0);
+    let _ = breaker.call(|| Err::<(), _>("down"));
+    assert_eq!(breaker.state(), State::Closed, "one failure of this closed period, not two");
+}
+
+#[test]
+fn an_outcome_from_before_a_reset_counts_nothing_after_it() {
+    let breaker = CircuitBreaker::new().with_consecutive_failures(2);
+    let late = breaker.try_acquire().unwrap();
+    breaker.reset();
+    late.failure();
+    let _ = breaker.call(|| Err::<(), _>("down"));
+    assert_eq!(breaker.state(), State::Closed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn attempt_is_known_while_the_op_closure_makes_its_future() {
+    // Lean (attempts only) and guarded (a breaker) policies.
+    let seen = Mutex::new(Vec::new());
+    let _ = Retrying::<(), Error>::new()
+        .stop(attempts(3))
+        .wait(none())
+        .call_async(|| {
+            seen.lock().unwrap().push(retry::attempt());
+            async { Err(Error::Down) }
+        })
+        .await;
+    assert_eq!(*seen.lock().unwrap(), [Some(1), Some(2), Some(3)]);
+
+    let breaker = CircuitBreaker::new().with_consecutive_failures(100);
+    seen.lock().unwrap().clear();
+    let _ = Retrying::<(), Error>::new()
+        .stop(attempts(3))
+        .wait(fixed(Duration::from_millis(5)))
+        .breaker(&breaker)
+        .call_async(|| {
+            seen.lock().unwrap().push(retry::attempt());
+            async { Err(Error::Down) }
+        })
+        .await;
+    assert_eq!(*seen.lock().unwrap(), [Some(1), Some(2), Some(3)]);
+    assert_eq!(retry::attempt(), None);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_open_breaker_does_not_call_the_async_op() {
+    let breaker = CircuitBreaker::new();
+    breaker.force_open();
+    let calls = AtomicU32::new(0);
+    let outcome = Retrying::<(), Error>::new()
+        .breaker(&breaker)
+        .call_async(|| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async { Ok(()) }
+        })
+        .await;
+    assert_eq!(outcome, Err(Error::Open));
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "building the request is skipped too");
+}
+
+#[test]
+fn a_call_lasting_exactly_the_slow_threshold_is_slow_from_the_clocks_origin() {
+    let clock = ManualClock::new();
+    let breaker = CircuitBreaker::with_clock(clock.clone())
+        .with_consecutive_failures(0)
+        .with_failure_rate(1.0, Window::Calls(10))
+        .with_slow_calls(Duration::from_millis(100), 1.0)
+        .with_minimum_calls(1);
+    // The very first reading of the clock is its origin.
+    let permit = breaker.try_acquire().unwrap();
+    clock.advance(Duration::from_millis(100));
+    permit.success();
+    assert_eq!(breaker.state(), State::Open, "100 ms is slow at a 100 ms threshold");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_tower_layer_cuts_attempts_at_the_policys_timeout() {
+    use tower::{Service, ServiceBuilder, ServiceExt};
+    let calls = Arc::new(AtomicU32::new(0));
+    let counted = calls.clone();
+    let mut service = ServiceBuilder::new()
+        .layer(retry::tower::RetryLayer::new(|| {
+            Retrying::<u32, Error>::new().stop(attempts(2)).wait(none()).timeout(Duration::from_millis(200))
+        }))
+        .service_fn(move |x: u32| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async move {
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                Ok::<_, Error>(x)
+            }
+        });
+    let start = tokio::time::Instant::now();
+    let outcome = service.ready().await.unwrap().call(7).await;
+    assert_eq!(outcome, Err(Error::TimedOut));
+    assert_eq!(start.elapsed(), Duration::from_millis(400), "two attempts of 200 ms");
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_tower_layer_does_not_clone_a_request_an_open_breaker_rejects() {
+    use tower::{Service, ServiceBuilder, ServiceExt};
+    #[derive(Debug)]
+    struct Request;
+    static CLONES: AtomicU32 = AtomicU32::new(0);
+    impl Clone for Request {
+        fn clone(&self) -> Self {
+            CLONES.fetch_add(1, Ordering::SeqCst);
+            Request
+        }
+    }
+    static BREAKER: CircuitBreaker = CircuitBreaker::new();
+    BREAKER.force_open();
+    let mut service = ServiceBuilder::new()
+        .layer(retry::tower::RetryLayer::new(|| Retrying::<(), Error>::new().breaker(&BREAKER)))
+        .service_fn(|_: Request| async { Ok::<_, Error>(()) });
+    let outcome = service.ready().await.unwrap().call(Request).await;
+    assert_eq!(outcome, Err(Error::Open));
+    assert_eq!(CLONES.load(Ordering::SeqCst), 0);
+}
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn capture(level: tracing::Level, f: impl FnOnce()) -> Vec<String> {
+    let out = Captured::default();
+    let writer = out.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_ansi(false)
+        .without_time()
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::with_default(subscriber, f);
+    let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+    text.lines().map(str::to_string).collect()
+}
+
+static PAYMENTS: CircuitBreaker = CircuitBreaker::new().with_consecutive_failures(1);
+
+#[retry::retry(stop = attempts(3), wait = none(), breaker = &PAYMENTS, log = warn)]
+fn charge() -> Result<(), Error> {
+    Err(Error::Down)
+}
+
+#[test]
+fn a_rejection_is_logged_as_a_rejection_not_a_give_up() {
+    let warnings = capture(tracing::Level::WARN, || {
+        // Fails once (and gives up: the breaker will not admit a retry), then is rejected.
+        assert_eq!(charge(), Err(Error::Down));
+        assert_eq!(charge(), Err(Error::Open));
+        assert_eq!(charge(), Err(Error::Open));
+    });
+    let give_ups = warnings.iter().filter(|line| line.contains("giving up")).count();
+    assert_eq!(give_ups, 1, "{warnings:#?}");
+    assert!(warnings.iter().all(|line| !line.contains("rejected")), "{warnings:#?}");
+    PAYMENTS.force_open();
+    let all = capture(tracing::Level::TRACE, || assert_eq!(charge(), Err(Error::Open)));
+    let rejected: Vec<_> =
+        all.iter().filter(|line| line.contains("rejected by the circuit breaker")).collect();
+    assert_eq!(rejected.len(), 1, "{all:#?}");
+    assert!(rejected[0].contains("DEBUG") && rejected[0].contains("charge"), "{all:#?}");
+}
