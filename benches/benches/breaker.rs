@@ -1,7 +1,9 @@
 //! Circuit breakers in the closed state (every call succeeds): one thread, and two
-//! threads hammering one shared breaker. Side by side: ours with a consecutive-failure
-//! rule and with a 100-call failure-rate window, failsafe (consecutive failures, and its
-//! default policy), recloser (its default: a 100-call ring buffer, rate 0.5).
+//! threads hammering the same breakers; each with one breaker, and with four
+//! breakers called in turn (a service has one per dependency, all called from the
+//! same worker threads). Side by side: ours with a consecutive-failure rule and with
+//! a 100-call failure-rate window, failsafe (consecutive failures, and its default
+//! policy), recloser (its default: a 100-call ring buffer, rate 0.5).
 //!
 //! Run: `cargo bench -p retry-benches --bench breaker`; ratios (to recloser): `python3 benches/ratios.py`.
 
@@ -76,9 +78,10 @@ fn breakers() -> Vec<(&'static str, Box<dyn Breaker>)> {
     ]
 }
 
-/// `threads` threads make `iters` calls each on one breaker; returns the time per call
-/// of the slowest thread divided by the calls of all, i.e. the inverse throughput.
-fn hammer(breaker: &dyn Breaker, threads: usize, iters: u64) -> Duration {
+/// `threads` threads make `iters` calls each, on the breakers in turn; returns the
+/// time per call of the slowest thread divided by the calls of all, i.e. the
+/// inverse throughput.
+fn hammer(breakers: &[Box<dyn Breaker>], threads: usize, iters: u64) -> Duration {
     let barrier = Barrier::new(threads);
     let elapsed = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
@@ -86,7 +89,7 @@ fn hammer(breaker: &dyn Breaker, threads: usize, iters: u64) -> Duration {
                 scope.spawn(|| {
                     barrier.wait();
                     let start = Instant::now();
-                    for i in 0..iters {
+                    for (i, breaker) in (0..iters).zip(breakers.iter().cycle()) {
                         black_box(breaker.pass(i));
                     }
                     start.elapsed()
@@ -98,17 +101,31 @@ fn hammer(breaker: &dyn Breaker, threads: usize, iters: u64) -> Duration {
     elapsed / threads as u32
 }
 
+/// Every kind of breaker, `n` instances of each.
+fn instances(n: usize) -> Vec<(&'static str, Vec<Box<dyn Breaker>>)> {
+    let mut kinds: Vec<(&'static str, Vec<Box<dyn Breaker>>)> =
+        breakers().into_iter().map(|(name, one)| (name, vec![one])).collect();
+    for _ in 1..n {
+        for ((_, all), (_, one)) in kinds.iter_mut().zip(breakers()) {
+            all.push(one);
+        }
+    }
+    kinds
+}
+
 fn closed_state(c: &mut Criterion) {
-    let mut g = c.benchmark_group("breaker_closed_1_thread");
-    for (name, breaker) in breakers() {
-        g.bench_function(name, |b| b.iter(|| breaker.pass(black_box(7))));
+    for (breakers, label) in [(1, "1_breaker"), (4, "4_breakers")] {
+        let mut g = c.benchmark_group(format!("breaker_closed_1_thread_{label}"));
+        for (name, all) in instances(breakers) {
+            g.bench_function(name, |b| b.iter_custom(|iters| hammer(&all, 1, iters)));
+        }
+        g.finish();
+        let mut g = c.benchmark_group(format!("breaker_closed_2_threads_{label}"));
+        for (name, all) in instances(breakers) {
+            g.bench_function(name, |b| b.iter_custom(|iters| hammer(&all, 2, iters)));
+        }
+        g.finish();
     }
-    g.finish();
-    let mut g = c.benchmark_group("breaker_closed_2_threads");
-    for (name, breaker) in breakers() {
-        g.bench_function(name, |b| b.iter_custom(|iters| hammer(&*breaker, 2, iters)));
-    }
-    g.finish();
 }
 
 criterion_group! { name = benches; config = common::config(30); targets = closed_state }

@@ -1,12 +1,23 @@
 //! The sliding windows the failure and slow-call rates are measured over.
 
 use core::sync::atomic::Ordering::Relaxed;
-use core::sync::atomic::{AtomicI32, AtomicU8, AtomicU32, AtomicU64};
+use core::sync::atomic::{AtomicI32, AtomicU8, AtomicU32, AtomicU64, AtomicUsize};
 use core::time::Duration;
 
 const FAILED: u8 = 1;
 const SLOW: u8 = 2;
 const FILLED: u8 = 4;
+
+/// Bytes of a cache line (and slots of a block, at most).
+const LINE: usize = 64;
+
+/// Lanes of a window: threads are spread over them by their index.
+const LANES: usize = 16;
+
+/// One cache line of slots: a block of the ring.
+#[derive(Debug)]
+#[repr(align(64))]
+struct Line([AtomicU8; LINE]);
 
 /// A counter on a cache line of its own.
 #[derive(Debug, Default)]
@@ -16,14 +27,25 @@ struct Padded<T>(T);
 /// The last `n` calls: a ring of outcomes and running totals. Every call takes the
 /// next slot, so the oldest outcome leaves as the newest enters (it slides).
 ///
-/// The slot is taken from one shared cursor, so the ring holds exactly the last
-/// `n` calls to take a slot, from any number of threads, and any number of
-/// windows can be used from one thread: nothing about a window is kept outside
-/// it. A success that replaces a success writes no slot and no total; the cursor
-/// is the one shared word every call writes.
+/// The ring is claimed in blocks (a divisor of `n`, up to 64 slots, each block on
+/// a cache line of its own) through lanes: a thread takes slots from the block
+/// its lane holds (threads are spread over the lanes by an index each gets when
+/// it first records), and claims the next block from the shared cursor when that
+/// one is full. So a healthy breaker's calls from different threads write
+/// different lines: a success replacing a success writes only the lane, and the
+/// cursor moves once per block. Claims live in the window, not in the thread: any
+/// number of windows work from one thread, and a window replaced in place starts
+/// afresh. One thread sees exactly the last `n` calls; with several, a block
+/// claimed but not yet filled still holds the outcomes of a lap before (at most a
+/// block per lane).
 #[derive(Debug)]
 pub(super) struct CountWindow {
-    slots: Box<[AtomicU8]>,
+    lines: Box<[Line]>,
+    /// Slots used of each line (`n` = lines × block).
+    block: u64,
+    /// Each lane's claim: the line in the high half, the next slot in the low.
+    lanes: Box<[Padded<AtomicU64>]>,
+    /// Blocks claimed so far.
     cursor: Padded<AtomicU64>,
     // Signed: a `clear` racing a `record` may take a slot's count back before
     // the record adds it; a total read below zero reads as zero.
@@ -32,11 +54,26 @@ pub(super) struct CountWindow {
     slow: Padded<AtomicI32>,
 }
 
+/// This thread's lane of every window.
+fn lane() -> usize {
+    static THREADS: AtomicUsize = AtomicUsize::new(0);
+    std::thread_local! {
+        static LANE: usize = THREADS.fetch_add(1, Relaxed) % LANES;
+    }
+    // During thread teardown the index is gone: any lane is correct.
+    LANE.try_with(|lane| *lane).unwrap_or(0)
+}
+
 impl CountWindow {
     pub(super) fn new(n: u32) -> Self {
         let len = n.clamp(1, 65_536) as usize;
+        // The largest divisor of `len` up to min(64, len / 8): blocks tile the ring.
+        let block = (1..=(len / 8).clamp(1, LINE)).rev().find(|b| len.is_multiple_of(*b)).unwrap_or(1);
         CountWindow {
-            slots: (0..len).map(|_| AtomicU8::new(0)).collect(),
+            lines: (0..len / block).map(|_| Line([const { AtomicU8::new(0) }; LINE])).collect(),
+            block: block as u64,
+            // Every lane starts with a full claim, so its first call claims a block.
+            lanes: (0..LANES).map(|_| Padded(AtomicU64::new(block as u64))).collect(),
             cursor: Padded::default(),
             calls: Padded::default(),
             failures: Padded::default(),
@@ -44,10 +81,28 @@ impl CountWindow {
         }
     }
 
+    /// The slot of this thread's next call.
+    fn next_slot(&self) -> &AtomicU8 {
+        let lane = &self.lanes[lane()].0;
+        let mut claim = lane.load(Relaxed);
+        loop {
+            let (mut line, mut next) = (claim >> 32, claim & u64::from(u32::MAX));
+            if next >= self.block {
+                // One division per block. (Two threads of one lane racing here
+                // leave one of the two blocks unfilled for a lap.)
+                line = self.cursor.0.fetch_add(1, Relaxed) % self.lines.len() as u64;
+                next = 0;
+            }
+            match lane.compare_exchange_weak(claim, (line << 32) | (next + 1), Relaxed, Relaxed) {
+                Ok(_) => return &self.lines[line as usize].0[next as usize],
+                Err(current) => claim = current,
+            }
+        }
+    }
+
     /// Records one call; returns (calls, failures, slow) in the window.
     pub(super) fn record(&self, failed: bool, slow: bool) -> (u32, u32, u32) {
-        let taken = self.cursor.0.fetch_add(1, Relaxed);
-        let slot = &self.slots[(taken % self.slots.len() as u64) as usize];
+        let slot = self.next_slot();
         let new = FILLED | if failed { FAILED } else { 0 } | if slow { SLOW } else { 0 };
         // Same outcome as a lap ago: nothing changes, nothing is written.
         if slot.load(Relaxed) != new {
@@ -75,7 +130,7 @@ impl CountWindow {
     pub(super) fn clear(&self) {
         // Outcomes recorded while this runs may be cleared or kept, slot and total
         // alike: each slot is swapped out and its own counts taken back.
-        for slot in self.slots.iter() {
+        for slot in self.lines.iter().flat_map(|line| &line.0[..self.block as usize]) {
             let old = slot.swap(0, Relaxed);
             if old & FILLED != 0 {
                 self.calls.0.fetch_sub(1, Relaxed);
@@ -168,10 +223,23 @@ mod tests {
     use super::*;
 
     fn slot_counts(window: &CountWindow) -> (u32, u32) {
-        window.slots.iter().fold((0, 0), |(calls, failures), slot| {
+        let slots = window.lines.iter().flat_map(|line| &line.0[..window.block as usize]);
+        slots.fold((0, 0), |(calls, failures), slot| {
             let v = slot.load(Relaxed);
             (calls + u32::from(v & FILLED != 0), failures + u32::from(v & FAILED != 0))
         })
+    }
+
+    #[test]
+    fn blocks_tile_the_ring() {
+        for (n, block) in [(1, 1), (10, 1), (100, 10), (97, 1), (1000, 50), (65_536, 64)] {
+            let window = CountWindow::new(n);
+            assert_eq!(
+                (window.block, window.lines.len() as u64 * window.block),
+                (block, u64::from(n)),
+                "n = {n}"
+            );
+        }
     }
 
     #[test]
