@@ -229,3 +229,82 @@ fn stress_breaker_stays_consistent() {
     }
     assert_eq!(breaker.state(), State::Closed);
 }
+
+/// 8 threads calling 8 breakers in turn (a service's worker threads and its
+/// dependencies): breakers whose every call fails open once and stay open,
+/// healthy ones never open and fill their windows, and mixed ones stay
+/// consistent (rejections add up; no probe slot is lost, so successes close them).
+#[test]
+fn stress_eight_threads_on_eight_breakers() {
+    use retry::breaker::{CircuitBreaker, Window};
+    use std::time::Duration;
+    const HOUR: Duration = Duration::from_secs(3600);
+    let breakers = [
+        CircuitBreaker::new().with_consecutive_failures(5).with_open_for(HOUR),
+        CircuitBreaker::new()
+            .with_consecutive_failures(0)
+            .with_failure_rate(0.5, Window::Calls(100))
+            .with_minimum_calls(20)
+            .with_open_for(HOUR),
+        CircuitBreaker::new().with_failure_rate(0.5, Window::Calls(100)),
+        CircuitBreaker::new().with_failure_rate(0.5, Window::Time(HOUR)),
+        CircuitBreaker::new()
+            .with_failure_rate(0.3, Window::Calls(64))
+            .with_open_for(Duration::ZERO)
+            .with_half_open_probes(2),
+        CircuitBreaker::new()
+            .with_failure_rate(0.3, Window::Time(Duration::from_millis(50)))
+            .with_open_for(Duration::ZERO)
+            .with_half_open_probes(3),
+        CircuitBreaker::new().with_consecutive_failures(3).with_open_for(Duration::ZERO),
+        CircuitBreaker::new()
+            .with_consecutive_failures(0)
+            .with_failure_rate(0.5, Window::Calls(10))
+            .with_slow_calls(Duration::ZERO, 0.9)
+            .with_open_for(Duration::ZERO),
+    ];
+    let fails = |breaker: usize, i: u64, thread: u64| match breaker {
+        0 | 1 => true,
+        2 | 3 => false,
+        _ => (i * 7 + thread * 13 + breaker as u64) % 10 < 4,
+    };
+    let rejected: Vec<[u64; 8]> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8u64)
+            .map(|thread| {
+                let breakers = &breakers;
+                scope.spawn(move || {
+                    let mut rejected = [0u64; 8];
+                    for i in 0..16_000u64 {
+                        let b = (i as usize + thread as usize) % 8;
+                        let fail = fails(b, i, thread);
+                        match breakers[b].call(|| if fail { Err(i) } else { Ok(i) }) {
+                            Err(e) if e.is_open() => rejected[b] += 1,
+                            _ => {}
+                        }
+                    }
+                    rejected
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (b, breaker) in breakers.iter().enumerate() {
+        let stats = breaker.stats();
+        assert_eq!(stats.rejected, rejected.iter().map(|r| r[b]).sum::<u64>(), "breaker {b}");
+        let most = if matches!(b, 3 | 5) { u32::MAX } else { 100 };
+        assert!(stats.window_calls <= most && (0.0..=1.0).contains(&stats.failure_rate), "breaker {b}: {stats:?}");
+        match b {
+            0 | 1 => assert_eq!((stats.state, stats.opened), (State::Open, 1), "breaker {b}"),
+            2 | 3 => assert_eq!(stats.opened, 0, "breaker {b}"),
+            _ => {
+                for _ in 0..10 {
+                    let _ = breaker.call(|| Ok::<_, ()>(()));
+                }
+                // (Breaker 7 finds every call slow: its probes reopen it.)
+                let closes = breaker.state() == State::Closed || b == 7;
+                assert!(closes, "breaker {b}: {stats:?}");
+            }
+        }
+    }
+    assert_eq!(breakers[2].stats().window_calls, 100);
+}
