@@ -35,7 +35,8 @@
 //! Lock-free: the balance is one atomic word, and a withdrawal is a
 //! compare-and-swap on it, so concurrent retries never overdraw the budget. The
 //! `ttl` is split into ten slots; the thread that first sees a new slot expires
-//! the old one.
+//! the old one. After any idle gap (an hour, a night, a clock that jumped by
+//! years) everything older than `ttl` has expired: only the reserve is left.
 
 use core::fmt;
 use core::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};

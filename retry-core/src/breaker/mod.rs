@@ -26,14 +26,26 @@
 //!   have succeeded it closes, and the first failure reopens it. A probe that is
 //!   cancelled (its future dropped) or panics gives its slot back.
 //!
+//! An outcome is counted only in the period its call was admitted in: a call
+//! admitted while closed that fails after the breaker has opened (or been reset)
+//! counts nothing, in whatever state it finds the breaker.
+//!
 //! # Concurrency
 //! The state is one atomic word changed only by compare-and-swap (so no transition
 //! is lost, and no probe beyond the limit is admitted under any interleaving; see
 //! the `loom` model tests). A call on a closed breaker is one atomic load to enter;
 //! a success writes shared memory only if there were failures to forget. A
-//! count window is claimed by threads in blocks of one cache line each, so its
-//! slots are not contended, and a success replacing a success writes nothing; a
-//! time window adds to the current bucket's counters on every call.
+//! count window is claimed in blocks of one cache line each through lanes that
+//! threads are spread over, so its slots are not contended, and a success
+//! replacing a success writes only its lane; a time window adds to the current
+//! bucket's counters on every call. All of a breaker's state lives in the breaker:
+//! any number of breakers can be used from one thread, and a breaker assigned
+//! over another (a configuration reload) starts afresh.
+//!
+//! # Time
+//! A breaker measures time from its first use, in whole words: opening times,
+//! open durations and time windows are right after any gap, from nanoseconds to
+//! centuries.
 
 mod gate;
 mod window;

@@ -184,6 +184,11 @@ impl TimeWindow {
         let epoch = now_ms / Self::bucket_ms(span) + 1;
         let bucket = &self.buckets[(epoch % BUCKETS as u64) as usize];
         let seen = bucket.epoch.load(Relaxed);
+        if seen > epoch {
+            // A thread that read the clock a whole window ago: its call has left
+            // the window already, and the bucket belongs to a newer time.
+            return self.counts(span, now_ms);
+        }
         if seen != epoch && bucket.epoch.compare_exchange(seen, epoch, Relaxed, Relaxed).is_ok() {
             // This bucket's time has come round again: forget its old counts.
             bucket.calls.store(0, Relaxed);
