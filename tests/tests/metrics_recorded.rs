@@ -88,3 +88,36 @@ fn hedges_launched_and_won() {
     assert_eq!(metrics.get("retry_hedges_launched_total{name=search}"), Some(&1.0), "{metrics:?}");
     assert_eq!(metrics.get("retry_hedges_won_total{name=search}"), Some(&1.0));
 }
+
+#[derive(Debug, PartialEq)]
+enum Unavailable {
+    Down,
+    Open,
+}
+
+impl From<retry::CircuitOpen> for Unavailable {
+    fn from(_: retry::CircuitOpen) -> Self {
+        Unavailable::Open
+    }
+}
+
+static LEDGER: CircuitBreaker = CircuitBreaker::new().with_consecutive_failures(1).with_name("ledger");
+
+#[retry(stop = attempts(3), wait = none(), breaker = &LEDGER, name = "ledger::post")]
+async fn post() -> Result<(), Unavailable> {
+    Err(Unavailable::Down)
+}
+
+#[test]
+fn a_rejected_call_counts_as_a_rejection_not_a_give_up() {
+    let metrics = record(|| {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        assert_eq!(rt.block_on(post()), Err(Unavailable::Down), "fails once, opening the breaker");
+        assert_eq!(rt.block_on(post()), Err(Unavailable::Open));
+        assert_eq!(rt.block_on(post()), Err(Unavailable::Open));
+    });
+    let get = |key: &str| metrics.get(key).copied().unwrap_or_default();
+    assert_eq!(get("retry_giveups_total{name=ledger::post}"), 1.0, "{metrics:?}");
+    assert_eq!(get("retry_rejections_total{name=ledger::post}"), 2.0, "{metrics:?}");
+    assert_eq!(get("retry_breaker_rejections_total{breaker=ledger}"), 2.0, "{metrics:?}");
+}
