@@ -17,6 +17,7 @@
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod duration;
 mod jitter;
@@ -35,6 +36,7 @@ pub mod guard;
 pub mod hedge;
 pub mod hook;
 #[cfg(feature = "reqwest")]
+#[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
 pub mod http;
 pub mod log;
 pub mod sleep;
@@ -42,6 +44,7 @@ pub mod stop;
 pub mod testing;
 pub mod timeout;
 #[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub mod tower;
 pub mod transient;
 pub mod wait;

@@ -68,6 +68,7 @@ impl Sleeper for DefaultSleeper {
 /// beside the timer registration itself, and none on the success path or on
 /// zero-delay retries. Pass `sleep = |d| tokio::time::sleep(d)` to keep it inline.
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 impl AsyncSleeper for DefaultSleeper {
     type Sleep = TokioSleep;
     #[inline]
@@ -84,9 +85,11 @@ impl AsyncSleeper for DefaultSleeper {
 /// tokio's drop inlined into it, it was a call of its own on every retried
 /// call, sleep or not). The indirect call on `poll` is paid only while sleeping.
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub struct TokioSleep(core::pin::Pin<Box<dyn Future<Output = ()> + Send + Sync>>);
 
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 impl TokioSleep {
     fn new(delay: Duration) -> Self {
         TokioSleep(Box::pin(tokio::time::sleep(delay)))
@@ -94,6 +97,7 @@ impl TokioSleep {
 }
 
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 impl core::fmt::Debug for TokioSleep {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str("TokioSleep")
@@ -101,6 +105,7 @@ impl core::fmt::Debug for TokioSleep {
 }
 
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 impl Future for TokioSleep {
     type Output = ();
     #[inline]

@@ -292,7 +292,10 @@ fn stress_eight_threads_on_eight_breakers() {
         let stats = breaker.stats();
         assert_eq!(stats.rejected, rejected.iter().map(|r| r[b]).sum::<u64>(), "breaker {b}");
         let most = if matches!(b, 3 | 5) { u32::MAX } else { 100 };
-        assert!(stats.window_calls <= most && (0.0..=1.0).contains(&stats.failure_rate), "breaker {b}: {stats:?}");
+        assert!(
+            stats.window_calls <= most && (0.0..=1.0).contains(&stats.failure_rate),
+            "breaker {b}: {stats:?}"
+        );
         match b {
             0 | 1 => assert_eq!((stats.state, stats.opened), (State::Open, 1), "breaker {b}"),
             2 | 3 => assert_eq!(stats.opened, 0, "breaker {b}"),

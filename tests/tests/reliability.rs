@@ -52,13 +52,12 @@ fn a_breaker_replaced_at_the_same_address_works() {
     assert_eq!(breaker.stats().window_calls, 10);
 }
 
-static DEPENDENCIES: [CircuitBreaker; 5] = {
-    const ONE: CircuitBreaker = CircuitBreaker::new()
+static DEPENDENCIES: [CircuitBreaker; 5] = [const {
+    CircuitBreaker::new()
         .with_consecutive_failures(0)
         .with_failure_rate(0.5, Window::Calls(100))
-        .with_minimum_calls(20);
-    [ONE, ONE, ONE, ONE, ONE]
-};
+        .with_minimum_calls(20)
+}; 5];
 
 #[test]
 fn several_rate_window_breakers_used_from_one_thread_each_trip() {

@@ -216,7 +216,7 @@ impl<A: Word> Gate<A> {
                 State::ForcedOpen => return None,
                 State::Open => {
                     // Not yet stamped by the thread that opened it: just opened.
-                    let Some(opened) = self.opened_at(generation) else { return None };
+                    let opened = self.opened_at(generation)?;
                     if now_ms().saturating_sub(opened) < open_for_ms() {
                         return None;
                     }
