@@ -73,6 +73,7 @@ impl Config {
         let window = match rng.below(3) {
             0 => None,
             1 => Some(Window::Calls(1 + rng.below(150) as u32)),
+            _ if rng.chance(20) => Some(Window::Time(Duration::from_nanos(1 + rng.below(100_000)))),
             _ => Some(Window::Time(Duration::from_millis(1 + rng.below(20_000)))),
         };
         let rate = [0.0, 0.25, 0.5, 0.9, 1.0, 1.5][rng.below(6) as usize];
@@ -80,7 +81,11 @@ impl Config {
             .chance(40)
             .then(|| (Duration::from_micros(rng.below(150_000)), [0.3, 0.5, 1.0][rng.below(3) as usize]));
         let open_for = Duration::from_millis(rng.below(5_000));
-        let open_max = if rng.chance(50) { open_for } else { open_for * (1 + rng.below(20) as u32) };
+        let open_max = match rng.below(3) {
+            0 => open_for,
+            1 => open_for * (1 + rng.below(20) as u32),
+            _ => Duration::MAX,
+        };
         Config {
             consecutive: rng.below(6) as u32,
             rate,
@@ -174,15 +179,31 @@ impl BreakerModel {
         self.config.probes.clamp(1, 1023)
     }
 
+    /// Doubling on each opening after the first, up to the maximum.
     fn open_duration_ms(&self) -> u64 {
-        let doublings = self.trips.saturating_sub(1).min(31);
-        let grown = self.config.open_for.saturating_mul(1 << doublings);
         let max = self.config.open_max.max(self.config.open_for);
-        grown.min(max).as_millis() as u64
+        let mut duration = self.config.open_for;
+        for _ in 1..self.trips {
+            if duration >= max {
+                break;
+            }
+            duration = duration.saturating_mul(2);
+        }
+        duration.min(max).as_millis() as u64
     }
 
+    /// The time window's bucket: tenths of its span, in nanoseconds.
     fn bucket(&self, span: Duration, now_ns: u64) -> u64 {
-        self.ms(now_ns) / (span.as_millis() as u64 / 10).max(1) + 1
+        (now_ns - self.origin_ns) / (span.as_nanos() as u64 / 10).max(1) + 1
+    }
+
+    /// The calls the window needs before its rates count: a count window's size
+    /// at most.
+    fn minimum_calls(&self) -> u32 {
+        match self.config.window {
+            Some(Window::Calls(n)) => self.config.minimum_calls.clamp(1, n),
+            _ => self.config.minimum_calls.max(1),
+        }
     }
 
     fn window(&self, now_ns: u64) -> (u32, u32, u32) {
@@ -208,14 +229,16 @@ impl BreakerModel {
         self.timed.clear();
     }
 
+    /// A new period in state `to` (counted as an opening if it is one and the
+    /// state was another).
     fn transition(&mut self, to: State) {
+        if to != self.state && matches!(to, State::Open | State::ForcedOpen) {
+            self.opened += 1;
+        }
         self.state = to;
         self.generation += 1;
         self.in_flight = 0;
         self.probe_successes = 0;
-        if matches!(to, State::Open | State::ForcedOpen) {
-            self.opened += 1;
-        }
     }
 
     fn open(&mut self, now_ns: u64) {
@@ -295,7 +318,7 @@ impl BreakerModel {
             }
         }
         let (calls, failures, slows) = self.window(now_ns);
-        if calls < self.config.minimum_calls.max(1) {
+        if calls < self.minimum_calls() {
             return;
         }
         let reached = |count: u32, rate: f64| rate > 0.0 && f64::from(count) >= rate * f64::from(calls);

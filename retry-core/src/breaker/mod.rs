@@ -113,9 +113,10 @@ impl<E> BreakerError<E> {
 /// The sliding window the failure and slow-call rates are measured over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Window {
-    /// The last `n` calls (at most 65,536).
+    /// The last `n` calls (1 to 65,536; clamped).
     Calls(u32),
-    /// The calls of the last `d` (in ten buckets, so it slides in tenths of `d`).
+    /// The calls of the last `d` (in ten buckets, so it slides in tenths of `d`;
+    /// at least ten nanoseconds).
     Time(Duration),
 }
 
@@ -138,7 +139,7 @@ pub struct BreakerStats {
     pub opened: u64,
 }
 
-type Listener = Box<dyn Fn(Transition) + Send + Sync>;
+type Listener = std::sync::Arc<dyn Fn(Transition) + Send + Sync>;
 
 /// A circuit breaker; see the [module docs](self). Share it by reference (it is
 /// `Sync`), in a `static` (`new` is `const`) or an `Arc`.
@@ -254,7 +255,8 @@ impl<K> CircuitBreaker<K> {
         self
     }
 
-    /// The rates are judged only once the window holds this many calls.
+    /// The rates are judged only once the window holds this many calls (a count
+    /// window of fewer calls is judged once it is full).
     ///
     /// # Default
     /// 10.
@@ -304,9 +306,10 @@ impl<K: Clock> CircuitBreaker<K> {
         self.gate.state()
     }
 
-    /// Calls `listener` on every state change (from the thread that made it).
+    /// Calls `listener` on every state change (from the thread that made it). A
+    /// listener may use the breaker, and add listeners: it is called with no lock held.
     pub fn on_transition(&self, listener: impl Fn(Transition) + Send + Sync + 'static) {
-        self.listeners.write().unwrap_or_else(|e| e.into_inner()).push(Box::new(listener));
+        self.listeners.write().unwrap_or_else(|e| e.into_inner()).push(std::sync::Arc::new(listener));
     }
 
     /// Live counters.
@@ -338,9 +341,11 @@ impl<K: Clock> CircuitBreaker<K> {
 
     /// Closed, with every counter cleared.
     pub fn reset(&self) {
+        // The generation first: an outcome reported from now on by a call admitted
+        // before is ignored, so none lands in the counters cleared next.
+        let transition = self.gate.force(State::Closed, self.now_ms());
         self.clear_counts();
         self.trips.store(0, Ordering::Relaxed);
-        let transition = self.gate.force(State::Closed, self.now_ms());
         self.notify(transition);
     }
 
@@ -398,15 +403,23 @@ impl<K: Clock> CircuitBreaker<K> {
         outcome.map_err(BreakerError::Inner)
     }
 
+    /// Time since the breaker's first use, read from [`Clock::now_async`]: a
+    /// breaker serves async calls, and the default clock's async reading follows
+    /// tokio's clock (`tokio::time::pause()`) when the `tokio` feature is on, and
+    /// the system's otherwise.
     fn since_origin(&self) -> Duration {
-        let now = self.clock.now();
+        let now = self.clock.now_async();
         now.saturating_duration_since(*self.origin.get_or_init(|| now))
     }
 
     /// A call's start for the slow-call rule: nanoseconds since the origin plus one,
     /// so that zero means "not timed" (saturating, some 584 years on).
     fn stamp_ns(&self) -> u64 {
-        u64::try_from(self.since_origin().as_nanos()).unwrap_or(u64::MAX).saturating_add(1)
+        self.now_ns().saturating_add(1)
+    }
+
+    fn now_ns(&self) -> u64 {
+        u64::try_from(self.since_origin().as_nanos()).unwrap_or(u64::MAX)
     }
 
     fn now_ms(&self) -> u64 {
@@ -414,13 +427,23 @@ impl<K: Clock> CircuitBreaker<K> {
     }
 
     fn open_duration_ms(&self) -> u64 {
-        let trips = self.trips.load(Ordering::Relaxed).saturating_sub(1).min(32);
-        let grown = self.open_for.saturating_mul(1u32 << trips.min(31));
-        let duration = if grown > self.open_max { self.open_max } else { grown };
-        u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+        // Doubled once per opening after the first, up to the maximum (which a
+        // `Duration` reaches within 128 doublings of anything above zero).
+        let doublings = self.trips.load(Ordering::Relaxed).saturating_sub(1).min(128);
+        let mut duration = self.open_for;
+        for _ in 0..doublings {
+            if duration >= self.open_max {
+                break;
+            }
+            duration = duration.saturating_mul(2);
+        }
+        u64::try_from(duration.min(self.open_max).as_millis()).unwrap_or(u64::MAX)
     }
 
     fn notify(&self, transition: Transition) {
+        if transition.from == transition.to {
+            return;
+        }
         #[cfg(feature = "tracing")]
         tracing::warn!(
             target: "retry::breaker",
@@ -444,8 +467,9 @@ impl<K: Clock> CircuitBreaker<K> {
         if transition.to == State::Open || transition.to == State::ForcedOpen {
             self.opened_count.fetch_add(1, Ordering::Relaxed);
         }
-        let listeners = self.listeners.read().unwrap_or_else(|e| e.into_inner());
-        for listener in listeners.iter() {
+        // A snapshot: a listener may add listeners (which needs the write lock).
+        let listeners = self.listeners.read().unwrap_or_else(|e| e.into_inner()).clone();
+        for listener in listeners {
             listener(transition);
         }
     }
@@ -460,7 +484,7 @@ impl<K: Clock> CircuitBreaker<K> {
     fn window_counts(&self) -> (u32, u32, u32) {
         match self.window {
             Some(Window::Calls(_)) => self.count_window().map_or((0, 0, 0), CountWindow::counts),
-            Some(Window::Time(span)) => self.time.counts(span, self.now_ms()),
+            Some(Window::Time(span)) => self.time.counts(span, self.now_ns()),
             None => (0, 0, 0),
         }
     }
@@ -482,9 +506,16 @@ impl<K: Clock> CircuitBreaker<K> {
     }
 
     /// Records a closed-state outcome and opens if a threshold is reached. An
-    /// outcome of a call admitted in an earlier closed period (before an opening
-    /// or a reset) counts nothing.
+    /// outcome of a call admitted in an earlier period (before an opening or a
+    /// reset) counts nothing. (One reported at the very moment the breaker opens
+    /// or is reset, from another thread, may still count in the new period: the
+    /// check and the counting are not one atomic step.)
     fn record(&self, ticket: Ticket, failed: bool, slow: bool) {
+        // The clock first: nothing between the generation check and the counting.
+        let now_ns = match self.window {
+            Some(Window::Time(_)) => self.now_ns(),
+            _ => 0,
+        };
         if self.gate.generation() != ticket.generation() {
             return;
         }
@@ -503,9 +534,9 @@ impl<K: Clock> CircuitBreaker<K> {
                 Some(window) => window.record(failed, slow),
                 None => return,
             },
-            Some(Window::Time(span)) => self.time.record(span, self.now_ms(), failed, slow),
+            Some(Window::Time(span)) => self.time.record(span, now_ns, failed, slow),
         };
-        if calls < self.minimum_calls.max(1) {
+        if calls < self.minimum_calls() {
             return;
         }
         let reached = |count: u32, rate: f64| rate > 0.0 && f64::from(count) >= rate * f64::from(calls);
@@ -513,6 +544,16 @@ impl<K: Clock> CircuitBreaker<K> {
         if reached(failures, self.failure_rate) || reached(slows, slow_rate) {
             self.open_from(State::Closed, ticket.generation());
         }
+    }
+
+    /// The calls the window must hold before its rates are judged: at least one,
+    /// and at most a count window's size (which could never hold more).
+    fn minimum_calls(&self) -> u32 {
+        let most = match self.window {
+            Some(Window::Calls(n)) => n.clamp(1, 65_536),
+            _ => u32::MAX,
+        };
+        self.minimum_calls.clamp(1, most)
     }
 }
 

@@ -176,18 +176,18 @@ impl TimeWindow {
         }
     }
 
-    fn bucket_ms(span: Duration) -> u64 {
-        (u64::try_from(span.as_millis()).unwrap_or(u64::MAX) / BUCKETS as u64).max(1)
+    fn bucket_ns(span: Duration) -> u64 {
+        (u64::try_from(span.as_nanos()).unwrap_or(u64::MAX) / BUCKETS as u64).max(1)
     }
 
-    pub(super) fn record(&self, span: Duration, now_ms: u64, failed: bool, slow: bool) -> (u32, u32, u32) {
-        let epoch = now_ms / Self::bucket_ms(span) + 1;
+    pub(super) fn record(&self, span: Duration, now_ns: u64, failed: bool, slow: bool) -> (u32, u32, u32) {
+        let epoch = now_ns / Self::bucket_ns(span) + 1;
         let bucket = &self.buckets[(epoch % BUCKETS as u64) as usize];
         let seen = bucket.epoch.load(Relaxed);
         if seen > epoch {
             // A thread that read the clock a whole window ago: its call has left
             // the window already, and the bucket belongs to a newer time.
-            return self.counts(span, now_ms);
+            return self.counts(span, now_ns);
         }
         if seen != epoch && bucket.epoch.compare_exchange(seen, epoch, Relaxed, Relaxed).is_ok() {
             // This bucket's time has come round again: forget its old counts.
@@ -202,11 +202,11 @@ impl TimeWindow {
         if slow {
             bucket.slow.fetch_add(1, Relaxed);
         }
-        self.counts(span, now_ms)
+        self.counts(span, now_ns)
     }
 
-    pub(super) fn counts(&self, span: Duration, now_ms: u64) -> (u32, u32, u32) {
-        let current = now_ms / Self::bucket_ms(span) + 1;
+    pub(super) fn counts(&self, span: Duration, now_ns: u64) -> (u32, u32, u32) {
+        let current = now_ns / Self::bucket_ns(span) + 1;
         let live = |b: &&Bucket| {
             let epoch = b.epoch.load(Relaxed);
             epoch != 0 && epoch + (BUCKETS as u64) > current && epoch <= current
