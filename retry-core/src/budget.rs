@@ -261,6 +261,15 @@ impl<K: Clock> RetryBudget<K> {
         true
     }
 
+    /// Gives back a retry's token: the retry it was taken for was not made (a
+    /// circuit breaker rejected it).
+    pub(crate) fn refund(&self) {
+        let epoch = self.epoch();
+        self.rotate(epoch);
+        self.withdrawals.fetch_sub(1, Relaxed);
+        self.add_to_slot(UNIT, epoch, true);
+    }
+
     /// Retries the budget would allow now.
     pub fn available(&self) -> u64 {
         self.rotate(self.epoch());
@@ -278,8 +287,10 @@ impl<K: Clock> RetryBudget<K> {
         }
     }
 
+    /// The current slot's epoch. Read from [`Clock::now_async`], as a breaker
+    /// reads it: the default clock follows tokio's paused clock.
     fn epoch(&self) -> u64 {
-        let now = self.clock.now();
+        let now = self.clock.now_async();
         let origin = *self.origin.get_or_init(|| now);
         let ms = u64::try_from(now.saturating_duration_since(origin).as_millis()).unwrap_or(u64::MAX);
         ms / self.slot_ms
@@ -309,15 +320,16 @@ impl<K: Clock> RetryBudget<K> {
             // The epoch is live, so every tag in play is within a few slots of it
             // and the 16-bit comparison cannot wrap.
             let (tag, value) = unpack(word);
-            let (next, expired) = if is_older(tag, epoch) {
-                (pack(epoch, delta), value)
-            } else {
-                // This epoch's slot, or a newer one's (this thread is late): add to it.
-                (pack(tag, value.saturating_add(delta).clamp(-VALUE_MAX, VALUE_MAX)), 0)
-            };
-            match slot.compare_exchange_weak(word, next, AcqRel, Acquire) {
+            let (tag, base, expired) = if is_older(tag, epoch) { (epoch, 0, value) } else { (tag, value, 0) };
+            // This epoch's slot, or a newer one's (this thread is late): add to it,
+            // as far as a slot holds.
+            let held = base.saturating_add(delta).clamp(-VALUE_MAX, VALUE_MAX);
+            match slot.compare_exchange_weak(word, pack(tag, held), AcqRel, Acquire) {
                 Ok(_) => {
-                    let change = if to_balance { delta } else { 0 } - expired;
+                    // The balance follows what the slots hold: a withdrawal's unit,
+                    // paid already, comes back as far as the slot could not take it.
+                    let applied = held - base;
+                    let change = applied - if to_balance { 0 } else { delta } - expired;
                     if change != 0 {
                         self.balance.fetch_add(change, AcqRel);
                     }
@@ -447,5 +459,18 @@ mod tests {
             assert_eq!(budget.available(), 100, "after {idle_s} s idle, deposits expire again");
             assert_eq!(budget.balance.load(Relaxed), 0);
         }
+    }
+
+    #[test]
+    fn the_balance_follows_what_a_full_slot_holds() {
+        let clock = ManualClock::new();
+        let budget = RetryBudget::with_clock(clock.clone()).with_min_per_sec(0);
+        assert_eq!(budget.available(), 0, "the clock's origin: epoch 0");
+        budget.add(VALUE_MAX, 0);
+        budget.add(VALUE_MAX, 0);
+        assert_eq!(budget.balance.load(Relaxed), VALUE_MAX, "a slot holds VALUE_MAX at most");
+        clock.advance(Duration::from_secs(11));
+        assert_eq!(budget.available(), 0);
+        assert_eq!(budget.balance.load(Relaxed), 0);
     }
 }

@@ -21,7 +21,7 @@
 //!   attempt all the same (another caller took the probe slot), the call ends
 //!   with `E::from(CircuitOpen)`.
 //! * The first attempt of each call deposits into the budget; each retry
-//!   withdraws from it.
+//!   withdraws from it (and gives the token back if the breaker then rejects it).
 //!
 //! Neither costs anything when absent: the default [`Guards`] are zero-sized no-ops.
 
@@ -259,6 +259,8 @@ pub trait BudgetSide {
     fn deposit(&self);
     /// A retry: whether the budget allows it.
     fn withdraw(&self) -> bool;
+    /// A retry the budget allowed was not made: its token goes back.
+    fn refund(&self);
 }
 
 impl BudgetSide for NoBudget {
@@ -269,6 +271,8 @@ impl BudgetSide for NoBudget {
     fn withdraw(&self) -> bool {
         true
     }
+    #[inline(always)]
+    fn refund(&self) {}
 }
 
 impl<K: Clock> BudgetSide for &RetryBudget<K> {
@@ -280,6 +284,10 @@ impl<K: Clock> BudgetSide for &RetryBudget<K> {
     #[inline]
     fn withdraw(&self) -> bool {
         self.try_withdraw()
+    }
+    #[cold]
+    fn refund(&self) {
+        RetryBudget::refund(self);
     }
 }
 
@@ -451,8 +459,9 @@ pub trait Guard<T, E> {
     type Slot;
     /// The slot of no attempt.
     fn idle() -> Self::Slot;
-    /// Before an attempt: its permit, or the mark of a rejection.
-    fn admit(&self, attempt: u32) -> Self::Slot;
+    /// Before an attempt: its permit, or the mark of a rejection. An admitted
+    /// attempt is counted (metrics) under `name`.
+    fn admit(&self, attempt: u32, name: &'static str) -> Self::Slot;
     /// Whether the slot holds a permit.
     fn admitted(slot: &Self::Slot) -> bool;
     /// Whether nothing acts before an attempt or reads the clock: no breaker,
@@ -470,8 +479,6 @@ pub trait Guard<T, E> {
     fn logs(&self) -> bool;
     /// Whether attempts are timed for metrics.
     fn observes_time(&self) -> bool;
-    /// An attempt starts.
-    fn attempt_started(&self, name: &'static str);
     /// An attempt ended after `took`.
     fn attempt_ended(&self, name: &'static str, took: Duration);
     /// The call succeeded.
@@ -517,11 +524,6 @@ where
     #[inline(always)]
     fn observes_time(&self) -> bool {
         self.log.timed()
-    }
-
-    #[inline(always)]
-    fn attempt_started(&self, name: &'static str) {
-        self.log.attempt(name)
     }
 
     #[inline(always)]
@@ -584,10 +586,17 @@ where
     }
 
     #[inline(always)]
-    fn admit(&self, attempt: u32) -> Br::Slot {
+    fn admit(&self, attempt: u32, name: &'static str) -> Br::Slot {
         let slot = self.breaker.admit();
-        if attempt == 1 && Br::admitted(&slot) {
-            self.budget.deposit();
+        if Br::admitted(&slot) {
+            self.log.attempt(name);
+        }
+        match (attempt, Br::admitted(&slot)) {
+            (1, true) => self.budget.deposit(),
+            // A retry the breaker rejects all the same (another caller took the
+            // probe slot) was not made: the token it took goes back.
+            (2.., false) => self.budget.refund(),
+            _ => {}
         }
         slot
     }

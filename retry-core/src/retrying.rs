@@ -715,7 +715,6 @@ where
             let attempt = self.snapshot(run, self.elapsed(run, stats, in_async), None);
             self.hooks.before(&attempt);
         }
-        self.guards.attempt_started(self.label());
         if self.guards.observes_time() {
             let us = self.elapsed(run, stats, in_async).as_micros();
             run.attempt_started_us = u32::try_from(us).unwrap_or(u32::MAX);
@@ -738,7 +737,8 @@ where
             let attempt = self.snapshot(run, elapsed, Some(&outcome));
             self.hooks.after(&attempt);
         }
-        if self.guards.observes_time() {
+        // (An attempt the breaker rejected was not made: it is neither counted nor timed.)
+        if self.guards.observes_time() && !rejected {
             let started = Duration::from_micros(u64::from(run.attempt_started_us));
             self.guards.attempt_ended(self.label(), elapsed.saturating_sub(started));
         }
@@ -858,7 +858,7 @@ where
                 None => {
                     let number = self.begin_attempt(&mut run, STATS, false);
                     let _current = Current::enter(number);
-                    let slot = self.guards.admit(number);
+                    let slot = self.guards.admit(number, self.label());
                     let rejection = if G::admitted(&slot) { None } else { self.guards.rejection() };
                     let outcome = match rejection {
                         Some(rejection) => Err(rejection),
@@ -928,7 +928,7 @@ where
                         let slot = match &mut run {
                             Some(run) if !Self::lean::<STATS>() => {
                                 number = this.begin_attempt(run, STATS, true);
-                                this.guards.admit(number)
+                                this.guards.admit(number, this.label())
                             }
                             _ => G::idle(),
                         };
@@ -1240,7 +1240,7 @@ where
         let number = with_run(&mut self.number, &mut self.started_us, times, |run| {
             policy.begin_attempt(run, false, true)
         });
-        self.slot = policy.guards.admit(number);
+        self.slot = policy.guards.admit(number, policy.label());
         Some((number, G::admitted(&self.slot), policy))
     }
 
