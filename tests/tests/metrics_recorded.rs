@@ -118,6 +118,8 @@ fn a_rejected_call_counts_as_a_rejection_not_a_give_up() {
     });
     let get = |key: &str| metrics.get(key).copied().unwrap_or_default();
     assert_eq!(get("retry_giveups_total{name=ledger::post}"), 1.0, "{metrics:?}");
+    assert_eq!(get("retry_attempts_total{name=ledger::post}"), 1.0, "rejected attempts were not made");
+    assert_eq!(get("retry_attempt_duration_seconds{name=ledger::post}"), 1.0, "nor timed");
     assert_eq!(get("retry_rejections_total{name=ledger::post}"), 2.0, "{metrics:?}");
     assert_eq!(get("retry_breaker_rejections_total{breaker=ledger}"), 2.0, "{metrics:?}");
 }

@@ -315,3 +315,171 @@ fn a_rejection_is_logged_as_a_rejection_not_a_give_up() {
     assert_eq!(rejected.len(), 1, "{all:#?}");
     assert!(rejected[0].contains("DEBUG") && rejected[0].contains("charge"), "{all:#?}");
 }
+
+type Hook = Box<dyn FnOnce() + Send>;
+
+/// A manual clock that runs a closure the next time it is read: a race made to
+/// happen at one exact point, every time.
+#[derive(Clone, Default)]
+struct HookClock {
+    inner: ManualClock,
+    hook: Arc<Mutex<Option<Hook>>>,
+}
+
+impl HookClock {
+    fn arm(&self, f: impl FnOnce() + Send + 'static) {
+        *self.hook.lock().unwrap() = Some(Box::new(f));
+    }
+}
+
+impl retry::clock::Clock for HookClock {
+    fn now(&self) -> std::time::Instant {
+        let now = self.inner.now();
+        let hook = self.hook.lock().unwrap().take();
+        if let Some(hook) = hook {
+            hook();
+        }
+        now
+    }
+}
+
+fn leak<T>(value: T) -> &'static T {
+    Box::leak(Box::new(value))
+}
+
+#[test]
+fn a_failure_reported_while_a_reset_runs_counts_nothing() {
+    let clock = HookClock::default();
+    let breaker = leak(CircuitBreaker::with_clock(clock.clone()).with_consecutive_failures(3));
+    let late = breaker.try_acquire().unwrap();
+    // `reset` reads the clock; the late failure lands right then.
+    clock.arm(move || late.failure());
+    breaker.reset();
+    assert_eq!(breaker.stats().consecutive_failures, 0);
+    let _ = breaker.call(|| Err::<(), _>("down"));
+    let _ = breaker.call(|| Err::<(), _>("down"));
+    assert_eq!(breaker.state(), State::Closed, "two failures of three");
+}
+
+#[test]
+fn a_reset_between_a_late_outcome_and_its_time_bucket_leaves_the_window_empty() {
+    let clock = HookClock::default();
+    let breaker = leak(
+        CircuitBreaker::with_clock(clock.clone())
+            .with_consecutive_failures(0)
+            .with_failure_rate(0.5, Window::Time(Duration::from_secs(10)))
+            .with_minimum_calls(2),
+    );
+    let late = breaker.try_acquire().unwrap();
+    clock.arm(move || breaker.reset());
+    late.failure();
+    assert_eq!(breaker.stats().window_calls, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_breaker_follows_tokios_paused_clock() {
+    static BREAKER: CircuitBreaker =
+        CircuitBreaker::new().with_consecutive_failures(1).with_open_for(Duration::from_secs(1));
+    let calls = AtomicU32::new(0);
+    let outcome = Retrying::<(), Error>::new()
+        .stop(attempts(3))
+        .wait(fixed(Duration::from_secs(2)))
+        .breaker(&BREAKER)
+        .call_async(|| async {
+            if calls.fetch_add(1, Ordering::SeqCst) == 0 { Err(Error::Down) } else { Ok(()) }
+        })
+        .await;
+    assert_eq!(outcome, Ok(()), "open for 1 s of paused time; the retry 2 s later is its probe");
+}
+
+#[test]
+fn the_open_backoff_doubles_up_to_its_maximum() {
+    let clock = ManualClock::new();
+    let breaker = CircuitBreaker::with_clock(clock.clone())
+        .with_consecutive_failures(1)
+        .with_open_backoff(Duration::from_millis(1), Duration::MAX);
+    let _ = breaker.call(|| Err::<(), _>("down"));
+    let mut open_for = Duration::from_millis(1);
+    for _ in 2..=40 {
+        assert!(!breaker.may_admit_after(open_for - Duration::from_millis(1)));
+        assert!(breaker.may_admit_after(open_for));
+        clock.advance(open_for);
+        // The probe fails: open again, for twice as long.
+        assert!(breaker.call(|| Err::<(), _>("down")).is_err_and(|e| !e.is_open()));
+        open_for *= 2;
+    }
+    assert_eq!(open_for, Duration::from_millis(1 << 39));
+}
+
+#[test]
+fn a_count_window_smaller_than_minimum_calls_is_judged_once_full() {
+    let breaker = CircuitBreaker::new().with_consecutive_failures(0).with_failure_rate(0.5, Window::Calls(5));
+    for _ in 0..5 {
+        let _ = breaker.call(|| Err::<(), _>("down"));
+    }
+    assert_eq!(breaker.state(), State::Open);
+}
+
+#[test]
+fn a_listener_may_add_a_listener() {
+    let breaker = leak(CircuitBreaker::new().with_consecutive_failures(1));
+    let heard = leak(AtomicU32::new(0));
+    breaker.on_transition(move |_| {
+        heard.fetch_add(1, Ordering::SeqCst);
+        breaker.on_transition(|_| {});
+    });
+    let _ = breaker.call(|| Err::<(), _>("down"));
+    breaker.reset();
+    assert_eq!(heard.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn only_changes_of_state_are_transitions() {
+    let breaker = CircuitBreaker::new();
+    let heard = Arc::new(Mutex::new(Vec::new()));
+    let sink = heard.clone();
+    breaker.on_transition(move |t| sink.lock().unwrap().push((t.from, t.to)));
+    breaker.reset();
+    breaker.force_open();
+    breaker.force_open();
+    assert_eq!(*heard.lock().unwrap(), [(State::Closed, State::ForcedOpen)]);
+    assert_eq!(breaker.stats().opened, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retry_the_breaker_rejects_gives_its_budget_token_back() {
+    let clock = ManualClock::new();
+    let breaker = CircuitBreaker::with_clock(clock.clone())
+        .with_consecutive_failures(1)
+        .with_open_for(Duration::from_secs(1));
+    let budget = RetryBudget::with_clock(clock.clone()).with_min_per_sec(1).with_ratio(0.0);
+    let other = Mutex::new(None);
+    let outcome = Retrying::<(), Error>::new()
+        .stop(attempts(2))
+        .wait(fixed(Duration::from_secs(1)))
+        .breaker(&breaker)
+        .budget(&budget)
+        .before_sleep(|_: &retry::Attempt<'_, (), Error>| {
+            // While this call sleeps, another caller takes the only probe.
+            clock.advance(Duration::from_secs(1));
+            *other.lock().unwrap() = Some(breaker.try_acquire().unwrap());
+        })
+        .call_async(|| async { Err(Error::Down) })
+        .await;
+    assert_eq!(outcome, Err(Error::Open));
+    assert_eq!((budget.stats().withdrawals, budget.available()), (0, 10));
+}
+
+#[test]
+fn a_time_window_shorter_than_ten_milliseconds_keeps_its_span() {
+    let clock = ManualClock::new();
+    let breaker = CircuitBreaker::with_clock(clock.clone())
+        .with_consecutive_failures(0)
+        .with_failure_rate(0.5, Window::Time(Duration::from_millis(15)))
+        .with_minimum_calls(100);
+    let _ = breaker.call(|| Err::<(), _>("down"));
+    clock.advance(Duration::from_millis(12));
+    assert_eq!(breaker.stats().window_calls, 1, "12 ms ago is within 15 ms");
+    clock.advance(Duration::from_millis(4));
+    assert_eq!(breaker.stats().window_calls, 0);
+}
