@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use retry::{Retrying, dsl::*, retry};
 
+pub mod matrix;
+
 /// The error every variant fails with.
 #[derive(Debug)]
 pub struct Failure;
