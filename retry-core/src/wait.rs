@@ -211,13 +211,14 @@ impl Wait for Expo {
 pub struct RandomExpo {
     initial: Nanos,
     max: Nanos,
+    min: Nanos,
     base: f64,
 }
 
 impl RandomExpo {
     /// Full jitter over `initial · 2^(n-1)`, uncapped; refine with the setters.
     pub const fn new(initial: Duration) -> Self {
-        RandomExpo { initial: Nanos::from_duration(initial), max: Nanos::MAX, base: 2.0 }
+        RandomExpo { initial: Nanos::from_duration(initial), max: Nanos::MAX, min: Nanos::ZERO, base: 2.0 }
     }
 }
 
@@ -227,10 +228,17 @@ delay_setters!(RandomExpo {
     /// # Default
     /// No cap (saturates at about 584 years).
     max / with_max;
+    /// The smallest delay: the jitter is drawn from `min` up to the envelope (at
+    /// least `min`), as tenacity's `wait_random_exponential(min=)`.
+    ///
+    /// # Default
+    /// Zero.
+    min / with_min;
 });
 base_setters!(RandomExpo);
 
-/// Full jitter: `U(0, min(max, initial · base^(n-1)))` (AWS "full jitter").
+/// Full jitter: `U(min, clamp(initial · base^(n-1), min, max))` (AWS "full jitter";
+/// `min` is zero unless set).
 ///
 /// The default wait of `#[retry]` is `random_expo(100ms, max = 10s)`.
 pub fn random_expo(initial: impl IntoDuration) -> RandomExpo {
@@ -240,12 +248,14 @@ pub fn random_expo(initial: impl IntoDuration) -> RandomExpo {
 impl Wait for RandomExpo {
     #[inline]
     fn delay(&mut self, attempt: u32) -> Duration {
-        let ceiling = grow(self.initial, self.base, attempt).min(self.max);
-        Duration::from_nanos(jitter::uniform(0, ceiling.raw()))
+        let ceiling = grow(self.initial, self.base, attempt).min(self.max).max(self.min);
+        Duration::from_nanos(jitter::uniform(self.min.raw(), ceiling.raw()))
     }
     fn validate(&self) -> Result<(), InvalidPolicy> {
         check_delay("random_expo", self.initial, "the initial delay is negative, NaN or infinite")?;
         check_delay("random_expo", self.max, "max is negative, NaN or infinite")?;
+        check_delay("random_expo", self.min, "min is negative, NaN or infinite")?;
+        ensure(self.min <= self.max, "random_expo", "min is greater than max")?;
         check_base("random_expo", self.base)
     }
 }
@@ -295,6 +305,7 @@ impl Wait for EqualJitter {
 pub struct ExpoJitter {
     initial: Nanos,
     max: Nanos,
+    min: Nanos,
     jitter: Nanos,
     base: f64,
 }
@@ -305,6 +316,7 @@ impl ExpoJitter {
         ExpoJitter {
             initial: Nanos::from_duration(initial),
             max: Nanos::MAX,
+            min: Nanos::ZERO,
             jitter: Nanos::from_duration(Duration::from_secs(1)),
             base: 2.0,
         }
@@ -322,10 +334,16 @@ delay_setters!(ExpoJitter {
     /// # Default
     /// One second, as tenacity's `wait_exponential_jitter`.
     jitter / with_jitter;
+    /// The smallest delay (applied after the jitter is added).
+    ///
+    /// # Default
+    /// Zero.
+    min / with_min;
 });
 base_setters!(ExpoJitter);
 
-/// `min(max, initial · base^(n-1) + U(0, jitter))` (tenacity's `wait_exponential_jitter`).
+/// `clamp(initial · base^(n-1) + U(0, jitter), min, max)` (tenacity's
+/// `wait_exponential_jitter`; `min` is zero unless set).
 pub fn expo_jitter(initial: impl IntoDuration) -> ExpoJitter {
     ExpoJitter { initial: Nanos::from_input(initial), ..ExpoJitter::new(Duration::ZERO) }
 }
@@ -334,11 +352,13 @@ impl Wait for ExpoJitter {
     #[inline]
     fn delay(&mut self, attempt: u32) -> Duration {
         let noise = Nanos::from_nanos(jitter::uniform(0, self.jitter.raw()));
-        grow(self.initial, self.base, attempt).saturating_add(noise).min(self.max).get()
+        grow(self.initial, self.base, attempt).saturating_add(noise).min(self.max).max(self.min).get()
     }
     fn validate(&self) -> Result<(), InvalidPolicy> {
         check_delay("expo_jitter", self.initial, "the initial delay is negative, NaN or infinite")?;
         check_delay("expo_jitter", self.max, "max is negative, NaN or infinite")?;
+        check_delay("expo_jitter", self.min, "min is negative, NaN or infinite")?;
+        ensure(self.min <= self.max, "expo_jitter", "min is greater than max")?;
         check_delay("expo_jitter", self.jitter, "jitter is negative, NaN or infinite")?;
         check_base("expo_jitter", self.base)
     }

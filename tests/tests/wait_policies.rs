@@ -154,6 +154,27 @@ proptest! {
     }
 
     #[test]
+    fn random_expo_with_min_stays_between_min_and_its_envelope(
+        initial_ms in 0u64..10_000, min_ms in 0u64..5_000, extra_ms in 0u64..100_000, n in 1u32..64,
+    ) {
+        let (min, max) = (ms(min_ms), ms(min_ms + extra_ms));
+        let d = random_expo(ms(initial_ms)).max(max).min(min).delay(n);
+        let envelope = ms(initial_ms).saturating_mul(2u32.saturating_pow(n - 1)).min(max).max(min);
+        prop_assert!(d >= min && d <= envelope, "{d:?} outside [{min:?}, {envelope:?}]");
+    }
+
+    #[test]
+    fn expo_jitter_with_min_stays_between_min_and_max(
+        initial_ms in 0u64..1000, jitter_ms in 0u64..1000, min_ms in 0u64..5_000, extra_ms in 0u64..100_000, n in 1u32..20,
+    ) {
+        let (min, max) = (ms(min_ms), ms(min_ms + extra_ms));
+        let d = expo_jitter(ms(initial_ms)).jitter(ms(jitter_ms)).max(max).min(min).delay(n);
+        let g = ms(initial_ms) * 2u32.pow(n - 1);
+        prop_assert!(d >= min && d <= max, "{d:?} outside [{min:?}, {max:?}]");
+        prop_assert!(d >= g.min(max).max(min) && d <= (g + ms(jitter_ms)).min(max).max(min));
+    }
+
+    #[test]
     fn equal_jitter_stays_in_upper_half(initial_ms in 0u64..10_000, max_ms in 0u64..100_000, n in 1u32..64) {
         let d = equal_jitter(ms(initial_ms)).max(ms(max_ms)).delay(n);
         let v = ms(initial_ms).saturating_mul(2u32.saturating_pow(n - 1)).min(ms(max_ms));
@@ -205,4 +226,30 @@ fn huge_attempt_numbers_saturate_at_max() {
     assert_eq!(expo_jitter(1).max(max).delay(u32::MAX), max);
     let _: Chain<_> = chain((fixed(1),));
     assert_eq!(chain((fixed(1),)).delay(u32::MAX), Duration::from_secs(1));
+}
+
+#[test]
+fn a_min_above_max_is_rejected() {
+    let one_s = Duration::from_secs(1);
+    assert_eq!(
+        random_expo(1).max(one_s).min(2).validate().unwrap_err().to_string(),
+        "invalid `random_expo` policy: min is greater than max"
+    );
+    assert_eq!(
+        expo_jitter(1).max(one_s).min(2).validate().unwrap_err().to_string(),
+        "invalid `expo_jitter` policy: min is greater than max"
+    );
+}
+
+#[retry::retry(stop = attempts(4), wait = random_expo(1ms, max = 1s, min = 50ms))]
+fn with_a_floor() -> Result<(), ()> {
+    Err(())
+}
+
+#[test]
+fn the_attribute_takes_min_on_jittered_waits() {
+    let sleeps = retry::testing::record_sleeps();
+    let _ = with_a_floor();
+    assert_eq!(sleeps.sleeps().len(), 3);
+    assert!(sleeps.sleeps().iter().all(|d| *d >= Duration::from_millis(50)), "{:?}", sleeps.sleeps());
 }
