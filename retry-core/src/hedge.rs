@@ -734,7 +734,7 @@ where
             }
             polled = slow.hedges.len();
             let in_flight = usize::from(this.first.is_some()) + slow.hedges.len();
-            let may_launch = *this.launched < this.policy.n;
+            let may_launch = *this.launched < this.policy.n && crate::is_enabled();
             if in_flight == 0 {
                 // Every copy so far failed (non-fatally): the next starts at once,
                 // or the call ends with the last error.

@@ -22,6 +22,7 @@
 mod duration;
 mod jitter;
 mod retrying;
+mod switch;
 
 #[doc(hidden)]
 pub mod macro_support;
@@ -56,6 +57,7 @@ pub use duration::IntoDuration;
 pub use error::InvalidPolicy;
 pub use hedge::{Hedging, Latencies};
 pub use retrying::{CallStats, Fallback, NoFallback, Retrying};
+pub use switch::{disable, enable, is_enabled};
 pub use timeout::TimedOut;
 pub use transient::Transient;
 

@@ -769,6 +769,7 @@ where
         };
         let delay = asked.unwrap_or_else(|| self.wait.delay(run.attempt));
         let give_up = testing::retries_disabled()
+            || !crate::is_enabled()
             || self.stop.should_stop(&StopState::new(run.attempt, elapsed, delay))
             || self.guards.deadline().is_some_and(|deadline| elapsed.saturating_add(delay) >= deadline)
             || !self.guards.may_retry(delay);
