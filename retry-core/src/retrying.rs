@@ -755,6 +755,13 @@ where
             if !failed {
                 self.guards.succeeded(self.label());
             }
+            if failed || run.attempt > 1 {
+                testing::record_call(testing::Retried {
+                    name: self.label(),
+                    attempts: run.attempt,
+                    gave_up: failed,
+                });
+            }
             return Step::Done { outcome, failed };
         }
         self.plan_retry(run, outcome, elapsed)
@@ -768,7 +775,7 @@ where
             Ok(_) => None,
         };
         let delay = asked.unwrap_or_else(|| self.wait.delay(run.attempt));
-        let give_up = testing::retries_disabled()
+        let give_up = testing::retry_forbidden(run.attempt)
             || !crate::is_enabled()
             || self.stop.should_stop(&StopState::new(run.attempt, elapsed, delay))
             || self.guards.deadline().is_some_and(|deadline| elapsed.saturating_add(delay) >= deadline)
@@ -780,6 +787,11 @@ where
             if self.guards.logs() {
                 self.guards.giving_up(&self.snapshot(run, elapsed, Some(&outcome)));
             }
+            testing::record_call(testing::Retried {
+                name: self.label(),
+                attempts: run.attempt,
+                gave_up: true,
+            });
             return Step::Done { outcome, failed: true };
         }
         if self.hooks.any() || self.guards.logs() {

@@ -39,8 +39,10 @@ use crate::jitter;
 type ThreadBound = PhantomData<*const ()>;
 
 thread_local! {
-    static DISABLED: Cell<u32> = const { Cell::new(0) };
+    /// Retries a call on this thread may make (`u32::MAX`: no limit).
+    static LIMIT: Cell<u32> = const { Cell::new(u32::MAX) };
     static RECORDERS: RefCell<Vec<Rc<RefCell<Vec<Duration>>>>> = const { RefCell::new(Vec::new()) };
+    static CALL_RECORDERS: RefCell<Vec<Rc<RefCell<Vec<Retried>>>>> = const { RefCell::new(Vec::new()) };
 }
 
 /// While alive, retried calls on this thread make exactly one attempt: a failure gives
@@ -48,7 +50,41 @@ thread_local! {
 #[must_use = "retrying is disabled only while the guard lives"]
 #[derive(Debug)]
 pub struct RetriesDisabled {
+    /// Restores the limit before it when dropped.
+    _limit: RetriesLimited,
+}
+
+/// While alive, retried calls on this thread make at most so many retries.
+#[must_use = "retries are limited only while the guard lives"]
+#[derive(Debug)]
+pub struct RetriesLimited {
+    previous: u32,
     _thread: ThreadBound,
+}
+
+/// Limits retried calls on this thread to `n` retries each (`n + 1` attempts),
+/// until the guard is dropped: a call that would retry more gives up instead,
+/// with its last outcome (running `on_giveup` and `fallback` as usual). Nested
+/// limits keep the smallest.
+///
+/// ```
+/// use retry::{Retrying, dsl::*, testing};
+///
+/// let _two = testing::limit_retries(2);
+/// let mut calls = 0;
+/// let _ = Retrying::new().stop(attempts(10)).wait(none()).call(|| { calls += 1; Err::<(), _>(()) });
+/// assert_eq!(calls, 3);
+/// ```
+pub fn limit_retries(n: u32) -> RetriesLimited {
+    let previous = LIMIT.get();
+    LIMIT.set(previous.min(n));
+    RetriesLimited { previous, _thread: PhantomData }
+}
+
+impl Drop for RetriesLimited {
+    fn drop(&mut self) {
+        LIMIT.set(self.previous);
+    }
 }
 
 /// Disables retrying on this thread until the guard is dropped.
@@ -62,18 +98,98 @@ pub struct RetriesDisabled {
 /// assert_eq!(calls, 1);
 /// ```
 pub fn disable_retries() -> RetriesDisabled {
-    DISABLED.set(DISABLED.get() + 1);
-    RetriesDisabled { _thread: PhantomData }
+    RetriesDisabled { _limit: limit_retries(0) }
 }
 
-impl Drop for RetriesDisabled {
-    fn drop(&mut self) {
-        DISABLED.set(DISABLED.get().saturating_sub(1));
+/// Whether a limit on this thread forbids retrying after attempt `attempt` failed.
+pub(crate) fn retry_forbidden(attempt: u32) -> bool {
+    attempt > LIMIT.get()
+}
+
+/// What a [`CallRecorder`] saw of one call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retried {
+    /// The call's name (the fn's path, or the explicit API's `name`).
+    pub name: &'static str,
+    /// Attempts made.
+    pub attempts: u32,
+    /// Whether it gave up (ended in failure).
+    pub gave_up: bool,
+}
+
+/// Records, on this thread, every retried call that failed at least once (a call
+/// whose first attempt succeeds is not recorded: it costs nothing to look for).
+#[must_use = "calls are recorded only while the guard lives"]
+#[derive(Debug)]
+pub struct CallRecorder {
+    calls: Rc<RefCell<Vec<Retried>>>,
+    _thread: ThreadBound,
+}
+
+/// Records the calls on this thread that failed at least once, until the guard is
+/// dropped, so a test can say what was retried. With nested recorders, the newest
+/// one records.
+///
+/// ```
+/// use retry::{retry, testing};
+///
+/// #[retry(stop = attempts(5), wait = none())]
+/// fn flaky(calls: &mut u32) -> Result<u32, &'static str> {
+///     *calls += 1;
+///     if *calls < 3 { Err("busy") } else { Ok(*calls) }
+/// }
+///
+/// let recorder = testing::record_calls();
+/// assert_eq!(flaky(&mut 0), Ok(3));
+/// assert_eq!(recorder.retries(module_path!().to_owned() + "::flaky"), 2);
+/// ```
+pub fn record_calls() -> CallRecorder {
+    let calls = Rc::new(RefCell::new(Vec::new()));
+    CALL_RECORDERS.with_borrow_mut(|stack| stack.push(Rc::clone(&calls)));
+    CallRecorder { calls, _thread: PhantomData }
+}
+
+impl CallRecorder {
+    /// Every recorded call, in the order they ended.
+    pub fn calls(&self) -> Vec<Retried> {
+        self.calls.borrow().clone()
+    }
+
+    /// The recorded calls named `name`.
+    pub fn calls_named(&self, name: impl AsRef<str>) -> Vec<Retried> {
+        self.calls.borrow().iter().filter(|call| call.name == name.as_ref()).copied().collect()
+    }
+
+    /// Retries made by the calls named `name` (attempts beyond each call's first).
+    pub fn retries(&self, name: impl AsRef<str>) -> u32 {
+        self.calls_named(name).iter().map(|call| call.attempts.saturating_sub(1)).sum()
+    }
+
+    /// How many calls named `name` gave up.
+    pub fn give_ups(&self, name: impl AsRef<str>) -> u32 {
+        self.calls_named(name).iter().filter(|call| call.gave_up).count() as u32
+    }
+
+    /// Forgets what was recorded.
+    pub fn clear(&self) {
+        self.calls.borrow_mut().clear()
     }
 }
 
-pub(crate) fn retries_disabled() -> bool {
-    DISABLED.get() > 0
+impl Drop for CallRecorder {
+    fn drop(&mut self) {
+        CALL_RECORDERS.with_borrow_mut(|stack| stack.retain(|c| !Rc::ptr_eq(c, &self.calls)));
+    }
+}
+
+/// A call that failed at least once ended: records it if a recorder is alive.
+#[cold]
+pub(crate) fn record_call(call: Retried) {
+    CALL_RECORDERS.with_borrow(|stack| {
+        if let Some(calls) = stack.last() {
+            calls.borrow_mut().push(call);
+        }
+    });
 }
 
 /// While alive, sleeps of retried calls on this thread are skipped and recorded here.
