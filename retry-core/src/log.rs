@@ -12,6 +12,10 @@
 //! (`off` for none; [`Retrying::log`](crate::Retrying::log) in the explicit API).
 //! Events are emitted where the call runs, so they carry the caller's span.
 //! A circuit breaker's state changes are `WARN` events (target `retry::breaker`).
+//! A call that retries in a hot loop (five retries or more, having slept less
+//! than 100 ms a retry on average: a `wait` that was probably meant in seconds)
+//! is one `WARN` event, `retrying in a hot loop`, at most once a minute per name,
+//! whatever the level.
 //! Without the feature all of this compiles to nothing.
 //!
 //! With the feature `metrics`, the same places record through the `metrics`
@@ -28,6 +32,7 @@
 
 use core::fmt;
 use core::marker::PhantomData;
+use core::time::Duration;
 
 use crate::attempt::Attempt;
 
@@ -334,3 +339,45 @@ impl<E> ViaNothing for Describer<E> {
         Unshown
     }
 }
+
+/// Retries from which a call can be in a hot loop.
+const HOT_RETRIES: u32 = 5;
+/// The average sleep a retry below which the loop is hot.
+const HOT_SLEEP: Duration = Duration::from_millis(100);
+
+/// Warns (at most once a minute per name) when a call has made [`HOT_RETRIES`]
+/// retries or more, sleeping less than [`HOT_SLEEP`] a retry: `retries` is the
+/// number of the attempt that just failed, `slept` the sleeps so far with the
+/// one about to start.
+#[inline]
+pub(crate) fn hot_loop(name: &'static str, retries: u32, slept: Duration) {
+    if retries >= HOT_RETRIES && slept < HOT_SLEEP.saturating_mul(retries) {
+        warn_hot_loop(name, retries, slept);
+    }
+}
+
+#[cold]
+#[cfg(feature = "tracing")]
+fn warn_hot_loop(name: &'static str, retries: u32, slept: Duration) {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    use std::time::Instant;
+    static WARNED: OnceLock<Mutex<HashMap<&'static str, Instant>>> = OnceLock::new();
+    let now = Instant::now();
+    let mut warned = WARNED.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    if warned.get(name).is_some_and(|at| now.saturating_duration_since(*at) < Duration::from_secs(60)) {
+        return;
+    }
+    warned.insert(name, now);
+    drop(warned);
+    tracing::warn!(
+        target: "retry",
+        name,
+        retries,
+        slept_ms = slept.as_secs_f64() * 1e3,
+        "retrying in a hot loop: {retries} retries slept {slept:?} in all; is `wait` in the unit you meant?"
+    );
+}
+
+#[cfg(not(feature = "tracing"))]
+fn warn_hot_loop(_: &'static str, _: u32, _: Duration) {}

@@ -801,6 +801,7 @@ where
         }
         run.times.idle_nanos =
             run.times.idle_nanos.saturating_add(u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX));
+        crate::log::hot_loop(self.label(), run.attempt, run.idle());
         Step::Sleep(delay)
     }
 

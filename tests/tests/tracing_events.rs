@@ -112,3 +112,35 @@ fn breaker_state_changes_are_events() {
     assert!(lines[0].contains("circuit breaker state change") && lines[0].contains("from=Closed to=Open"));
     assert!(lines[1].contains("from=Open to=Closed"), "{}", lines[1]);
 }
+
+#[retry(stop = attempts(8), wait = fixed(10ms), log = off, name = "hot::spin")]
+fn spin() -> Result<(), Flaky> {
+    Err(Flaky)
+}
+
+#[retry(stop = attempts(8), wait = fixed(200ms), log = off, name = "hot::patient")]
+fn patient() -> Result<(), Flaky> {
+    Err(Flaky)
+}
+
+#[retry(stop = attempts(5), wait = none(), log = off, name = "hot::short")]
+fn short() -> Result<(), Flaky> {
+    Err(Flaky)
+}
+
+#[test]
+fn a_hot_retry_loop_is_one_warning_a_minute_per_name() {
+    let _sleeps = retry::testing::record_sleeps();
+    let lines = capture(tracing::Level::WARN, || {
+        assert!(spin().is_err());
+        assert!(spin().is_err());
+        assert!(patient().is_err());
+        assert!(short().is_err());
+    });
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert!(
+        lines[0].contains("retrying in a hot loop") && lines[0].contains("name=\"hot::spin\""),
+        "{lines:#?}"
+    );
+    assert!(lines[0].contains("retries=5"), "{lines:#?}");
+}
