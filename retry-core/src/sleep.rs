@@ -114,6 +114,51 @@ impl Future for TokioSleep {
     }
 }
 
+/// async-io's timer, the one smol runs on (feature `smol`). It is the default
+/// async sleeper when the `tokio` feature is off; with both, name it:
+/// `sleep = retry::sleep::SmolSleeper` (or `.sleep(SmolSleeper)`).
+#[cfg(feature = "smol")]
+#[cfg_attr(docsrs, doc(cfg(feature = "smol")))]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SmolSleeper;
+
+#[cfg(feature = "smol")]
+#[cfg_attr(docsrs, doc(cfg(feature = "smol")))]
+impl AsyncSleeper for SmolSleeper {
+    type Sleep = SmolSleep;
+    #[inline]
+    fn sleep(&self, delay: Duration) -> SmolSleep {
+        SmolSleep(async_io::Timer::after(delay))
+    }
+}
+
+/// Without `tokio`, the default async sleeper is smol's timer.
+#[cfg(all(feature = "smol", not(feature = "tokio")))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "smol", not(feature = "tokio")))))]
+impl AsyncSleeper for DefaultSleeper {
+    type Sleep = SmolSleep;
+    #[inline]
+    fn sleep(&self, delay: Duration) -> SmolSleep {
+        SmolSleeper.sleep(delay)
+    }
+}
+
+/// The sleep of [`SmolSleeper`]: an `async_io::Timer`.
+#[cfg(feature = "smol")]
+#[cfg_attr(docsrs, doc(cfg(feature = "smol")))]
+#[derive(Debug)]
+pub struct SmolSleep(async_io::Timer);
+
+#[cfg(feature = "smol")]
+#[cfg_attr(docsrs, doc(cfg(feature = "smol")))]
+impl Future for SmolSleep {
+    type Output = ();
+    #[inline]
+    fn poll(mut self: core::pin::Pin<&mut Self>, cx: &mut core::task::Context<'_>) -> core::task::Poll<()> {
+        core::pin::Pin::new(&mut self.0).poll(cx).map(drop)
+    }
+}
+
 impl<F: FnMut(Duration)> Sleeper for F {
     #[inline]
     fn sleep(&mut self, delay: Duration) {
@@ -168,5 +213,28 @@ impl<S: Future<Output = ()>> Future for MaybeSleep<S> {
             Some(sleep) => sleep.poll(cx),
             None => core::task::Poll::Ready(()),
         }
+    }
+}
+
+#[cfg(all(test, feature = "smol", not(feature = "tokio")))]
+mod smol_tests {
+    use std::time::{Duration, Instant};
+
+    use crate::{Retrying, dsl::*};
+
+    #[test]
+    fn without_tokio_async_calls_sleep_on_smols_timer() {
+        let start = Instant::now();
+        let mut calls = 0;
+        let outcome = async_io::block_on(
+            Retrying::<u32, &str>::new().stop(attempts(3)).wait(fixed(Duration::from_millis(20))).call_async(
+                async || {
+                    calls += 1;
+                    if calls < 3 { Err("busy") } else { Ok(calls) }
+                },
+            ),
+        );
+        assert_eq!(outcome, Ok(3));
+        assert!(start.elapsed() >= Duration::from_millis(40), "{:?}", start.elapsed());
     }
 }
