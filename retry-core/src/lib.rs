@@ -22,6 +22,7 @@
 mod duration;
 mod jitter;
 mod retrying;
+mod stats;
 mod switch;
 
 #[doc(hidden)]
@@ -57,6 +58,7 @@ pub use duration::IntoDuration;
 pub use error::InvalidPolicy;
 pub use hedge::{Hedging, Latencies};
 pub use retrying::{CallStats, Fallback, NoFallback, Retrying};
+pub use stats::{WithStats, with_stats, with_stats_async};
 pub use switch::{disable, enable, is_enabled};
 pub use timeout::TimedOut;
 pub use transient::Transient;

@@ -72,6 +72,15 @@ pub struct CallStats {
 }
 
 impl CallStats {
+    pub(crate) const fn new(attempts: u32, elapsed: Duration, idle: Duration) -> Self {
+        CallStats { attempts, elapsed, idle }
+    }
+
+    /// Whether the call was retried (made more than one attempt).
+    pub const fn retried(&self) -> bool {
+        self.attempts > 1
+    }
+
     /// How many attempts were made.
     pub const fn attempts(&self) -> u32 {
         self.attempts
@@ -756,15 +765,19 @@ where
                 self.guards.succeeded(self.label());
             }
             if failed || run.attempt > 1 {
-                testing::record_call(testing::Retried {
-                    name: self.label(),
-                    attempts: run.attempt,
-                    gave_up: failed,
-                });
+                self.ended(run, failed);
             }
             return Step::Done { outcome, failed };
         }
         self.plan_retry(run, outcome, elapsed)
+    }
+
+    /// A call that failed at least once ended: tells the call recorders of
+    /// `testing` and the collectors of `with_stats`.
+    #[cold]
+    fn ended(&self, run: &Run, gave_up: bool) {
+        testing::record_call(testing::Retried { name: self.label(), attempts: run.attempt, gave_up });
+        crate::stats::ended(run.attempt, run.idle());
     }
 
     /// The failure path: asks the delay and the stop policy, runs `before_sleep`.
@@ -787,11 +800,7 @@ where
             if self.guards.logs() {
                 self.guards.giving_up(&self.snapshot(run, elapsed, Some(&outcome)));
             }
-            testing::record_call(testing::Retried {
-                name: self.label(),
-                attempts: run.attempt,
-                gave_up: true,
-            });
+            self.ended(run, true);
             return Step::Done { outcome, failed: true };
         }
         if self.hooks.any() || self.guards.logs() {
