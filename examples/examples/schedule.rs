@@ -14,23 +14,33 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use retry::dsl::*;
 use retry::wait::Wait;
 
 /// Makes a fresh policy (one per call: decorrelated jitter keeps state).
 type MakePolicy = Box<dyn Fn() -> Box<dyn Wait>>;
 
-/// The policies compared: 10 ms initial delay, capped at 2 s.
+/// The policies compared: 10 ms initial delay, capped at 2 s (as written in the
+/// attribute, for the plots' titles).
 fn policies() -> Vec<(&'static str, RGBColor, MakePolicy)> {
     vec![
-        ("expo (no jitter)", RGBColor(200, 40, 40), Box::new(|| Box::new(expo(0.01).max(2)))),
+        ("expo(10ms, max = 2s)", RGBColor(200, 40, 40), Box::new(|| Box::new(expo(0.01).max(2)))),
         (
-            "full jitter (random_expo)",
-            RGBColor(30, 120, 200),
+            "random_expo(10ms, max = 2s)",
+            RGBColor(30, 110, 200),
             Box::new(|| Box::new(random_expo(0.01).max(2))),
         ),
-        ("equal jitter", RGBColor(40, 160, 60), Box::new(|| Box::new(equal_jitter(0.01).max(2)))),
-        ("decorrelated", RGBColor(150, 60, 180), Box::new(|| Box::new(decorrelated(0.01).max(2)))),
+        (
+            "equal_jitter(10ms, max = 2s)",
+            RGBColor(30, 140, 60),
+            Box::new(|| Box::new(equal_jitter(0.01).max(2))),
+        ),
+        (
+            "decorrelated(10ms, max = 2s)",
+            RGBColor(140, 60, 170),
+            Box::new(|| Box::new(decorrelated(0.01).max(2))),
+        ),
     ]
 }
 
@@ -57,33 +67,44 @@ fn bands(make: &dyn Fn() -> Box<dyn Wait>) -> Vec<(f64, f64, f64)> {
     sums
 }
 
+/// One panel per policy (bands drawn over each other hide each other): the mean
+/// delay as a line, the least-to-most range as a band, retries numbered 1 to 10.
 fn plot_schedule(path: &PathBuf) -> Result<(), Box<dyn std::error::Error>> {
-    let root = SVGBackend::new(path, (900, 560)).into_drawing_area();
+    let root = SVGBackend::new(path, (1000, 720)).into_drawing_area();
     root.fill(&WHITE)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption("Delay before retry n (ms): mean, and the band from least to most", ("sans-serif", 20))
-        .margin(16)
-        .x_label_area_size(40)
-        .y_label_area_size(60)
-        .build_cartesian_2d(1f64..10f64, 0f64..2100f64)?;
-    chart.configure_mesh().x_desc("retry n").y_desc("delay (ms)").draw()?;
-    for (name, color, make) in policies() {
+    let root = root.titled(
+        "Delay before retry n: the mean of 2,000 calls (line) and its range, least to most (band)",
+        ("sans-serif", 20),
+    )?;
+    for ((name, color, make), panel) in policies().into_iter().zip(root.split_evenly((2, 2))) {
         let bands = bands(&*make);
+        let mut chart = ChartBuilder::on(&panel)
+            .caption(name, ("sans-serif", 17))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(56)
+            .build_cartesian_2d(1f64..10f64, 0f64..2100f64)?;
+        chart
+            .configure_mesh()
+            .x_labels(10)
+            .x_label_formatter(&|n| format!("{}", n.round() as u32))
+            .y_labels(8)
+            .y_label_formatter(&|ms| format!("{ms:.0}"))
+            .x_desc("retry n")
+            .y_desc("delay (ms)")
+            .light_line_style(WHITE)
+            .draw()?;
         let upper = bands.iter().enumerate().map(|(i, b)| (i as f64 + 1.0, b.2));
         let lower = bands.iter().enumerate().rev().map(|(i, b)| (i as f64 + 1.0, b.1));
         chart.draw_series(std::iter::once(Polygon::new(
             upper.chain(lower).collect::<Vec<_>>(),
-            color.mix(0.15),
+            color.mix(0.25),
         )))?;
-        chart
-            .draw_series(LineSeries::new(
-                bands.iter().enumerate().map(|(i, b)| (i as f64 + 1.0, b.0)),
-                color.stroke_width(2),
-            ))?
-            .label(name)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+        chart.draw_series(LineSeries::new(
+            bands.iter().enumerate().map(|(i, b)| (i as f64 + 1.0, b.0)),
+            color.stroke_width(3),
+        ))?;
     }
-    chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw()?;
     root.present()?;
     Ok(())
 }
@@ -135,31 +156,54 @@ fn contend(make: &dyn Fn() -> Box<dyn Wait>, clients: usize) -> (u64, Duration, 
     (calls, last, gave_up)
 }
 
+/// One bar per policy: the calls made until every client succeeded or gave up;
+/// the policy under its bar, the figures above it, and in red how many gave up.
 fn plot_contention(
     path: &PathBuf,
-    results: &[(&str, RGBColor, u64, Duration)],
+    results: &[(&str, RGBColor, u64, Duration, usize)],
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let root = SVGBackend::new(path, (900, 480)).into_drawing_area();
+    let root = SVGBackend::new(path, (1000, 520)).into_drawing_area();
     root.fill(&WHITE)?;
-    let most = results.iter().map(|r| r.2).max().unwrap_or(1) as f64 * 1.15;
+    let most = results.iter().map(|r| r.2).max().unwrap_or(1) as f64 * 1.2;
     let mut chart = ChartBuilder::on(&root)
-        .caption("100 clients, one resource: total calls until all succeed", ("sans-serif", 20))
+        .caption(
+            "100 clients write one resource at once (a 1 ms write; writes that overlap both fail), \
+             each retrying up to 30 attempts",
+            ("sans-serif", 17),
+        )
         .margin(16)
         .x_label_area_size(40)
         .y_label_area_size(70)
         .build_cartesian_2d(0f64..results.len() as f64, 0f64..most)?;
-    chart.configure_mesh().disable_x_mesh().x_labels(0).y_desc("calls").draw()?;
-    for (i, (name, color, calls, took)) in results.iter().enumerate() {
-        let x = i as f64;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(0)
+        .y_label_formatter(&|calls| format!("{calls:.0}"))
+        .y_desc("calls until every client is done")
+        .light_line_style(WHITE)
+        .draw()?;
+    let centered = |text: &str, x: f64, y: f64, style: TextStyle<'static>| {
+        Text::new(text.to_string(), (x, y), style.pos(Pos::new(HPos::Center, VPos::Bottom)))
+    };
+    for (i, (name, color, calls, took, gave_up)) in results.iter().enumerate() {
+        let x = i as f64 + 0.5;
         chart.draw_series(std::iter::once(Rectangle::new(
-            [(x + 0.15, 0.0), (x + 0.85, *calls as f64)],
+            [(x - 0.35, 0.0), (x + 0.35, *calls as f64)],
             color.filled(),
         )))?;
-        chart.draw_series(std::iter::once(Text::new(
-            format!("{name}: {calls} calls, {:.2} s", took.as_secs_f64()),
-            (x + 0.1, *calls as f64 + most * 0.03),
-            ("sans-serif", 13),
-        )))?;
+        let top = *calls as f64 + most * 0.02;
+        let figures = format!("{calls} calls, {:.2} s", took.as_secs_f64());
+        chart.draw_series(std::iter::once(centered(&figures, x, top, ("sans-serif", 14).into())))?;
+        if *gave_up > 0 {
+            let failed = format!("{gave_up} of 100 clients gave up");
+            let style = TextStyle::from(("sans-serif", 14)).color(&RGBColor(200, 0, 0));
+            chart.draw_series(std::iter::once(centered(&failed, x, top + most * 0.06, style)))?;
+        }
+        // Under the axis, in the label area: the policy's name.
+        let (px, py) = chart.backend_coord(&(x, 0.0));
+        let label = TextStyle::from(("sans-serif", 14)).pos(Pos::new(HPos::Center, VPos::Top));
+        root.draw(&Text::new(name.to_string(), (px, py + 10), label))?;
     }
     root.present()?;
     Ok(())
@@ -177,7 +221,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (name, color, make) in policies() {
         let (calls, took, gave_up) = contend(&*make, 100);
         println!("| {name} | {calls} | {:.3} s | {gave_up} |", took.as_secs_f64());
-        results.push((name, color, calls, took));
+        results.push((name, color, calls, took, gave_up));
     }
     let contention = dir.join("contention.svg");
     plot_contention(&contention, &results)?;
