@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use darling::Error;
 use darling::error::Accumulator;
 use darling::util::SpannedValue;
-use proc_macro2::TokenStream;
+use proc_macro2::{Ident, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Pat, Type};
@@ -14,7 +14,7 @@ use syn::{Pat, Type};
 use crate::attr::{self, Kind, On, RetryArgs, Unless, Value};
 use crate::check;
 use crate::dsl;
-use crate::item::{self, Output, RetryFn, Shape};
+use crate::item::{self, Mode, Output, Receiver, RetryFn, Shape};
 
 /// Expands `#[retry(args)] item` (or `#[retry_if_result]`). Never panics; on any
 /// error it returns the fn unchanged together with every error found.
@@ -135,7 +135,7 @@ fn policy(
         Some(spanned) => {
             let span = spanned.span();
             let tokens = value(spanned, errors);
-            let local = syn::Ident::new(&format!("__retry_{name}"), span);
+            let local = syn::Ident::new(&format!("__retry_{name}"), span.resolved_at(Span::mixed_site()));
             prelude.extend(quote_spanned!(span=> let #local = #private::limit_duration(#tokens);));
             Some(quote!(::core::option::Option::Some(#local)))
         }
@@ -159,12 +159,13 @@ fn policy(
         let check = respanned(&private, span);
         (quote_spanned!(span=> #check::stop_policy(#tokens)), span)
     });
+    let deadline_local = syn::Ident::new("__retry_deadline", Span::mixed_site());
     let stop = match (stop, has_deadline) {
         (Some((stop, span)), true) => {
-            quote_spanned!(span=> #private::stop::Either(#stop, #private::dsl::before_elapsed(__retry_deadline)))
+            quote_spanned!(span=> #private::stop::Either(#stop, #private::dsl::before_elapsed(#deadline_local)))
         }
         (None, true) => {
-            quote!(#private::stop::Either(#private::default_stop(), #private::dsl::before_elapsed(__retry_deadline)))
+            quote!(#private::stop::Either(#private::default_stop(), #private::dsl::before_elapsed(#deadline_local)))
         }
         (Some((stop, _)), false) => stop,
         (None, false) => quote!(#private::default_stop()),
@@ -247,7 +248,7 @@ fn policy(
         if let Some(spanned) = spanned {
             let span = spanned.span();
             let tokens = value(spanned, errors);
-            let local = syn::Ident::new(&format!("__retry_{key}"), span);
+            let local = syn::Ident::new(&format!("__retry_{key}"), span.resolved_at(Span::mixed_site()));
             prelude.extend(quote_spanned!(span=> let #local = &(#tokens);));
             setter(key, local.to_token_stream(), span);
         }
@@ -509,94 +510,133 @@ fn qualify(pat: Pat, err_path: Option<&syn::Path>, err: Option<&Type>, errors: &
     }
 }
 
-/// The expanded fn.
+/// The expanded fn. Every name it introduces is hygienic (`Span::mixed_site()`),
+/// so no argument or local of the user's can collide with one.
 fn generate(func: RetryFn, policy: Policy, mentioned: &HashSet<String>) -> TokenStream {
     let RetryFn { outer_attrs, inner_attrs, vis, defaultness, mut sig, body, brace_span, shape, output } =
         func;
-    let Some(mut body) = body else { unreachable_body() };
-    let arguments = item::arguments(&sig, &policy.krate, mentioned);
+    // Validation reports a missing body before generation.
+    let body = body.unwrap_or_default();
+    let mode = if matches!(shape, Shape::Sync) { Mode::Sync } else { Mode::Async };
+    let arguments = item::arguments(&sig, &policy.krate, mentioned, mode);
+    let self_token = sig.receiver().map(|receiver| receiver.self_token);
     sig.inputs = arguments.inputs;
-    // A body that does not parse keeps its tokens: rustc reports its errors.
-    if arguments.self_by_value
-        && let Ok(renamed) = item::rename_self(body.clone())
-    {
-        body = renamed;
-    }
-    let rebinds = arguments.rebinds;
+    let per_attempt = arguments.per_attempt;
+    let prologue = arguments.prologue;
+    // A by-value `self` is moved to a hidden original once the policy (which
+    // may read it) is built; each attempt assigns its own copy to `self`.
+    let keep_original = match (arguments.receiver, self_token) {
+        (Receiver::Value, Some(self_token)) => {
+            let original = item::original_self();
+            quote!(let #original = #self_token;)
+        }
+        _ => TokenStream::new(),
+    };
+    let h = Span::mixed_site();
+    let retry = Ident::new("__retry", h);
     let out_ty = output.ty();
     let annotation = if item::mentions_impl(out_ty) { quote!() } else { quote!(-> #out_ty) };
     let policy_tokens = policy.tokens;
     let prelude = policy.prelude;
     let is_result = output.is_result();
     let krate = &policy.krate;
-    let private = quote!(#krate::__private);
-    let inner = if matches!(shape, Shape::Sync) {
-        let call = if is_result { quote!(call) } else { quote!(call_value) };
-        quote! {
-            // `on = [Timeout]` matches `Timeout { .. }`, whatever the variant's shape.
-            #[allow(clippy::unneeded_struct_pattern)]
-            #prelude
-            let __retry_policy = #policy_tokens;
-            __retry_policy.#call(|| #annotation { #rebinds #body })
+    let private = quote_spanned!(h=> #krate::__private);
+    let output_of = |result: TokenStream| {
+        if is_result { result } else { quote_spanned!(h=> #private::into_value(#result)) }
+    };
+    // What follows an attempt: the call's result, or the delay before the next.
+    // Without `fallback` the call's result is its last outcome, which `next`
+    // hands out; with it, `finish` applies it.
+    let decide = if policy.fallback {
+        let finish = output_of(quote_spanned!(h=> #retry.finish(outcome, failed)));
+        quote_spanned! {h=>
+            match #retry.end(__retry_outcome) {
+                #private::Next::Done { outcome, failed } => break #finish,
+                #private::Next::Sleep(delay) => delay,
+            }
         }
     } else {
-        // Each attempt is an `async` block awaited in place: `return` and `?` end
-        // the attempt, captures are borrowed (or moved, for per-attempt copies),
-        // and the fn's future stays one state machine.
-        let attempt_future = match &policy.limits {
-            Some((timeout, deadline, span)) => {
-                let limit = syn::Ident::new("limit", *span);
-                quote!(__retry.#limit(async { #body }, #timeout, #deadline))
+        let result = output_of(quote_spanned!(h=> __retry_result));
+        quote_spanned! {h=>
+            match #retry.next(__retry_outcome) {
+                #private::ControlFlow::Break(__retry_result) => break #result,
+                #private::ControlFlow::Continue(delay) => delay,
             }
-            None => quote!(async { #body }),
-        };
-        let attempt = if is_result { quote!(attempt) } else { quote!(attempt_value) };
-        let output =
-            |result: TokenStream| if is_result { result } else { quote!(#private::into_value(#result)) };
-        // Without `fallback` the call's result is its last outcome, which
-        // `next` hands out; with it, `finish` applies it.
-        let decide = if policy.fallback {
-            let finish = output(quote!(__retry.finish(outcome, failed)));
-            quote! {
-                match __retry.end(__retry_outcome) {
-                    #private::Next::Done { outcome, failed } => break #finish,
-                    #private::Next::Sleep(delay) => delay,
+        }
+    };
+    let inner = match mode {
+        Mode::Sync if arguments.receiver != Receiver::Value => {
+            let call = if is_result { quote!(call) } else { quote!(call_value) };
+            quote_spanned! {h=>
+                // `on = [Timeout]` matches `Timeout { .. }`, whatever the variant's shape.
+                #[allow(clippy::unneeded_struct_pattern)]
+                #prelude
+                let __retry_policy = #policy_tokens;
+                __retry_policy.#call(|| #annotation { #per_attempt #body })
+            }
+        }
+        Mode::Sync => {
+            // Each attempt owns its `self`, which it may move: the loop is in the
+            // fn, and each attempt a closure called once.
+            let attempt = if is_result {
+                quote_spanned!(h=> #retry.attempt_sync(|| #annotation { #body }))
+            } else {
+                quote_spanned!(h=> #retry.attempt_sync(|| #private::core::result::Result::Ok((|| #annotation { #body })())))
+            };
+            quote_spanned! {h=>
+                #prelude
+                #[allow(clippy::unneeded_struct_pattern)]
+                let mut #retry = #private::Driver::new_sync(#policy_tokens);
+                #keep_original
+                loop {
+                    let __retry_outcome = {
+                        #per_attempt
+                        #attempt
+                    };
+                    let __retry_delay = #decide;
+                    #retry.sleep_sync(__retry_delay);
                 }
             }
-        } else {
-            let result = output(quote!(__retry_result));
-            quote! {
-                match __retry.next(__retry_outcome) {
-                    #private::ControlFlow::Break(__retry_result) => break #result,
-                    #private::ControlFlow::Continue(delay) => delay,
+        }
+        Mode::Async | Mode::Hedge => {
+            // Each attempt is an `async` block awaited in place: `return` and `?`
+            // end the attempt, and the fn's future stays one state machine.
+            let block = quote_spanned!(h=> async { #prologue #body });
+            let attempt_future = match &policy.limits {
+                Some((timeout, deadline, span)) => {
+                    let limit = Ident::new("limit", *span);
+                    quote_spanned!(h=> #retry.#limit(#block, #timeout, #deadline))
                 }
-            }
-        };
-        // A policy that reads no argument can wait for the first attempt to end
-        // (`Driver::deferred`): a call that succeeds at once then neither builds
-        // nor stores it. One that reads them is built first, as its closure would
-        // hold their borrows across the attempts; so is one whose values hold `?`
-        // or `.await` (they would mean something else in a closure), and one with
-        // a prelude (limits, breaker, budget), which acts before any attempt.
-        let closure_fits = !item::reads_arguments(&sig, mentioned) && !item::has_control_flow(mentioned);
-        let driver = if prelude.is_empty() && closure_fits {
-            quote!(#private::Driver::deferred(|| #policy_tokens))
-        } else {
-            quote!(#private::Driver::new(#policy_tokens))
-        };
-        quote! {
-            #prelude
-            #[allow(clippy::unneeded_struct_pattern)]
-            let mut __retry = #driver;
-            loop {
-                let __retry_outcome = {
-                    #rebinds
-                    __retry.#attempt(#attempt_future).await
-                };
-                // Taken apart before the sleep is awaited: the decision is not
-                // kept in the fn's future across it.
-                let __retry_delay = #decide;
-                __retry.sleep(__retry_delay).await;
+                None => block,
+            };
+            let attempt = if is_result { quote!(attempt) } else { quote!(attempt_value) };
+            // A policy that reads no argument can wait for the first attempt to end
+            // (`Driver::deferred`): a call that succeeds at once then neither builds
+            // nor stores it. One that reads them is built first, as its closure would
+            // hold their borrows across the attempts; so is one whose values hold `?`
+            // or `.await` (they would mean something else in a closure), and one with
+            // a prelude (limits, breaker, budget), which acts before any attempt.
+            let closure_fits = !item::reads_arguments(&sig, mentioned) && !item::has_control_flow(mentioned);
+            let driver = if prelude.is_empty() && closure_fits {
+                quote_spanned!(h=> #private::Driver::deferred(|| #policy_tokens))
+            } else {
+                quote_spanned!(h=> #private::Driver::new(#policy_tokens))
+            };
+            quote_spanned! {h=>
+                #prelude
+                #[allow(clippy::unneeded_struct_pattern)]
+                let mut #retry = #driver;
+                #keep_original
+                loop {
+                    let __retry_outcome = {
+                        #per_attempt
+                        #retry.#attempt(#attempt_future).await
+                    };
+                    // Taken apart before the sleep is awaited: the decision is not
+                    // kept in the fn's future across it.
+                    let __retry_delay = #decide;
+                    #retry.sleep(__retry_delay).await;
+                }
             }
         }
     };
@@ -609,9 +649,4 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &HashSet<String>) -> Token
     quote! {
         #(#outer_attrs)* #vis #defaultness #sig #block
     }
-}
-
-/// `check` reports a missing body before codegen; this is never reached.
-fn unreachable_body() -> ! {
-    unreachable!("a fn without a body is reported before code generation")
 }

@@ -157,8 +157,10 @@ pub(crate) fn hedged_body(
     if let Some(budget) = args.budget {
         let span = budget.span();
         let tokens = value(budget, errors);
-        prelude.extend(quote_spanned!(span=> let __retry_hedge_budget = &(#tokens);));
-        chain.extend(quote_spanned!(span=> .budget(__retry_hedge_budget)));
+        let local =
+            syn::Ident::new("__retry_hedge_budget", span.resolved_at(proc_macro2::Span::mixed_site()));
+        prelude.extend(quote_spanned!(span=> let #local = &(#tokens);));
+        chain.extend(quote_spanned!(span=> .budget(#local)));
     }
     // `name` labels the metrics; by default the fn's path.
     let name = match &args.name {
@@ -171,14 +173,8 @@ pub(crate) fn hedged_body(
     chain.extend(quote!(.name(#name)));
 
     let body = func.body.as_ref()?;
-    let arguments = item::arguments(&func.sig, &krate, mentioned);
-    let mut body = body.clone();
-    if arguments.self_by_value
-        && let Ok(renamed) = item::rename_self(body.clone())
-    {
-        body = renamed;
-    }
-    let rebinds = arguments.rebinds;
+    let arguments = item::arguments(&func.sig, &krate, mentioned, item::Mode::Hedge);
+    let rebinds = arguments.per_attempt;
     let types = match (&func.output, &err) {
         (Output::Result { ok: Some(ok), .. }, Some(err))
             if !item::mentions_impl(ok) && !item::mentions_impl(err) =>
@@ -187,11 +183,12 @@ pub(crate) fn hedged_body(
         }
         _ => quote!(),
     };
+    let hedging = syn::Ident::new("__retry_hedging", proc_macro2::Span::mixed_site());
     let body = quote! {
         #prelude
         #[allow(clippy::unneeded_struct_pattern)]
-        let __retry_hedging = { #[allow(unused_imports)] use #private::dsl::*; #chain };
-        __retry_hedging.call #types (|| {
+        let #hedging = { #[allow(unused_imports)] use #private::dsl::*; #chain };
+        #hedging.call #types (|| {
             #rebinds
             async move { #body }
         }).await
@@ -245,13 +242,17 @@ fn check(func: &RetryFn, args: Option<&HedgeArgs>, span: proc_macro2::Span, erro
     for input in &sig.inputs {
         let (shared_mut, by_value_impl, tokens) = match input {
             FnArg::Receiver(receiver) => {
-                let shared_mut = match &receiver.kind {
-                    syn::ReceiverKind::Reference(_, _, mutability) => mutability.is_some(),
-                    syn::ReceiverKind::Typed(_, ty) => {
-                        matches!(&**ty, Type::Reference(r) if r.mutability.is_some())
-                    }
-                    _ => false,
-                };
+                let kind = item::receiver_kind(sig);
+                if kind == item::Receiver::Value {
+                    errors.push(
+                        Error::custom(
+                            "hedged copies run at the same time, and each would need its own `self`: take \
+                             `&self` (or `self: Arc<Self>` and clone what each copy needs)",
+                        )
+                        .with_span(receiver),
+                    );
+                }
+                let shared_mut = matches!(kind, item::Receiver::Mut | item::Receiver::PinMut);
                 (shared_mut, false, receiver.to_token_stream())
             }
             FnArg::Typed(typed) => (

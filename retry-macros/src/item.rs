@@ -4,9 +4,8 @@
 use std::collections::HashSet;
 
 use proc_macro2::{Span, TokenStream, TokenTree};
-use quote::{ToTokens, format_ident, quote, quote_spanned};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::visit_mut::{self, VisitMut};
 use syn::{
     Attribute, Block, Expr, FnArg, GenericArgument, Ident, Pat, PathArguments, ReceiverKind, ReturnType,
     Signature, Stmt, Type, TypeParamBound, Visibility,
@@ -97,7 +96,7 @@ impl RetryFn {
         };
         let (shape, body, out_ty) = match (&sig.asyncness, body) {
             (Some(_), body) => (Shape::Async, body, return_type(&sig.output)),
-            (None, Some(body)) => match async_trait_parts(&sig.output, &body) {
+            (None, Some(body)) => match async_trait_parts(&sig.output, &body, receiver_kind(&sig)) {
                 Some((output, pin, inner)) => (Shape::AsyncTrait { pin }, Some(inner), output),
                 None => (Shape::Sync, Some(body), return_type(&sig.output)),
             },
@@ -208,59 +207,167 @@ fn first_type_arg(args: &PathArguments) -> Option<&Type> {
 
 /// For `#[async_trait]` output: the future's output, the `Box::pin` path, and the
 /// async block's contents. The body is parsed only when the return type has the shape.
-fn async_trait_parts(output: &ReturnType, body: &TokenStream) -> Option<(Type, TokenStream, TokenStream)> {
+///
+/// `#[async_trait]` moves `self` into its block (`let __self = self;`); run once
+/// per attempt, that move would leave later attempts without it, so a `&mut`
+/// receiver is reborrowed there instead (`&mut *self`, `self.as_mut()`).
+fn async_trait_parts(
+    output: &ReturnType,
+    body: &TokenStream,
+    receiver: Receiver,
+) -> Option<(Type, TokenStream, TokenStream)> {
     let ReturnType::Type(_, ty) = output else { return None };
     let output = future_output(ty).filter(|_| matches!(**ty, Type::Path(_)))?;
     let block = syn::parse::Parser::parse2(Block::parse_within, body.clone()).ok()?;
     let [Stmt::Expr(Expr::Call(call), None)] = block.as_slice() else { return None };
     let [Expr::Async(block)] = call.args.iter().collect::<Vec<_>>().as_slice() else { return None };
     block.capture?;
-    let stmts = &block.block.stmts;
+    let mut stmts = block.block.stmts.clone();
+    for stmt in &mut stmts {
+        let Stmt::Local(local) = stmt else { continue };
+        let Pat::Ident(binding) = &local.pat else { continue };
+        let Some(init) = &mut local.init else { continue };
+        let Expr::Path(path) = &*init.expr else { continue };
+        if binding.ident != "__self" || !path.path.is_ident("self") {
+            continue;
+        }
+        let self_token = &path.path.segments[0].ident;
+        match receiver {
+            Receiver::Mut => *init.expr = syn::parse_quote!(&mut *#self_token),
+            Receiver::PinMut => *init.expr = syn::parse_quote!(#self_token.as_mut()),
+            _ => {}
+        }
+    }
     Some((output, call.func.to_token_stream(), quote!(#(#stmts)*)))
+}
+
+/// How the fn takes `self`, for how each attempt gets it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Receiver {
+    /// No `self`.
+    None,
+    /// `&self`, `self: &Self`, `self: Pin<&Self>`: shared as it is.
+    Shared,
+    /// `&mut self`, `self: &mut Self`: lent to each attempt in turn.
+    Mut,
+    /// `self: Pin<&mut Self>`: lent to each attempt in turn (the body reborrows it
+    /// with `self.as_mut()`).
+    PinMut,
+    /// `self`, `self: Box<Self>`, `Arc<Self>`, ...: each attempt gets its own copy,
+    /// assigned to `self` itself, so every `self` token in the body (format
+    /// strings included) means the attempt's copy.
+    Value,
+}
+
+/// What an attempt of the expansion is: a sync closure, an `async` block, or a
+/// hedged copy (an `async move` block made once per copy).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    Sync,
+    Async,
+    Hedge,
 }
 
 /// How the arguments reach each attempt.
 pub(crate) struct Arguments {
-    /// The fn's inputs for the outer signature (`mut` moved inside, patterns renamed).
+    /// The fn's inputs for the outer signature (patterns renamed, `mut` where an
+    /// attempt lends the binding).
     pub inputs: syn::punctuated::Punctuated<FnArg, syn::Token![,]>,
-    /// `let` statements at the start of each attempt.
-    pub rebinds: TokenStream,
-    /// Whether `self` is taken by value, so the body's `self` must become a copy.
-    pub self_by_value: bool,
+    pub receiver: Receiver,
+    /// Statements run before each attempt, outside its closure or block: the
+    /// per-attempt copies and reborrows (and `self = copy` for a by-value `self`).
+    pub per_attempt: TokenStream,
+    /// Statements at the top of an async attempt's block. They move the
+    /// per-attempt values in and borrow `self` (and `impl Trait` values) uniquely,
+    /// so the block holds `T` or `&mut T`, never `&T` of a value the plain fn
+    /// owns: the future is `Send` exactly when the plain fn's is.
+    pub prologue: TokenStream,
 }
 
-/// The name a by-value `self` has inside each attempt.
-pub(crate) fn self_copy() -> Ident {
-    Ident::new("__retry_self", Span::call_site())
+/// The hidden name of a by-value `self`'s original, which each attempt copies.
+pub(crate) fn original_self() -> Ident {
+    Ident::new("__retry_self", Span::mixed_site())
 }
 
-/// Works out the per-attempt handling of each argument (SPEC §2.4): references and
-/// `impl Trait` as they are, `&mut` reborrowed, by-value arguments cloned.
+/// The receiver's kind.
+pub(crate) fn receiver_kind(sig: &Signature) -> Receiver {
+    let Some(FnArg::Receiver(receiver)) = sig.inputs.first() else { return Receiver::None };
+    match &receiver.kind {
+        ReceiverKind::Reference(_, _, Some(_)) => Receiver::Mut,
+        ReceiverKind::Reference(_, _, None) => Receiver::Shared,
+        ReceiverKind::Typed(_, ty) => match &**ty {
+            Type::Reference(r) if r.mutability.is_some() => Receiver::Mut,
+            Type::Reference(_) => Receiver::Shared,
+            ty => match pinned_reference(ty) {
+                Some(true) => Receiver::PinMut,
+                Some(false) => Receiver::Shared,
+                None => Receiver::Value,
+            },
+        },
+        _ => Receiver::Value,
+    }
+}
+
+/// `Some(mutable)` for `Pin<&T>` / `Pin<&mut T>`.
+fn pinned_reference(ty: &Type) -> Option<bool> {
+    let Type::Path(path) = ty else { return None };
+    let pin = path.path.segments.last().filter(|s| s.ident == "Pin")?;
+    match first_type_arg(&pin.arguments)? {
+        Type::Reference(r) => Some(r.mutability.is_some()),
+        _ => None,
+    }
+}
+
+/// Whether an `impl Trait` type promises `Clone` (then each attempt clones it).
+fn impl_clone(ty: &Type) -> bool {
+    let Type::ImplTrait(ty) = ty else { return false };
+    ty.bounds.iter().any(|bound| {
+        matches!(bound, TypeParamBound::Trait(t) if t.path.segments.last().is_some_and(|s| s.ident == "Clone"))
+    })
+}
+
+/// Works out the per-attempt handling of each argument (SPEC §2.4): references as
+/// they are, `&mut` reborrowed, by-value arguments cloned, `impl Trait` values
+/// (not `Clone`) lent. The body's tokens are never renamed.
 ///
 /// An argument the attribute's values mention (`stop = attempts(max)`) is used
 /// even if the body ignores it, so its per-attempt copy may go unused silently;
 /// any other unused argument still warns, at the parameter, as without the attribute.
-pub(crate) fn arguments(sig: &Signature, krate: &TokenStream, mentioned: &HashSet<String>) -> Arguments {
+pub(crate) fn arguments(
+    sig: &Signature,
+    krate: &TokenStream,
+    mentioned: &HashSet<String>,
+    mode: Mode,
+) -> Arguments {
+    let hidden = Span::mixed_site();
     let mut inputs = sig.inputs.clone();
-    let mut rebinds = TokenStream::new();
-    let mut self_by_value = false;
+    let mut per_attempt = TokenStream::new();
+    let mut prologue = TokenStream::new();
+    let receiver = receiver_kind(sig);
+    let clone_arg = quote_spanned!(hidden=> #krate::__private::clone_arg);
     for (index, arg) in inputs.iter_mut().enumerate() {
         match arg {
-            FnArg::Receiver(receiver) => {
-                let by_value = match &receiver.kind {
-                    ReceiverKind::Reference(..) => false,
-                    ReceiverKind::Typed(_, ty) => !matches!(**ty, Type::Reference(_)),
-                    _ => true,
-                };
-                if by_value {
-                    self_by_value = true;
-                    let mutability = receiver.mutability.take();
-                    let copy = self_copy();
-                    let self_token = &receiver.self_token;
-                    rebinds.extend(quote_spanned! {self_token.span()=>
-                        #[allow(unused_variables)]
-                        let #mutability #copy = #krate::__private::clone_arg(&#self_token);
-                    });
+            FnArg::Receiver(recv) => {
+                let self_token = recv.self_token;
+                match receiver {
+                    Receiver::Mut if mode == Mode::Async => {
+                        prologue.extend(quote!(let _ = &mut *#self_token;));
+                    }
+                    Receiver::PinMut if mode == Mode::Async => {
+                        recv.mutability = Some(Default::default());
+                        prologue.extend(quote!(let _ = &mut #self_token;));
+                    }
+                    Receiver::Value if mode != Mode::Hedge => {
+                        recv.mutability = Some(Default::default());
+                        let original = original_self();
+                        per_attempt.extend(quote! {
+                            #self_token = #clone_arg(&#original);
+                        });
+                        if mode == Mode::Async {
+                            prologue.extend(quote!(let _ = &mut #self_token;));
+                        }
+                    }
+                    _ => {}
                 }
             }
             FnArg::Typed(typed) => {
@@ -269,30 +376,43 @@ pub(crate) fn arguments(sig: &Signature, krate: &TokenStream, mentioned: &HashSe
                     Type::Reference(r) => Some(r.mutability.is_some()),
                     _ => None,
                 };
-                let impl_trait = matches!(ty, Type::ImplTrait(_));
+                let lent = matches!(ty, Type::ImplTrait(_)) && !impl_clone(ty);
                 match &mut *typed.pat {
                     Pat::Wild(_) => {}
                     Pat::Ident(ident) if ident.by_ref.is_none() && ident.subpat.is_none() => {
                         let name = ident.ident.clone();
-                        if impl_trait {
-                            // Used in place: an `impl Trait` value cannot be copied.
+                        let allow =
+                            mentioned.contains(&name.to_string()).then(|| quote!(#[allow(unused_variables)]));
+                        if lent {
+                            // Used in place (an `impl Trait` value cannot be copied);
+                            // an async attempt borrows it uniquely.
+                            if mode == Mode::Async {
+                                ident.mutability = Some(Default::default());
+                                prologue.extend(quote!(let _ = &mut #name;));
+                            }
                             continue;
                         }
                         let mutability = ident.mutability.take();
-                        if mentioned.contains(&name.to_string()) {
-                            rebinds.extend(quote!(#[allow(unused_variables)]));
+                        let fresh = match reference {
+                            Some(true) => quote_spanned!(name.span()=> &mut *#name),
+                            Some(false) => quote!(#name),
+                            None => quote_spanned!(name.span()=> #clone_arg(&#name)),
+                        };
+                        if reference == Some(false) && mutability.is_none() {
+                            continue;
                         }
-                        rebinds.extend(match reference {
-                            Some(true) => quote_spanned!(name.span()=> let #mutability #name = &mut *#name;),
-                            Some(false) if mutability.is_some() => quote!(let #mutability #name = #name;),
-                            Some(false) => quote!(),
-                            None => quote_spanned! {name.span()=>
-                                let #mutability #name = #krate::__private::clone_arg(&#name);
-                            },
-                        });
+                        match mode {
+                            Mode::Async => {
+                                per_attempt.extend(quote!(#allow let #name = #fresh;));
+                                prologue.extend(quote!(#allow let #mutability #name = #name;));
+                            }
+                            Mode::Sync | Mode::Hedge => {
+                                per_attempt.extend(quote!(#allow let #mutability #name = #fresh;));
+                            }
+                        }
                     }
                     pat => {
-                        let outer = format_ident!("__retry_arg{}", index);
+                        let outer = Ident::new(&format!("__retry_arg{index}"), hidden);
                         let inner = std::mem::replace(
                             pat,
                             Pat::Ident(syn::PatIdent {
@@ -303,68 +423,24 @@ pub(crate) fn arguments(sig: &Signature, krate: &TokenStream, mentioned: &HashSe
                                 subpat: None,
                             }),
                         );
-                        rebinds.extend(match reference {
-                            Some(_) => quote!(let #inner = #outer;),
-                            None => quote_spanned! {inner.span()=>
-                                let #inner = #krate::__private::clone_arg(&#outer);
-                            },
-                        });
+                        let fresh = match reference {
+                            Some(true) => quote!(&mut *#outer),
+                            Some(false) => quote!(#outer),
+                            None => quote_spanned!(inner.span()=> #clone_arg(&#outer)),
+                        };
+                        match mode {
+                            Mode::Async => {
+                                per_attempt.extend(quote!(let #outer = #fresh;));
+                                prologue.extend(quote!(let #inner = #outer;));
+                            }
+                            Mode::Sync | Mode::Hedge => per_attempt.extend(quote!(let #inner = #fresh;)),
+                        }
                     }
                 }
             }
         }
     }
-    Arguments { inputs, rebinds, self_by_value }
-}
-
-/// Renames `self` to the per-attempt copy in a body (not inside nested items).
-pub(crate) fn rename_self(body: TokenStream) -> syn::Result<TokenStream> {
-    struct Rename(Ident);
-    impl VisitMut for Rename {
-        fn visit_item_mut(&mut self, _: &mut syn::Item) {}
-        fn visit_expr_path_mut(&mut self, path: &mut syn::ExprPath) {
-            if path.qself.is_none() && path.path.is_ident("self") {
-                let span = path.path.segments[0].ident.span();
-                path.path.segments[0].ident = Ident::new(&self.0.to_string(), span);
-            }
-            visit_mut::visit_expr_path_mut(self, path);
-        }
-        fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
-            mac.tokens = rename_in_tokens(std::mem::take(&mut mac.tokens), &self.0);
-        }
-    }
-    let mut stmts = syn::parse::Parser::parse2(Block::parse_within, body)?;
-    let mut rename = Rename(self_copy());
-    for stmt in &mut stmts {
-        rename.visit_stmt_mut(stmt);
-    }
-    Ok(quote!(#(#stmts)*))
-}
-
-fn rename_in_tokens(tokens: TokenStream, to: &Ident) -> TokenStream {
-    let trees: Vec<TokenTree> = tokens.into_iter().collect();
-    let mut out = Vec::with_capacity(trees.len());
-    for (i, tree) in trees.iter().enumerate() {
-        out.push(match tree {
-            TokenTree::Ident(ident) if ident == "self" => {
-                let path_follows =
-                    matches!(trees.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == ':');
-                if path_follows {
-                    tree.clone()
-                } else {
-                    TokenTree::Ident(Ident::new(&to.to_string(), ident.span()))
-                }
-            }
-            TokenTree::Group(group) => {
-                let mut renamed =
-                    proc_macro2::Group::new(group.delimiter(), rename_in_tokens(group.stream(), to));
-                renamed.set_span(group.span());
-                TokenTree::Group(renamed)
-            }
-            other => other.clone(),
-        });
-    }
-    out.into_iter().collect()
+    Arguments { inputs, receiver, per_attempt, prologue }
 }
 
 /// Whether a type mentions `impl Trait` (which a closure's return type cannot name).

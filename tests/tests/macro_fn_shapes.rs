@@ -1,0 +1,133 @@
+//! Fn shapes that compile and run without `#[retry]`: with it, they compile and
+//! mean the same thing (issue: "`#[retry]` accepts every fn a plain fn accepts").
+
+use std::cell::Cell;
+use std::pin::Pin;
+
+use retry::retry;
+
+#[derive(Clone, Debug)]
+struct Counter {
+    n: u32,
+}
+
+impl Counter {
+    /// `{self}` inside a format string is the attempt's `self`, as every other
+    /// `self` token of the body.
+    #[retry(stop = attempts(2), wait = none())]
+    fn describe(mut self) -> Result<String, String> {
+        self.n += 1;
+        Err(format!("{self:?} | {:?}", self))
+    }
+
+    #[retry(stop = attempts(2), wait = none())]
+    async fn describe_async(mut self) -> Result<String, String> {
+        self.n += 1;
+        tokio::task::yield_now().await;
+        Err(format!("{self:?} | {:?}", self))
+    }
+
+    /// A by-value `self` that the body moves out of: each attempt has its own.
+    #[retry(stop = attempts(3), wait = none())]
+    fn into_parts(self) -> Result<(u32, String), u32> {
+        let Counter { n } = self;
+        if retry::attempt() == Some(3) { Ok((n, format!("{n}"))) } else { Err(n) }
+    }
+}
+
+#[test]
+fn self_in_format_strings_is_the_attempts_copy() {
+    assert_eq!(Counter { n: 0 }.describe(), Err("Counter { n: 1 } | Counter { n: 1 }".to_owned()));
+    assert_eq!(Counter { n: 0 }.into_parts(), Ok((0, "0".to_owned())));
+}
+
+#[tokio::test]
+async fn self_in_format_strings_is_the_attempts_copy_async() {
+    assert_eq!(
+        Counter { n: 0 }.describe_async().await,
+        Err("Counter { n: 1 } | Counter { n: 1 }".to_owned())
+    );
+}
+
+// Futures stay `Send` when the plain fn's are.
+
+#[retry(stop = attempts(2), wait = none())]
+async fn by_value_cell(cell: Cell<u32>) -> Result<u32, u32> {
+    cell.set(cell.get() + 1);
+    tokio::task::yield_now().await;
+    Err(cell.get())
+}
+
+struct SendNotSync {
+    seen: Cell<u32>,
+}
+
+impl SendNotSync {
+    #[retry(stop = attempts(3), wait = none())]
+    async fn bump(&mut self) -> Result<u32, u32> {
+        self.seen.set(self.seen.get() + 1);
+        tokio::task::yield_now().await;
+        if self.seen.get() < 3 { Err(self.seen.get()) } else { Ok(self.seen.get()) }
+    }
+}
+
+#[retry(stop = attempts(3), wait = none())]
+async fn calls(f: impl Fn() -> u32 + Send) -> Result<u32, u32> {
+    let n = f();
+    tokio::task::yield_now().await;
+    if n < 3 { Err(n) } else { Ok(n) }
+}
+
+#[tokio::test]
+async fn futures_are_send_when_the_plain_fns_are() {
+    let out = tokio::spawn(by_value_cell(Cell::new(0))).await.unwrap();
+    assert_eq!(out, Err(1), "each attempt starts from its own copy");
+
+    let out = tokio::spawn(async {
+        let mut s = SendNotSync { seen: Cell::new(0) };
+        s.bump().await
+    })
+    .await
+    .unwrap();
+    assert_eq!(out, Ok(3));
+
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let counted = count.clone();
+    let f = move || counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+    // `Cell` makes the closure `Send` but not `Sync`.
+    let local = Cell::new(0u32);
+    let g = move || {
+        local.set(local.get() + 1);
+        f()
+    };
+    assert_eq!(tokio::spawn(calls(g)).await.unwrap(), Ok(3));
+}
+
+// `self: Pin<&mut Self>`, reborrowed per attempt.
+
+struct Pinned {
+    polls: u32,
+}
+
+impl Pinned {
+    #[retry(stop = attempts(3), wait = none())]
+    fn poll_once(mut self: Pin<&mut Self>) -> Result<u32, u32> {
+        self.as_mut().get_mut().polls += 1;
+        if self.polls < 3 { Err(self.polls) } else { Ok(self.polls) }
+    }
+
+    #[retry(stop = attempts(3), wait = none())]
+    async fn poll_async(mut self: Pin<&mut Self>) -> Result<u32, u32> {
+        self.as_mut().get_mut().polls += 1;
+        tokio::task::yield_now().await;
+        if self.polls < 3 { Err(self.polls) } else { Ok(self.polls) }
+    }
+}
+
+#[tokio::test]
+async fn pin_mut_self_is_reborrowed_per_attempt() {
+    let mut pinned = Pinned { polls: 0 };
+    assert_eq!(Pin::new(&mut pinned).poll_once(), Ok(3));
+    let mut pinned = Pinned { polls: 0 };
+    assert_eq!(Pin::new(&mut pinned).poll_async().await, Ok(3));
+}
