@@ -115,6 +115,14 @@ pub fn clone_arg<T: CloneArg>(value: &T) -> T {
     value.clone_arg()
 }
 
+/// [`clone_arg`] through a unique borrow: an async attempt's block that clones
+/// an argument this way holds `&mut T` across its awaits, which is `Send` when
+/// `T` is, where `&T` would need `T: Sync`.
+#[inline(always)]
+pub fn clone_arg_mut<T: CloneArg>(value: &mut T) -> T {
+    value.clone_arg()
+}
+
 /// The retry-after hint of `on = transient`.
 #[inline]
 pub fn transient_retry_after<E: Transient + ?Sized>(error: &E) -> Option<Duration> {

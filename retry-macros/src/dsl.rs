@@ -102,16 +102,104 @@ fn duration_literal(lit: &Lit) -> Option<Result<TokenStream, Error>> {
     Some(Ok(quote_spanned!(span=> ::core::time::Duration::new(#secs, #subsec))))
 }
 
+/// The functions of `retry::dsl`, which a value may call by their bare names.
+const DSL_FNS: &[&str] = &[
+    "attempts",
+    "before_elapsed",
+    "chain",
+    "decorrelated",
+    "elapsed",
+    "equal_jitter",
+    "expo",
+    "expo_jitter",
+    "fibonacci",
+    "fixed",
+    "linear",
+    "never",
+    "none",
+    "percentile",
+    "random",
+    "random_expo",
+    "transient",
+];
+
+/// Where the DSL's names resolve: each bare DSL name a value calls becomes the
+/// full path of the runtime's fn, so nothing is imported over the user's names:
+/// the fn's arguments and locals keep their meaning (`stop = attempts(attempts)`).
+/// A user item of the same name in scope is a compile error rather than silently
+/// swapped ([`Scope::clash_check`]).
+pub(crate) struct Scope {
+    private: TokenStream,
+    /// The fn's argument names: a bare DSL name in value position that is one of
+    /// them stays the argument.
+    arguments: std::collections::HashSet<String>,
+    /// The DSL names used, with where.
+    used: Vec<syn::Ident>,
+}
+
+impl Scope {
+    pub(crate) fn new(private: &TokenStream, sig: &syn::Signature) -> Self {
+        let mut arguments = std::collections::HashSet::new();
+        for input in &sig.inputs {
+            if let syn::FnArg::Typed(typed) = input {
+                crate::item::identifiers(typed.pat.to_token_stream(), &mut arguments);
+            }
+        }
+        Scope { private: private.clone(), arguments, used: Vec::new() }
+    }
+
+    /// Items that fail to compile when a DSL name this attribute used is also a
+    /// user's item in scope: an import of the name beside a glob import of the
+    /// DSL is ambiguous (E0659) exactly then, and rustc's message names both and
+    /// how to write each unambiguously (`self::fixed`, `retry::dsl::fixed`).
+    pub(crate) fn clash_check(&self) -> TokenStream {
+        if self.used.is_empty() {
+            return TokenStream::new();
+        }
+        let private = &self.private;
+        let mut seen = std::collections::HashSet::new();
+        // An argument of the same name is a local, which imports cannot see (nor
+        // clash with): skipped.
+        let names = self
+            .used
+            .iter()
+            .filter(|name| !self.arguments.contains(&name.to_string()) && seen.insert(name.to_string()));
+        quote::quote! {
+            const _: () = {
+                #[allow(unused_imports)]
+                use #private::dsl::*;
+                #(#[allow(unused_imports)] use #names as _;)*
+            };
+        }
+    }
+}
+
 /// Rewrites one DSL value in place; errors are pushed to `errors`.
-pub(crate) fn rewrite(expr: &mut Expr, errors: &mut darling::error::Accumulator) {
+pub(crate) fn rewrite(expr: &mut Expr, scope: &mut Scope, errors: &mut darling::error::Accumulator) {
     check_literals(expr, errors);
-    let mut rewriter = Rewriter { errors, in_closure: false };
+    let mut rewriter = Rewriter { errors, in_closure: false, scope };
     rewriter.visit_expr_mut(expr);
 }
 
 struct Rewriter<'a> {
     errors: &'a mut darling::error::Accumulator,
     in_closure: bool,
+    scope: &'a mut Scope,
+}
+
+impl Rewriter<'_> {
+    /// `name` → `::retry::__private::dsl::name` for a bare DSL name.
+    fn qualify(&mut self, path: &mut syn::ExprPath, callee: bool) {
+        let Some(ident) = path.path.get_ident().filter(|_| path.qself.is_none()) else { return };
+        let name = ident.to_string();
+        if !DSL_FNS.contains(&name.as_str()) || (!callee && self.scope.arguments.contains(&name)) {
+            return;
+        }
+        let ident = ident.clone();
+        self.scope.used.push(ident.clone());
+        let private = crate::expand::respanned(&self.scope.private, ident.span());
+        path.path = syn::parse_quote_spanned!(ident.span()=> #private::dsl::#ident);
+    }
 }
 
 impl VisitMut for Rewriter<'_> {
@@ -135,6 +223,15 @@ impl VisitMut for Rewriter<'_> {
             }
             _ => {}
         }
+        match expr {
+            Expr::Call(call) if !self.in_closure => {
+                if let Expr::Path(path) = &mut *call.func {
+                    self.qualify(path, true);
+                }
+            }
+            Expr::Path(path) if !self.in_closure => self.qualify(path, false),
+            _ => {}
+        }
         visit_mut::visit_expr_mut(self, expr);
         match expr {
             Expr::Lit(lit) => match duration_literal(&lit.lit) {
@@ -155,7 +252,15 @@ impl VisitMut for Rewriter<'_> {
 /// The name of a call's callee when it is a bare identifier (`expo` in `expo(1)`).
 pub(crate) fn callee_name(call: &syn::ExprCall) -> Option<String> {
     match &*call.func {
-        Expr::Path(path) if path.qself.is_none() => path.path.get_ident().map(ToString::to_string),
+        Expr::Path(path) if path.qself.is_none() => match path.path.get_ident() {
+            Some(ident) => Some(ident.to_string()),
+            // A DSL name qualified by [`Rewriter::qualify`].
+            None => {
+                let segments = &path.path.segments;
+                let dsl = segments.len() >= 2 && segments[segments.len() - 2].ident == "dsl";
+                segments.last().filter(|_| dsl).map(|last| last.ident.to_string())
+            }
+        },
         _ => None,
     }
 }
@@ -232,7 +337,7 @@ fn check_literals(expr: &Expr, errors: &mut darling::error::Accumulator) {
 }
 
 /// Functions of the DSL whose arguments are durations.
-const DURATION_FNS: &[&str] = &[
+const DURATION_FNS_WITH_DURATIONS: &[&str] = &[
     "fixed",
     "expo",
     "random_expo",
@@ -262,7 +367,7 @@ fn check_call(call: &syn::ExprCall, errors: &mut darling::error::Accumulator) {
         }
         return;
     }
-    if !DURATION_FNS.contains(&name.as_str()) {
+    if !DURATION_FNS_WITH_DURATIONS.contains(&name.as_str()) {
         return;
     }
     let durations = positional

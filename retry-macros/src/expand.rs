@@ -49,7 +49,7 @@ pub fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
     }
     check::check(kind, &func, args.as_ref(), &mut errors);
     let Some(args) = args else { return unchanged(item, errors) };
-    let policy = policy(kind, &func, args, &mentioned, &mut errors);
+    let policy = policy(kind, &func, args, &mut errors);
     match errors.finish() {
         Ok(()) => generate(func, policy, &mentioned),
         Err(errors) => {
@@ -78,21 +78,19 @@ struct Policy {
     fallback: bool,
 }
 
-pub(crate) fn value(spanned: SpannedValue<Value>, errors: &mut Accumulator) -> TokenStream {
+pub(crate) fn value(
+    spanned: SpannedValue<Value>,
+    scope: &mut dsl::Scope,
+    errors: &mut Accumulator,
+) -> TokenStream {
     let span = spanned.span();
     let mut expr = spanned.into_inner().0;
-    dsl::rewrite(&mut expr, errors);
+    dsl::rewrite(&mut expr, scope, errors);
     quote_spanned!(span=> #expr)
 }
 
 /// The `Retrying` builder chain for the arguments.
-fn policy(
-    kind: Kind,
-    func: &RetryFn,
-    args: RetryArgs,
-    mentioned: &HashSet<String>,
-    errors: &mut Accumulator,
-) -> Policy {
+fn policy(kind: Kind, func: &RetryFn, args: RetryArgs, errors: &mut Accumulator) -> Policy {
     let krate = match &args.krate {
         Some(path) => path.to_token_stream(),
         None => quote!(::retry),
@@ -120,7 +118,7 @@ fn policy(
     // the other keys are setters on its result, appended here.
     let mut setters = TokenStream::new();
     // Items the chain refers to (the `on`/`unless` predicates), at the top of its block.
-    let mut items = TokenStream::new();
+    let mut scope = dsl::Scope::new(&private, &func.sig);
     let mut setter = |method: &str, tokens: TokenStream, span: proc_macro2::Span| {
         let method = syn::Ident::new(method, span);
         // Appended in place: re-quoting the chain for each call would copy it each time.
@@ -134,7 +132,7 @@ fn policy(
     {
         Some(spanned) => {
             let span = spanned.span();
-            let tokens = value(spanned, errors);
+            let tokens = value(spanned, &mut scope, errors);
             let local = syn::Ident::new(&format!("__retry_{name}"), span.resolved_at(Span::mixed_site()));
             prelude.extend(quote_spanned!(span=> let #local = #private::limit_duration(#tokens);));
             Some(quote!(::core::option::Option::Some(#local)))
@@ -155,7 +153,7 @@ fn policy(
     // wrong one is reported there.
     let stop = args.stop.map(|spanned| {
         let span = spanned.span();
-        let tokens = value(spanned, errors);
+        let tokens = value(spanned, &mut scope, errors);
         let check = respanned(&private, span);
         (quote_spanned!(span=> #check::stop_policy(#tokens)), span)
     });
@@ -173,7 +171,7 @@ fn policy(
     let wait = match args.wait {
         Some(spanned) => {
             let span = spanned.span();
-            let tokens = value(spanned, errors);
+            let tokens = value(spanned, &mut scope, errors);
             let check = respanned(&private, span);
             quote_spanned!(span=> #check::wait_policy(#tokens))
         }
@@ -196,22 +194,14 @@ fn policy(
                 }
             }
             On::Patterns(patterns) => {
-                let (matcher, item) = predicate(
-                    "__retry_on",
-                    patterns.0,
-                    err.as_ref(),
-                    mentioned,
-                    &private,
-                    errors,
-                    &mut items,
-                );
-                first_when = Some((matcher, span, if item { Made::Item } else { Made::Closure }));
+                let matcher = matcher(patterns.0, err.as_ref(), &func.sig.generics, &private, errors);
+                first_when = Some((matcher, span, Made::Pattern));
             }
         }
     }
     if let Some(when) = args.when {
         let span = when.span();
-        let tokens = value(when, errors);
+        let tokens = value(when, &mut scope, errors);
         match first_when {
             Some(_) => setter("when", tokens, span),
             None => first_when = Some((tokens, span, Made::Closure)),
@@ -221,10 +211,9 @@ fn policy(
         let span = unless.span();
         let tokens = match unless.into_inner() {
             Unless::Patterns(patterns) => {
-                predicate("__retry_unless", patterns.0, err.as_ref(), mentioned, &private, errors, &mut items)
-                    .0
+                matcher(patterns.0, err.as_ref(), &func.sig.generics, &private, errors)
             }
-            Unless::Predicate(expr) => value(SpannedValue::new(Value(expr), span), errors),
+            Unless::Predicate(expr) => value(SpannedValue::new(Value(expr), span), &mut scope, errors),
         };
         setter("unless", tokens, span);
     }
@@ -240,14 +229,14 @@ fn policy(
     ] {
         if let Some(spanned) = spanned {
             let span = spanned.span();
-            setter(key, value(spanned, errors), span);
+            setter(key, value(spanned, &mut scope, errors), span);
         }
     }
     // Bound first, so a temporary (`Arc::clone(&b)`) lives as long as the call.
     for (key, spanned) in [("breaker", args.breaker), ("budget", args.budget)] {
         if let Some(spanned) = spanned {
             let span = spanned.span();
-            let tokens = value(spanned, errors);
+            let tokens = value(spanned, &mut scope, errors);
             let local = syn::Ident::new(&format!("__retry_{key}"), span.resolved_at(Span::mixed_site()));
             prelude.extend(quote_spanned!(span=> let #local = &(#tokens);));
             setter(key, local.to_token_stream(), span);
@@ -278,7 +267,7 @@ fn policy(
     if let Some(sleep) = args.sleep {
         // Checked here, on the value, for the kind of fn it is on.
         let span = sleep.span();
-        let tokens = value(sleep, errors);
+        let tokens = value(sleep, &mut scope, errors);
         let check =
             if matches!(func.shape, Shape::Sync) { quote!(sync_sleeper) } else { quote!(async_sleeper) };
         setter("sleep", quote_spanned!(span=> #private::#check(#tokens)), span);
@@ -286,7 +275,7 @@ fn policy(
     let has_fallback = args.fallback.is_some();
     if let Some(fallback) = args.fallback {
         let span = fallback.span();
-        let mut tokens = value(fallback, errors);
+        let mut tokens = value(fallback, &mut scope, errors);
         if !func.output.is_result() {
             tokens = quote_spanned!(span=> #private::value_fallback(#tokens));
         }
@@ -297,7 +286,7 @@ fn policy(
     // item, which adds nothing to its future.
     let sync = matches!(func.shape, Shape::Sync);
     let (make, generics) = match (&first_when, kind) {
-        (Some((_, _, Made::Fn | Made::Item)), _) if sync => ("policy_matching", quote!(_, _)),
+        (Some((_, _, Made::Fn | Made::Pattern)), _) if sync => ("policy_matching", quote!(_, _)),
         (Some(_), _) => ("policy_when", quote!(_, _, _)),
         (None, Kind::Retry) => ("policy", quote!(_, _)),
         (None, Kind::RetryIfResult) => ("polling_policy", quote!(_, _)),
@@ -305,7 +294,7 @@ fn policy(
     let when = first_when.map(|(when, span, made)| {
         // The patterns' item is right by construction; a sync fn's pointer is
         // checked where it is coerced, at the value's span.
-        if matches!(made, Made::Item) || (sync && matches!(made, Made::Fn)) {
+        if sync && matches!(made, Made::Fn | Made::Pattern) {
             return quote!(, #when);
         }
         let check = respanned(&private, span);
@@ -322,10 +311,9 @@ fn policy(
         Some(err) if !item::mentions_impl(err) => quote!(#private::events_of!(#chain, #level, #err)),
         _ => quote!(#private::events_of!(#chain, #level)),
     };
+    let clash_check = scope.clash_check();
     let tokens = quote! {{
-        #items
-        #[allow(unused_imports)]
-        use #private::dsl::*;
+        #clash_check
         #chain
     }};
     Policy { krate, prelude, tokens, limits, fallback: has_fallback }
@@ -333,8 +321,10 @@ fn policy(
 
 /// What the first error condition is, for how the policy takes it.
 enum Made {
-    /// The patterns' `fn` item, made here for the error type.
-    Item,
+    /// The patterns' closure, made here: it captures nothing, so a sync fn takes
+    /// it as a `fn` pointer. (A closure, not a `fn` item: an item could not name
+    /// an error type that mentions the fn's or its impl's generic parameters.)
+    Pattern,
     /// A `fn` of the runtime (`transient`), generic over the error type.
     Fn,
     /// A closure, or any value the user wrote.
@@ -343,7 +333,7 @@ enum Made {
 
 /// `tokens` (a path) with every token at `span`: a call through it is then
 /// reported at the value it checks, not at the whole attribute.
-fn respanned(tokens: &TokenStream, span: proc_macro2::Span) -> TokenStream {
+pub(crate) fn respanned(tokens: &TokenStream, span: proc_macro2::Span) -> TokenStream {
     tokens
         .clone()
         .into_iter()
@@ -358,72 +348,39 @@ fn respanned(tokens: &TokenStream, span: proc_macro2::Span) -> TokenStream {
 pub(crate) fn matcher(
     patterns: Vec<Pat>,
     err: Option<&Type>,
+    generics: &syn::Generics,
     private: &TokenStream,
     errors: &mut Accumulator,
 ) -> TokenStream {
-    let patterns = qualify_all(patterns, err, errors);
-    quote! {
+    let patterns = qualify_all(patterns, err, generics, errors);
+    quote_spanned! {Span::mixed_site()=>
         |__retry_error: &_| #private::core::matches!(__retry_error, #(#patterns)|*)
     }
 }
 
-/// [`matcher`] as a `fn` item named `name`, pushed to `items`, when the patterns
-/// can only match a concrete error type that the item can name (then `true`): rustc
-/// checks an item for less than a closure (5% of an async fn's check, 4% of a sync
-/// one's). Otherwise (an error type with generic arguments, `Self` anywhere in the
-/// attribute (`mentioned`), a wildcard or a binding that would also match a type
-/// parameter), the closure.
-fn predicate(
-    name: &str,
+/// Each pattern with its leading single segment read as a variant of the error type.
+fn qualify_all(
     patterns: Vec<Pat>,
     err: Option<&Type>,
-    mentioned: &HashSet<String>,
-    private: &TokenStream,
+    generics: &syn::Generics,
     errors: &mut Accumulator,
-    items: &mut TokenStream,
-) -> (TokenStream, bool) {
-    let named = err.filter(|ty| match ty {
+) -> Vec<Pat> {
+    // A type parameter (`E`, `S::Error`, `Self::Error`) has no variants a pattern
+    // can name: only a full path (`MyError::Timeout`) can match through it.
+    let generic = err.is_some_and(|ty| match ty {
         Type::Path(path) => {
-            path.qself.is_none()
-                && path.path.segments.iter().all(|s| s.arguments.is_none() && s.ident != "Self")
+            path.qself.is_some()
+                || path.path.segments.first().is_some_and(|first| {
+                    first.ident == "Self" || generics.type_params().any(|param| param.ident == first.ident)
+                })
         }
         _ => false,
     });
-    let item_fits = !mentioned.contains("Self") && patterns.iter().all(concrete);
-    let Some(ty) = named.filter(|_| item_fits) else {
-        return (matcher(patterns, err, private, errors), false);
-    };
-    let patterns = qualify_all(patterns, err, errors);
-    let ident = syn::Ident::new(name, proc_macro2::Span::call_site());
-    items.extend(quote! {
-        #[allow(clippy::unneeded_struct_pattern)]
-        fn #ident(__retry_error: &#ty) -> bool {
-            #private::core::matches!(__retry_error, #(#patterns)|*)
-        }
-    });
-    (ident.to_token_stream(), true)
-}
-
-/// Whether a pattern (as written) can only match a concrete type: a variant, a
-/// path, a literal or a range, or alternatives of those. A wildcard or a binding
-/// would match a type parameter too.
-fn concrete(pat: &Pat) -> bool {
-    match pat {
-        Pat::Ident(ident) => ident.by_ref.is_none() && ident.mutability.is_none() && ident.subpat.is_none(),
-        Pat::TupleStruct(_) | Pat::Struct(_) | Pat::Path(_) | Pat::Lit(_) | Pat::Range(_) => true,
-        Pat::Or(or) => or.cases.iter().all(concrete),
-        Pat::Paren(paren) => concrete(&paren.pat),
-        _ => false,
-    }
-}
-
-/// Each pattern with its leading single segment read as a variant of the error type.
-fn qualify_all(patterns: Vec<Pat>, err: Option<&Type>, errors: &mut Accumulator) -> Vec<Pat> {
-    let err_path = err.and_then(|ty| match ty {
+    let err_path = err.filter(|_| !generic).and_then(|ty| match ty {
         Type::Path(path) if path.qself.is_none() => Some(expression_path(&path.path)),
         _ => None,
     });
-    patterns.into_iter().map(|p| qualify(p, err_path.as_ref(), err, errors)).collect()
+    patterns.into_iter().map(|p| qualify(p, err_path.as_ref(), err, generic, errors)).collect()
 }
 
 /// `MyError<T>` → `MyError::<T>` (a path usable in patterns).
@@ -438,7 +395,13 @@ fn expression_path(path: &syn::Path) -> syn::Path {
 }
 
 /// Reads a pattern whose leading path is one segment as a variant of the error type.
-fn qualify(pat: Pat, err_path: Option<&syn::Path>, err: Option<&Type>, errors: &mut Accumulator) -> Pat {
+fn qualify(
+    pat: Pat,
+    err_path: Option<&syn::Path>,
+    err: Option<&Type>,
+    generic: bool,
+    errors: &mut Accumulator,
+) -> Pat {
     let mut prefix = |path: &mut syn::Path, span: proc_macro2::Span| -> bool {
         if path.leading_colon.is_some() || path.segments.len() != 1 {
             return true;
@@ -453,6 +416,12 @@ fn qualify(pat: Pat, err_path: Option<&syn::Path>, err: Option<&Type>, errors: &
             None => {
                 let variant = &path.segments[0].ident;
                 let message = match err {
+                    Some(err) if generic => format!(
+                        "`{}` is a type parameter (or an associated type), so `{variant}` cannot be read as one \
+                         of its variants: write the pattern's full path (`MyError::{variant}`), or use \
+                         `when = |e| ..`",
+                        crate::item::show(err)
+                    ),
                     Some(err) => format!(
                         "cannot read `{variant}` as a variant of `{}`: write the pattern's full path",
                         err.to_token_stream()
@@ -499,11 +468,12 @@ fn qualify(pat: Pat, err_path: Option<&syn::Path>, err: Option<&Type>, errors: &
             }
         }
         Pat::Or(mut or) => {
-            or.cases = or.cases.into_iter().map(|case| qualify(case, err_path, err, errors)).collect();
+            or.cases =
+                or.cases.into_iter().map(|case| qualify(case, err_path, err, generic, errors)).collect();
             Pat::Or(or)
         }
         Pat::Paren(mut paren) => {
-            *paren.pat = qualify(*paren.pat, err_path, err, errors);
+            *paren.pat = qualify(*paren.pat, err_path, err, generic, errors);
             Pat::Paren(paren)
         }
         other => other,

@@ -100,7 +100,8 @@ pub(crate) fn hedged_body(
     };
 
     let n_span = n.span();
-    let n = value(n.clone(), errors);
+    let mut scope = dsl::Scope::new(&private, &func.sig);
+    let n = value(n.clone(), &mut scope, errors);
     let mut prelude = TokenStream::new();
     let mut chain = quote_spanned!(n_span=> #private::Hedging::new(#n));
     // The delay: a fixed duration, or a percentile kept in a `static` of this fn.
@@ -109,7 +110,7 @@ pub(crate) fn hedged_body(
         let mut expr = spanned.into_inner().0;
         let adaptive =
             matches!(&expr, Expr::Call(call) if dsl::callee_name(call).as_deref() == Some("percentile"));
-        dsl::rewrite(&mut expr, errors);
+        dsl::rewrite(&mut expr, &mut scope, errors);
         (expr, adaptive, span)
     });
     match delay {
@@ -119,14 +120,10 @@ pub(crate) fn hedged_body(
         adaptive => {
             let (expr, span) = match adaptive {
                 Some((expr, _, span)) => (expr.to_token_stream(), span),
-                None => (quote!(percentile(0.95)), proc_macro2::Span::call_site()),
+                None => (quote!(#private::dsl::percentile(0.95)), proc_macro2::Span::call_site()),
             };
             prelude.extend(quote_spanned! {span=>
-                static __RETRY_LATENCIES: #private::Latencies = {
-                    #[allow(unused_imports)]
-                    use #private::dsl::*;
-                    #expr
-                };
+                static __RETRY_LATENCIES: #private::Latencies = #expr;
             });
             chain.extend(quote_spanned!(span=> .delay_percentile(&__RETRY_LATENCIES)));
         }
@@ -136,12 +133,12 @@ pub(crate) fn hedged_body(
         match on.into_inner() {
             On::Transient(span) => quote_spanned!(span=> #private::condition::transient),
             On::Patterns(patterns) => {
-                let matcher = matcher(patterns.0, err.as_ref(), &private, errors);
+                let matcher = matcher(patterns.0, err.as_ref(), &func.sig.generics, &private, errors);
                 quote_spanned!(span=> #matcher)
             }
         }
     });
-    let when = args.when.map(|when| value(when, errors));
+    let when = args.when.map(|when| value(when, &mut scope, errors));
     let non_fatal = match (on, when) {
         (Some(on), Some(when)) => Some(quote! {
             {
@@ -156,7 +153,7 @@ pub(crate) fn hedged_body(
     }
     if let Some(budget) = args.budget {
         let span = budget.span();
-        let tokens = value(budget, errors);
+        let tokens = value(budget, &mut scope, errors);
         let local =
             syn::Ident::new("__retry_hedge_budget", span.resolved_at(proc_macro2::Span::mixed_site()));
         prelude.extend(quote_spanned!(span=> let #local = &(#tokens);));
@@ -184,10 +181,11 @@ pub(crate) fn hedged_body(
         _ => quote!(),
     };
     let hedging = syn::Ident::new("__retry_hedging", proc_macro2::Span::mixed_site());
+    let clash_check = scope.clash_check();
     let body = quote! {
         #prelude
         #[allow(clippy::unneeded_struct_pattern)]
-        let #hedging = { #[allow(unused_imports)] use #private::dsl::*; #chain };
+        let #hedging = { #clash_check #chain };
         #hedging.call #types (|| {
             #rebinds
             async move { #body }

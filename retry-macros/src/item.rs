@@ -345,6 +345,7 @@ pub(crate) fn arguments(
     let mut prologue = TokenStream::new();
     let receiver = receiver_kind(sig);
     let clone_arg = quote_spanned!(hidden=> #krate::__private::clone_arg);
+    let clone_arg_mut = quote_spanned!(hidden=> #krate::__private::clone_arg_mut);
     for (index, arg) in inputs.iter_mut().enumerate() {
         match arg {
             FnArg::Receiver(recv) => {
@@ -393,21 +394,36 @@ pub(crate) fn arguments(
                             continue;
                         }
                         let mutability = ident.mutability.take();
-                        let fresh = match reference {
-                            Some(true) => quote_spanned!(name.span()=> &mut *#name),
-                            Some(false) => quote!(#name),
-                            None => quote_spanned!(name.span()=> #clone_arg(&#name)),
-                        };
                         if reference == Some(false) && mutability.is_none() {
                             continue;
                         }
-                        match mode {
-                            Mode::Async => {
-                                per_attempt.extend(quote!(#allow let #name = #fresh;));
-                                prologue.extend(quote!(#allow let #mutability #name = #name;));
+                        match (mode, reference) {
+                            // The block borrows the argument uniquely and keeps
+                            // no copy of its own (one word in the future, as the
+                            // plain fn's).
+                            (Mode::Async, Some(true)) if mutability.is_none() => {
+                                prologue.extend(quote!(let _ = &mut *#name;));
                             }
-                            Mode::Sync | Mode::Hedge => {
-                                per_attempt.extend(quote!(#allow let #mutability #name = #fresh;));
+                            (Mode::Async, None) => {
+                                // Cloned inside the block from a unique borrow: the
+                                // future holds `&mut T` and the copy, never `&T`.
+                                ident.mutability = Some(Default::default());
+                                prologue.extend(quote_spanned! {name.span()=>
+                                    #allow let #mutability #name = #clone_arg_mut(&mut #name);
+                                });
+                            }
+                            (_, reference) => {
+                                let fresh = match reference {
+                                    Some(true) => quote_spanned!(name.span()=> &mut *#name),
+                                    Some(false) => quote!(#name),
+                                    None => quote_spanned!(name.span()=> #clone_arg(&#name)),
+                                };
+                                let rebind = quote!(#allow let #mutability #name = #fresh;);
+                                if mode == Mode::Async {
+                                    prologue.extend(rebind)
+                                } else {
+                                    per_attempt.extend(rebind)
+                                }
                             }
                         }
                     }
@@ -423,18 +439,19 @@ pub(crate) fn arguments(
                                 subpat: None,
                             }),
                         );
-                        let fresh = match reference {
-                            Some(true) => quote!(&mut *#outer),
-                            Some(false) => quote!(#outer),
-                            None => quote_spanned!(inner.span()=> #clone_arg(&#outer)),
-                        };
-                        match mode {
-                            Mode::Async => {
-                                per_attempt.extend(quote!(let #outer = #fresh;));
-                                prologue.extend(quote!(let #inner = #outer;));
+                        let fresh = match (mode, reference) {
+                            (_, Some(true)) => quote!(&mut *#outer),
+                            (_, Some(false)) => quote!(#outer),
+                            (Mode::Async, None) => {
+                                if let Pat::Ident(outer) = pat {
+                                    outer.mutability = Some(Default::default());
+                                }
+                                quote_spanned!(inner.span()=> #clone_arg_mut(&mut #outer))
                             }
-                            Mode::Sync | Mode::Hedge => per_attempt.extend(quote!(let #inner = #fresh;)),
-                        }
+                            (_, None) => quote_spanned!(inner.span()=> #clone_arg(&#outer)),
+                        };
+                        let rebind = quote!(let #inner = #fresh;);
+                        if mode == Mode::Async { prologue.extend(rebind) } else { per_attempt.extend(rebind) }
                     }
                 }
             }

@@ -131,3 +131,109 @@ async fn pin_mut_self_is_reborrowed_per_attempt() {
     let mut pinned = Pinned { polls: 0 };
     assert_eq!(Pin::new(&mut pinned).poll_async().await, Ok(3));
 }
+
+// The user's names win over the DSL's.
+
+#[retry(stop = attempts(attempts), wait = none())]
+fn attempts_argument(attempts: u32, calls: &Cell<u32>) -> Result<(), ()> {
+    calls.set(calls.get() + 1);
+    Err(())
+}
+
+#[test]
+fn an_argument_named_like_a_dsl_fn_stays_the_argument() {
+    let calls = Cell::new(0);
+    assert_eq!(attempts_argument(4, &calls), Err(()));
+    assert_eq!(calls.get(), 4);
+}
+
+// No user name collides with a name the expansion introduces.
+
+#[retry(stop = attempts(2), wait = none())]
+fn hidden_names(__retry: &Cell<u32>, __retry_policy: u32, __retry_hedging: u32) -> Result<u32, u32> {
+    __retry.set(__retry.get() + 1);
+    Err(__retry_policy + __retry_hedging)
+}
+
+#[retry(stop = attempts(2), wait = none())]
+async fn hidden_names_async(
+    __retry: &Cell<u32>,
+    (a, b): (u32, u32),
+    __retry_arg1: u32,
+    __retry_self: u32,
+) -> Result<u32, u32> {
+    __retry.set(__retry.get() + 1);
+    Err(a + b + __retry_arg1 + __retry_self)
+}
+
+#[tokio::test]
+async fn user_names_never_collide_with_the_expansions() {
+    let calls = Cell::new(0);
+    assert_eq!(hidden_names(&calls, 1, 2), Err(3));
+    assert_eq!(calls.get(), 2);
+    let calls = Cell::new(0);
+    assert_eq!(hidden_names_async(&calls, (1, 2), 3, 4).await, Err(10));
+    assert_eq!(calls.get(), 2);
+}
+
+// An error type named through a type parameter (`S::Error`), with `on`.
+
+#[derive(Debug, PartialEq)]
+enum ServiceError {
+    Busy,
+    Down,
+}
+
+trait Service {
+    type Error;
+    fn call(&self) -> Result<u32, Self::Error>;
+}
+
+struct Flaky(Cell<u32>);
+
+impl Service for Flaky {
+    type Error = ServiceError;
+    fn call(&self) -> Result<u32, ServiceError> {
+        self.0.set(self.0.get() + 1);
+        if self.0.get() < 3 { Err(ServiceError::Busy) } else { Err(ServiceError::Down) }
+    }
+}
+
+#[retry(stop = attempts(5), wait = none(), on = [ServiceError::Busy])]
+fn through<S: Service<Error = ServiceError>>(service: &S) -> Result<u32, S::Error> {
+    service.call()
+}
+
+#[test]
+fn on_patterns_with_an_associated_error_type() {
+    let flaky = Flaky(Cell::new(0));
+    assert_eq!(through(&flaky), Err(ServiceError::Down));
+    assert_eq!(flaky.0.get(), 3, "Busy is retried, Down is not");
+}
+
+// `#[async_trait]` with `&mut self`.
+
+#[async_trait::async_trait]
+trait Bump {
+    async fn bump(&mut self) -> Result<u32, u32>;
+}
+
+struct Bumper {
+    n: u32,
+}
+
+#[async_trait::async_trait]
+impl Bump for Bumper {
+    #[retry(stop = attempts(3), wait = none())]
+    async fn bump(&mut self) -> Result<u32, u32> {
+        self.n += 1;
+        tokio::task::yield_now().await;
+        if self.n < 3 { Err(self.n) } else { Ok(self.n) }
+    }
+}
+
+#[tokio::test]
+async fn async_trait_with_mut_self() {
+    let mut bumper = Bumper { n: 0 };
+    assert_eq!(tokio::spawn(async move { bumper.bump().await }).await.unwrap(), Ok(3));
+}
