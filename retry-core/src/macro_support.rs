@@ -123,6 +123,23 @@ pub fn clone_arg_mut<T: CloneArg>(value: &mut T) -> T {
     value.clone_arg()
 }
 
+/// A `Result`, whatever it is named: what `#[retry]` checks a fn's return type
+/// against when the tokens cannot tell (an alias such as `type Fallible<T> =
+/// Result<T, E>`, or a type that only looks like one).
+#[diagnostic::on_unimplemented(
+    message = "#[retry] retries errors, but `{Self}` is not a `Result`",
+    label = "not a `Result`",
+    note = "to retry on the value, add `if_result = |v| ..` or use `#[retry_if_result(|v| ..)]`",
+    note = "if `{Self}` is a future, write the fn as an `async fn`: retrying would only retry creating the future, not running it"
+)]
+pub trait IsResult {}
+
+impl<T, E> IsResult for Result<T, E> {}
+
+/// Checks that a fn's return type is a `Result` (see [`IsResult`]).
+#[inline(always)]
+pub fn returns_result<R: IsResult>() {}
+
 /// The retry-after hint of `on = transient`.
 #[inline]
 pub fn transient_retry_after<E: Transient + ?Sized>(error: &E) -> Option<Duration> {

@@ -5,45 +5,13 @@ use darling::error::Accumulator;
 use syn::spanned::Spanned;
 
 use crate::attr::{Kind, RetryArgs};
-use crate::item::{Output, RetryFn, Shape, future_output};
+use crate::item::{Output, Receiver, RetryFn, Shape, future_output, receiver_kind};
 
-/// Reports every way the attribute cannot apply to this fn.
+/// Reports every way a retry attribute cannot apply to this fn.
 pub(crate) fn check(kind: Kind, func: &RetryFn, args: Option<&RetryArgs>, errors: &mut Accumulator) {
     let attr = kind.attr_name();
     let sig = &func.sig;
-    if let Some(constness) = &sig.constness {
-        errors.push(
-            Error::custom(format!(
-                "{attr} cannot go on a `const fn`: retrying sleeps and runs hooks, which const evaluation cannot"
-            ))
-            .with_span(constness),
-        );
-    }
-    if let Some(abi) = &sig.abi {
-        errors.push(
-            Error::custom(format!(
-                "{attr} cannot go on an `extern` fn: the retried body runs in a Rust closure; \
-                 put the attribute on a Rust fn and call it from the `extern` one"
-            ))
-            .with_span(abi),
-        );
-    }
-    if let Some(variadic) = &sig.variadic {
-        errors.push(
-            Error::custom(format!(
-                "{attr} cannot go on a C-variadic fn: its arguments cannot be handed to a retry"
-            ))
-            .with_span(variadic),
-        );
-    }
-    if func.body.is_none() {
-        errors.push(
-            Error::custom(format!(
-                "{attr} needs the fn's body: put it on the method in the `impl`, or give the trait method a default body"
-            ))
-            .with_span(&sig.ident),
-        );
-    }
+    check_fn(attr, func, errors);
     let returns_future = matches!(func.shape, Shape::Sync)
         && matches!(&sig.output, syn::ReturnType::Type(_, ty) if future_output(ty).is_some());
     if returns_future {
@@ -137,4 +105,188 @@ pub(crate) fn check(kind: Kind, func: &RetryFn, args: Option<&RetryArgs>, errors
             }
         }
     }
+}
+
+/// The checks every attribute (`#[retry]`, `#[retry_if_result]`, `#[hedge]`)
+/// makes of the fn it is on: what kind of fn it is, the attributes beside it, and
+/// how its arguments can reach each attempt.
+pub(crate) fn check_fn(attr: &str, func: &RetryFn, errors: &mut Accumulator) {
+    let sig = &func.sig;
+    if let Some(constness) = &sig.constness {
+        errors.push(
+            Error::custom(format!(
+                "{attr} cannot go on a `const fn`: retrying sleeps and runs hooks, which const evaluation cannot"
+            ))
+            .with_span(constness),
+        );
+    }
+    let is_hedge = attr == "#[hedge]";
+    for outer in &func.outer_attrs {
+        let name = outer.path().segments.last().map(|segment| segment.ident.to_string());
+        match name.as_deref() {
+            Some("retry" | "retry_if_result") if !is_hedge => errors.push(
+                Error::custom(format!(
+                    "{attr} is already on this fn: a second one would retry the retried call (3 attempts of 3 \
+                     attempts each); put all the keys in one attribute"
+                ))
+                .with_span(outer.path()),
+            ),
+            Some("hedge") if is_hedge => errors.push(
+                Error::custom("#[hedge] is already on this fn: put all the keys in one attribute").with_span(outer.path()),
+            ),
+            Some("track_caller") if matches!(func.shape, Shape::Sync) => errors.push(
+                Error::custom(format!(
+                    "{attr} cannot keep `#[track_caller]`: each attempt runs the body in a closure, where \
+                     `Location::caller()` and panics would report the body's line, not the caller's; put \
+                     `#[track_caller]` on a fn that calls this one, or remove it"
+                ))
+                .with_span(outer.path()),
+            ),
+            _ => {}
+        }
+    }
+    // `extern "Rust"` is a Rust fn; other ABIs are called from foreign code.
+    if let Some(abi) =
+        sig.abi.as_ref().filter(|abi| abi.name.as_ref().is_none_or(|name| name.value() != "Rust"))
+    {
+        errors.push(
+            Error::custom(format!(
+                "{attr} cannot go on an `extern` fn: the retried body runs in a Rust closure; \
+                 put the attribute on a Rust fn and call it from the `extern` one"
+            ))
+            .with_span(abi),
+        );
+    }
+    if let Some(variadic) = &sig.variadic {
+        errors.push(
+            Error::custom(format!(
+                "{attr} cannot go on a C-variadic fn: its arguments cannot be handed to a retry"
+            ))
+            .with_span(variadic),
+        );
+    }
+    if func.body.is_none() {
+        errors.push(
+            Error::custom(format!(
+                "{attr} needs the fn's body: put it on the method in the `impl`, or give the trait method a default body"
+            ))
+            .with_span(&sig.ident),
+        );
+    }
+    check_arguments(attr, func, errors);
+}
+
+/// The arguments an attempt cannot be handed as the fn takes them: a borrow the
+/// result keeps out of a `&mut` argument lent to each attempt, and an `impl
+/// Trait` value the first attempt uses up.
+pub(crate) fn check_arguments(attr: &str, func: &RetryFn, errors: &mut Accumulator) {
+    let sig = &func.sig;
+    // Lifetimes of the `&mut` arguments, and whether one is elided.
+    let mut lent: Vec<(String, Option<String>, proc_macro2::Span)> = Vec::new();
+    let mut references = 0;
+    for input in &sig.inputs {
+        match input {
+            syn::FnArg::Receiver(receiver) => {
+                if let syn::ReceiverKind::Reference(_, lifetime, _) = &receiver.kind {
+                    references += 1;
+                    if receiver_kind(sig) == Receiver::Mut {
+                        lent.push((
+                            "self".to_owned(),
+                            lifetime.as_ref().map(|l| l.ident.to_string()),
+                            receiver.self_token.span,
+                        ));
+                    }
+                }
+            }
+            syn::FnArg::Typed(typed) => {
+                if let syn::Type::Reference(reference) = &*typed.ty {
+                    references += 1;
+                    if reference.mutability.is_some() {
+                        let name = crate::item::show(&typed.pat);
+                        lent.push((
+                            name,
+                            reference.lifetime.as_ref().map(|l| l.ident.to_string()),
+                            typed.pat.span(),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    if !lent.is_empty() {
+        let (named, elided) = output_lifetimes(func.output.ty());
+        let has_self = sig.receiver().is_some_and(|r| matches!(r.kind, syn::ReceiverKind::Reference(..)));
+        let escaping = lent.iter().find(|(name, lifetime, _)| match lifetime {
+            Some(lifetime) => named.contains(lifetime),
+            None => elided && (name == "self" || (!has_self && references == 1)),
+        });
+        if let Some((name, _, span)) = escaping {
+            let shown = if name == "self" { "`self`".to_owned() } else { format!("`{name}`") };
+            errors.push(
+                Error::custom(format!(
+                    "{attr} lends {shown} to each attempt in turn, so the value returned cannot borrow from it: \
+                     the borrow checker cannot tell that only the last attempt's borrow is returned; return an \
+                     owned value (or an index), and borrow from {shown} after the call"
+                ))
+                .with_span(span),
+            );
+        }
+    }
+    let Some(body) = &func.body else { return };
+    let mut used = None;
+    for input in &sig.inputs {
+        let syn::FnArg::Typed(typed) = input else { continue };
+        let syn::Type::ImplTrait(impl_trait) = &*typed.ty else { continue };
+        let syn::Pat::Ident(ident) = &*typed.pat else { continue };
+        let consuming = ["Into", "TryInto", "IntoIterator", "FnOnce", "IntoFuture"];
+        let mut traits = impl_trait.bounds.iter().filter_map(|bound| match bound {
+            syn::TypeParamBound::Trait(bound) => bound.path.segments.last().map(|s| s.ident.to_string()),
+            _ => None,
+        });
+        if !traits.all(|name| consuming.contains(&name.as_str())) {
+            continue;
+        }
+        let used = used.get_or_insert_with(|| {
+            let mut names = std::collections::HashSet::new();
+            crate::item::identifiers(body.clone(), &mut names);
+            names
+        });
+        if !used.contains(&ident.ident.to_string()) {
+            continue;
+        }
+        let bounds = crate::item::show(&impl_trait.bounds);
+        let instead = if bounds.replace(' ', "") == "Into<String>" { "`&str`" } else { "a reference" };
+        errors.push(
+            Error::custom(format!(
+                "`{name}: impl {bounds}` is taken by value and used up by the first attempt: clone it \
+                 (`impl {bounds} + Clone`, and each attempt gets its own copy), or take {instead}",
+                name = ident.ident
+            ))
+            .with_span(typed),
+        );
+    }
+}
+
+/// The named lifetimes a type mentions, and whether it has an elided one (`&T`,
+/// `'_`).
+fn output_lifetimes(ty: &syn::Type) -> (Vec<String>, bool) {
+    struct Find(Vec<String>, bool);
+    impl syn::visit::Visit<'_> for Find {
+        fn visit_type_reference(&mut self, reference: &syn::TypeReference) {
+            if reference.lifetime.is_none() {
+                self.1 = true;
+            }
+            syn::visit::visit_type_reference(self, reference);
+        }
+        fn visit_lifetime(&mut self, lifetime: &syn::Lifetime) {
+            if lifetime.ident == "_" {
+                self.1 = true;
+            } else {
+                self.0.push(lifetime.ident.to_string());
+            }
+        }
+    }
+    let mut find = Find(Vec::new(), false);
+    syn::visit::Visit::visit_type(&mut find, ty);
+    (find.0, find.1)
 }

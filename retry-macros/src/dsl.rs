@@ -192,6 +192,15 @@ impl Rewriter<'_> {
     fn qualify(&mut self, path: &mut syn::ExprPath, callee: bool) {
         let Some(ident) = path.path.get_ident().filter(|_| path.qself.is_none()) else { return };
         let name = ident.to_string();
+        if callee && !DSL_FNS.contains(&name.as_str()) && !self.scope.arguments.contains(&name) {
+            if let Some(near) = DSL_FNS.iter().find(|dsl| name.len() >= 4 && distance(&name, dsl) <= 2) {
+                self.errors.push(
+                    Error::custom(format!("unknown DSL function `{name}`; did you mean `{near}`?"))
+                        .with_span(ident),
+                );
+            }
+            return;
+        }
         if !DSL_FNS.contains(&name.as_str()) || (!callee && self.scope.arguments.contains(&name)) {
             return;
         }
@@ -407,4 +416,20 @@ fn check_call(call: &syn::ExprCall, errors: &mut darling::error::Accumulator) {
 
 fn show(expr: &Expr) -> String {
     expr.to_token_stream().to_string().replace(' ', "")
+}
+
+/// The edit distance between two names (for "did you mean").
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let current = row[j + 1];
+            row[j + 1] = (previous + usize::from(ca != *cb)).min(row[j] + 1).min(current + 1);
+            previous = current;
+        }
+    }
+    row[b.len()]
 }

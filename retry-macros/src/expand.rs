@@ -47,6 +47,7 @@ pub fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
             None => return unchanged(item, errors),
         }
     }
+    func.output.settle(args.as_ref().is_some_and(|args| args.if_result.is_some()));
     check::check(kind, &func, args.as_ref(), &mut errors);
     let Some(args) = args else { return unchanged(item, errors) };
     let policy = policy(kind, &func, args, &mut errors);
@@ -610,9 +611,17 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &HashSet<String>) -> Token
             }
         }
     };
+    // A return type taken for an alias of `Result` is checked to be one, at the
+    // type, before anything else reports a mismatch.
+    let is_result_check = match &output {
+        Output::Result { ty, alias: true, .. } if !item::mentions_impl(ty) => {
+            quote_spanned!(ty.span()=> #private::returns_result::<#ty>();)
+        }
+        _ => TokenStream::new(),
+    };
     let contents = match &shape {
-        Shape::AsyncTrait { pin, .. } => quote!(#inner_attrs #pin(async move { #inner })),
-        _ => quote!(#inner_attrs #inner),
+        Shape::AsyncTrait { pin, .. } => quote!(#inner_attrs #is_result_check #pin(async move { #inner })),
+        _ => quote!(#inner_attrs #is_result_check #inner),
     };
     let mut block = proc_macro2::Group::new(proc_macro2::Delimiter::Brace, contents);
     block.set_span(brace_span);

@@ -60,6 +60,8 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             return quote!(#item #errors);
         }
     };
+    let mut func = func;
+    func.output.settle(false);
     let hedged = hedged_body(args, &func, &mentioned, &mut errors);
     match (errors.finish(), hedged) {
         (Ok(()), Some((body, inputs))) => emit(func, body, inputs),
@@ -215,18 +217,7 @@ fn check(func: &RetryFn, args: Option<&HedgeArgs>, span: proc_macro2::Span, erro
             .with_span(&sig.output),
         );
     }
-    if let Some(constness) = &sig.constness {
-        errors.push(Error::custom("#[hedge] cannot go on a `const fn`").with_span(constness));
-    }
-    if let Some(abi) = &sig.abi {
-        errors.push(Error::custom("#[hedge] cannot go on an `extern` fn").with_span(abi));
-    }
-    if func.body.is_none() {
-        errors.push(
-            Error::custom("#[hedge] needs the fn's body: put it on the method in the `impl`")
-                .with_span(&sig.ident),
-        );
-    }
+    crate::check::check_fn("#[hedge]", func, errors);
     if !func.output.is_result() {
         let ty = func.output.ty();
         errors.push(

@@ -23,10 +23,17 @@ pub(crate) enum Shape {
 }
 
 /// What the fn returns, as far as the attribute can tell from the tokens.
+///
+/// The tokens cannot tell whether a named type is a `Result` (`type Fallible<T> =
+/// Result<T, E>` is; `struct SearchResult` is not), so the rule is by what the fn
+/// asks for: a path named `Result` is one; any other path is taken for one unless
+/// the attribute retries on values (`if_result`), and the expansion then checks it
+/// by trait (`IsResult`), with an error that says what to write when it is not.
 pub(crate) enum Output {
-    /// `Result<T, E>` (any path whose last segment ends in `Result`). `ok`/`err` are
-    /// known when it has two generic arguments; not for aliases like `io::Result<T>`.
-    Result { ty: Type, ok: Option<Box<Type>>, err: Option<Box<Type>> },
+    /// `Result<T, E>` (a path whose last segment is `Result`), or any other path
+    /// taken for an alias of one (`alias`). `ok`/`err` are known when the path is
+    /// `Result` with two generic arguments; not for `io::Result<T>` or aliases.
+    Result { ty: Type, ok: Option<Box<Type>>, err: Option<Box<Type>>, alias: bool },
     /// Anything else (only with `if_result`).
     Value { ty: Type },
 }
@@ -40,6 +47,18 @@ impl Output {
 
     pub(crate) fn is_result(&self) -> bool {
         matches!(self, Output::Result { .. })
+    }
+
+    /// Settles a path that is not named `Result`: taken for an alias of one unless
+    /// the attribute retries on values (see [`Output`]).
+    pub(crate) fn settle(&mut self, on_values: bool) {
+        if let Output::Value { ty } = self
+            && !on_values
+            && !surely_not_result(ty)
+            && future_output(ty).is_none()
+        {
+            *self = Output::Result { ty: ty.clone(), ok: None, err: None, alias: true };
+        }
     }
 }
 
@@ -147,7 +166,7 @@ fn classify(ty: Type) -> Output {
     if let Type::Path(path) = inner
         && path.qself.is_none()
         && let Some(last) = path.path.segments.last()
-        && last.ident.to_string().ends_with("Result")
+        && last.ident == "Result"
     {
         let types: Vec<&Type> = match &last.arguments {
             PathArguments::AngleBracketed(args) => args
@@ -165,9 +184,32 @@ fn classify(ty: Type) -> Output {
             [ok] => (Some(Box::new((*ok).clone())), None),
             _ => (None, None),
         };
-        return Output::Result { ty, ok, err };
+        return Output::Result { ty, ok, err, alias: false };
     }
     Output::Value { ty }
+}
+
+/// Whether a type is certainly not a `Result`: not a path (a tuple, a reference,
+/// `()`, ...), or a primitive or a well-known type of `std` that is not one.
+pub(crate) fn surely_not_result(ty: &Type) -> bool {
+    const NOT_RESULTS: &[&str] = &[
+        "bool", "char", "str", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128",
+        "isize", "f32", "f64", "String", "Vec", "Option", "Box", "HashMap", "BTreeMap", "HashSet", "Cow",
+    ];
+    match ty {
+        Type::Paren(p) => surely_not_result(&p.elem),
+        Type::Group(g) => surely_not_result(&g.elem),
+        Type::Path(path) => {
+            path.qself.is_none()
+                && path
+                    .path
+                    .segments
+                    .last()
+                    .is_some_and(|last| NOT_RESULTS.iter().any(|name| last.ident == name))
+        }
+        Type::ImplTrait(_) | Type::Macro(_) | Type::Verbatim(_) => false,
+        _ => true,
+    }
 }
 
 /// `R` of `Pin<Box<dyn Future<Output = R> + ..>>` or `impl Future<Output = R>`.

@@ -237,3 +237,57 @@ async fn async_trait_with_mut_self() {
     let mut bumper = Bumper { n: 0 };
     assert_eq!(tokio::spawn(async move { bumper.bump().await }).await.unwrap(), Ok(3));
 }
+
+// The return type is recognised by what it is, not by its name.
+
+#[derive(Debug, PartialEq)]
+struct SearchResult {
+    hits: u32,
+}
+
+#[retry(stop = attempts(5), wait = none(), if_result = |r: &SearchResult| r.hits == 0)]
+fn search(tries: &Cell<u32>) -> SearchResult {
+    tries.set(tries.get() + 1);
+    SearchResult { hits: if tries.get() < 3 { 0 } else { 7 } }
+}
+
+type Fallible<T> = Result<T, ServiceError>;
+
+#[retry(stop = attempts(5), wait = none(), on = [ServiceError::Busy])]
+fn fallible(tries: &Cell<u32>) -> Fallible<u32> {
+    tries.set(tries.get() + 1);
+    if tries.get() < 3 { Err(ServiceError::Busy) } else { Ok(tries.get()) }
+}
+
+#[retry(stop = attempts(5), wait = none(), when = |e: &ServiceError| *e == ServiceError::Busy)]
+async fn fallible_async(tries: &Cell<u32>) -> Fallible<u32> {
+    tries.set(tries.get() + 1);
+    tokio::task::yield_now().await;
+    if tries.get() < 3 { Err(ServiceError::Busy) } else { Ok(tries.get()) }
+}
+
+#[tokio::test]
+async fn result_aliases_are_results_and_a_search_result_is_a_value() {
+    let tries = Cell::new(0);
+    assert_eq!(search(&tries), SearchResult { hits: 7 });
+    assert_eq!(tries.get(), 3);
+    let tries = Cell::new(0);
+    assert_eq!(fallible(&tries), Ok(3));
+    let tries = Cell::new(0);
+    assert_eq!(fallible_async(&tries).await, Ok(3));
+}
+
+// `impl Trait + Clone` by value: each attempt gets its own copy.
+
+#[retry(stop = attempts(3), wait = none())]
+fn greet(name: impl Into<String> + Clone, seen: &Cell<u32>) -> Result<String, String> {
+    seen.set(seen.get() + 1);
+    let name: String = name.into();
+    if seen.get() < 3 { Err(name) } else { Ok(format!("hello {name}")) }
+}
+
+#[test]
+fn a_cloneable_impl_trait_argument_is_copied_per_attempt() {
+    let seen = Cell::new(0);
+    assert_eq!(greet("you", &seen), Ok("hello you".to_owned()));
+}
