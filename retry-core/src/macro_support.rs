@@ -200,6 +200,47 @@ macro_rules! __retry_fn_path {
     };
 }
 
+/// The default `name` of a method (a fn with `self`, or whose signature names
+/// `Self`): `type_name::<Self>()::method`, e.g. `pg_demo::Db::count_rows`. One
+/// `static` per method holds it; it is made (and leaked: a few bytes, once per
+/// type and method for the program's life) on the method's first call, and read
+/// with one atomic load after that.
+#[derive(Debug)]
+pub struct MethodName {
+    first: std::sync::OnceLock<(&'static str, &'static str)>,
+}
+
+impl MethodName {
+    /// An empty cache, for a `static`.
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Self {
+        MethodName { first: std::sync::OnceLock::new() }
+    }
+
+    /// The name of `method` of the type `S`.
+    #[inline]
+    pub fn of<S: ?Sized>(&'static self, method: &'static str) -> &'static str {
+        let ty = core::any::type_name::<S>();
+        let &(cached_ty, name) = self.first.get_or_init(|| (ty, join(ty, method)));
+        // One `static` per method, but a generic impl or a trait's default
+        // method runs it for several types: the others go through a map.
+        if cached_ty == ty { name } else { other_type(ty, method) }
+    }
+}
+
+fn join(ty: &str, method: &str) -> &'static str {
+    Box::leak(format!("{ty}::{method}").into_boxed_str())
+}
+
+#[cold]
+fn other_type(ty: &'static str, method: &'static str) -> &'static str {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, PoisonError};
+    static NAMES: Mutex<Option<HashMap<(&'static str, &'static str), &'static str>>> = Mutex::new(None);
+    let mut names = NAMES.lock().unwrap_or_else(PoisonError::into_inner);
+    names.get_or_insert_with(HashMap::new).entry((ty, method)).or_insert_with(|| join(ty, method))
+}
+
 /// A `#[retry]` fn's policy (`$policy`) with its events at a level (0 off … 5
 /// error), showing the error type `E` by `Display` when it has it (autoref
 /// specialization). Without the `tracing` and `metrics` features: the policy as

@@ -92,7 +92,8 @@ impl FromMeta for On {
     }
 }
 
-/// The value of `unless`: patterns, or a predicate `Fn(&E) -> bool`.
+/// The value of `unless` and `breaker_counts`: patterns, or a predicate
+/// `Fn(&E) -> bool`.
 #[derive(Clone, Debug)]
 pub(crate) enum Unless {
     Patterns(Patterns),
@@ -135,6 +136,7 @@ pub(crate) struct RetryArgs {
     pub sleep: Option<SpannedValue<Value>>,
     pub clock: Option<SpannedValue<Value>>,
     pub breaker: Option<SpannedValue<Value>>,
+    pub breaker_counts: Option<SpannedValue<Unless>>,
     pub budget: Option<SpannedValue<Value>>,
     pub log: Option<SpannedValue<Value>>,
     pub name: Option<Name>,
@@ -170,6 +172,7 @@ const KEYS: &[&str] = &[
     "timeout",
     "deadline",
     "breaker",
+    "breaker_counts",
     "budget",
     "log",
     "before",

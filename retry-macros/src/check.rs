@@ -45,6 +45,16 @@ pub(crate) fn check(kind: Kind, func: &RetryFn, args: Option<&RetryArgs>, errors
             );
         }
     }
+    if let Some(counts) = &args.breaker_counts
+        && args.breaker.is_none()
+    {
+        errors.push(
+            Error::custom(
+                "`breaker_counts` says which errors count against `breaker`, but there is no `breaker`",
+            )
+            .with_span(&counts.span()),
+        );
+    }
     if let Some(breaker) = &args.breaker
         && !func.output.is_result()
     {
@@ -95,6 +105,7 @@ pub(crate) fn check(kind: Kind, func: &RetryFn, args: Option<&RetryArgs>, errors
             ("when", args.when.as_ref().map(|v| v.span())),
             ("unless", args.unless.as_ref().map(|v| v.span())),
             ("retry_after", args.retry_after.as_ref().map(|v| v.span())),
+            ("breaker_counts", args.breaker_counts.as_ref().map(|v| v.span())),
         ];
         for (key, span) in error_keys {
             if let Some(span) = span {

@@ -109,10 +109,7 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs, errors: &mut Accumulator)
     };
     let name = match &args.name {
         Some(name) => name.0.to_token_stream(),
-        None => {
-            let ident = func.sig.ident.to_string();
-            quote!(#private::fn_path!(#ident))
-        }
+        None => default_name(&func.sig, &private),
     };
     // The name, stop, wait and first error condition go to one call that makes
     // the policy (`policy`, `policy_when`, `policy_matching`, `polling_policy`);
@@ -233,6 +230,19 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs, errors: &mut Accumulator)
             setter(key, value(spanned, &mut scope, errors), span);
         }
     }
+    // Which errors count against the breaker: `breaker_counts`, else every error.
+    let counts = args.breaker_counts.map(|counts| {
+        let span = counts.span();
+        let predicate = match counts.into_inner() {
+            Unless::Patterns(patterns) => {
+                matcher(patterns.0, err.as_ref(), &func.sig.generics, &private, errors)
+            }
+            Unless::Predicate(expr) => value(SpannedValue::new(Value(expr), span), &mut scope, errors),
+        };
+        let check = respanned(&private, span);
+        let err = types.map(|(_, err)| quote_spanned!(span=> ::<#err, _>));
+        quote_spanned!(span=> #check::error_predicate #err(#predicate))
+    });
     // Bound first, so a temporary (`Arc::clone(&b)`) lives as long as the call.
     for (key, spanned) in [("breaker", args.breaker), ("budget", args.budget)] {
         if let Some(spanned) = spanned {
@@ -240,7 +250,10 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs, errors: &mut Accumulator)
             let tokens = value(spanned, &mut scope, errors);
             let local = syn::Ident::new(&format!("__retry_{key}"), span.resolved_at(Span::mixed_site()));
             prelude.extend(quote_spanned!(span=> let #local = &(#tokens);));
-            setter(key, local.to_token_stream(), span);
+            match (key, &counts) {
+                ("breaker", Some(counts)) => setter("breaker_counting", quote!(#local, #counts), span),
+                _ => setter(key, local.to_token_stream(), span),
+            }
         }
     }
     // Events (feature `tracing` of the runtime; nothing without it): at `log = ..`
@@ -318,6 +331,26 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs, errors: &mut Accumulator)
         #chain
     }};
     Policy { krate, prelude, tokens, limits, fallback: has_fallback }
+}
+
+/// The default `name`: the fn's path. A method's (a fn with `self`, or whose
+/// signature names `Self`) includes its type, `module::Type::method`, read off
+/// `Self` when the call is made (the macro sees no `impl` around the fn).
+pub(crate) fn default_name(sig: &syn::Signature, private: &TokenStream) -> TokenStream {
+    let ident = sig.ident.to_string();
+    let mut names = HashSet::new();
+    item::identifiers(sig.to_token_stream(), &mut names);
+    if sig.receiver().is_some() || names.contains("Self") {
+        let cache = Ident::new("__RETRY_NAME", Span::mixed_site());
+        quote_spanned! {Span::mixed_site()=>
+            {
+                static #cache: #private::MethodName = #private::MethodName::new();
+                #cache.of::<Self>(#ident)
+            }
+        }
+    } else {
+        quote!(#private::fn_path!(#ident))
+    }
 }
 
 /// What the first error condition is, for how the policy takes it.

@@ -164,10 +164,7 @@ pub(crate) fn hedged_body(
     // `name` labels the metrics; by default the fn's path.
     let name = match &args.name {
         Some(name) => name.0.to_token_stream(),
-        None => {
-            let ident = func.sig.ident.to_string();
-            quote!(#private::fn_path!(#ident))
-        }
+        None => crate::expand::default_name(&func.sig, &private),
     };
     chain.extend(quote!(.name(#name)));
 

@@ -43,14 +43,53 @@
 //! | `timeout` | a duration: each attempt of an `async fn` is cut after it, failing with `E::from(`[`TimedOut`]`)` |
 //! | `deadline` | a duration from the call's start: no sleep that would end past it; an `async` attempt running at it is cut (as `timeout`) |
 //! | `breaker` | a [`CircuitBreaker`] (a `static`, a field, an `Arc`, a reference): every attempt passes through it; open, the call returns `E::from(`[`CircuitOpen`]`)` at once, and no retry is slept for that it would refuse ([`guard`]) |
+//! | `breaker_counts` | `[Pattern, ...]` or `Fn(&E) -> bool`: which errors count as failures against `breaker` (default: every error); see below |
 //! | `budget` | a [`RetryBudget`] shared by the fns that name it: first attempts deposit, retries withdraw; empty, the call gives up with its last error |
 //! | `log` | the level of the retry and give-up events with the `tracing` feature: `off`, `trace`, `debug` (default), `info`, `warn`, `error` ([`log`](mod@log)) |
 //! | `before`, `after`, `before_sleep`, `on_success`, `on_giveup` | `FnMut(&Attempt<T, E>)` hooks, in tenacity's order ([`hook`]) |
 //! | `fallback` | `FnOnce(R) -> R`, called with the final outcome when the call gives up |
 //! | `sleep` | a sleeper ([`sleep`]): `FnMut(Duration)` sync, `Fn(Duration) -> impl Future` async |
 //! | `clock` | a [`clock::Clock`] for elapsed time (e.g. [`testing::ManualClock`]); an addition to the SPEC's keys, for deterministic tests |
-//! | `name` | a string literal; default the fn's path |
+//! | `name` | a string literal; default the fn's path (a method's includes its type: see below) |
 //! | `crate` | the path of this crate, for crates that re-export it |
+//!
+//! **Which errors blame the dependency.** Retrying an error and counting it against
+//! the breaker are separate questions. A serialization conflict (SQLSTATE 40001),
+//! a lock timeout or a `409 Conflict` is worth retrying, but it says the data is
+//! contended, not that the dependency is down: counted against the breaker,
+//! contention alone opens it and rejects calls while the dependency is healthy.
+//! Say which errors mean "unhealthy" with `breaker_counts`:
+//!
+//! ```
+//! use retry::{CircuitBreaker, CircuitOpen, retry};
+//!
+//! #[derive(Debug, PartialEq)]
+//! enum TxError { Conflict, Unavailable }
+//! impl From<CircuitOpen> for TxError {
+//!     fn from(_: CircuitOpen) -> Self { TxError::Unavailable }
+//! }
+//!
+//! static DB: CircuitBreaker = CircuitBreaker::new().with_consecutive_failures(3);
+//!
+//! #[retry(stop = attempts(5), wait = none(), on = [Conflict], breaker = DB, breaker_counts = [Unavailable])]
+//! fn transfer(tries: &mut u32) -> Result<(), TxError> {
+//!     *tries += 1;
+//!     if *tries % 4 != 0 { Err(TxError::Conflict) } else { Ok(()) }
+//! }
+//!
+//! let mut tries = 0;
+//! for _ in 0..10 {
+//!     assert_eq!(transfer(&mut tries), Ok(())); // three conflicts each, never blamed on DB
+//! }
+//! assert_eq!(DB.state(), retry::breaker::State::Closed);
+//! ```
+//!
+//! **The default `name`** is the fn's path: `module::fn` for a free fn, and for a
+//! method (a fn with `self`, or whose signature names `Self`) the path of its type,
+//! `module::Type::method` (`core::any::type_name::<Self>()`, generic arguments
+//! included: `module::Pool<u32>::get`). An associated fn that names neither
+//! `self` nor `Self` cannot be told from a free fn: it gets `module::fn`, or give
+//! it `name = "..."`.
 //!
 //! `#[retry_if_result(pred, ...)]` polls: `pred` is `if_result`, and errors are not
 //! retried unless `on`/`when` says so. It works on fns returning any type.

@@ -291,3 +291,56 @@ fn a_cloneable_impl_trait_argument_is_copied_per_attempt() {
     let seen = Cell::new(0);
     assert_eq!(greet("you", &seen), Ok("hello you".to_owned()));
 }
+
+// The default name of a method includes its type.
+
+mod pg_demo {
+    use std::cell::Cell;
+
+    use retry::retry;
+
+    pub struct Db;
+
+    impl Db {
+        #[retry(stop = attempts(1), after = |a: &retry::Attempt<'_, u32, ()>| seen.set(a.name()))]
+        pub fn count_rows(&self, seen: &Cell<&'static str>) -> Result<u32, ()> {
+            Ok(1)
+        }
+
+        #[retry(stop = attempts(1), after = |a: &retry::Attempt<'_, Self, ()>| seen.set(a.name()))]
+        pub async fn connect(seen: &Cell<&'static str>) -> Result<Self, ()> {
+            Ok(Db)
+        }
+    }
+
+    pub struct Pool<T>(pub T);
+
+    impl<T> Pool<T> {
+        #[retry(stop = attempts(1), after = |a: &retry::Attempt<'_, u32, ()>| seen.set(a.name()))]
+        pub fn get(&self, seen: &Cell<&'static str>) -> Result<u32, ()> {
+            Ok(1)
+        }
+    }
+
+    #[retry(stop = attempts(1), after = |a: &retry::Attempt<'_, u32, ()>| seen.set(a.name()))]
+    pub fn free(seen: &Cell<&'static str>) -> Result<u32, ()> {
+        Ok(1)
+    }
+}
+
+#[tokio::test]
+async fn the_default_name_of_a_method_is_its_types_path() {
+    let seen = Cell::new("");
+    let _ = pg_demo::Db.count_rows(&seen);
+    assert_eq!(seen.get(), "macro_fn_shapes::pg_demo::Db::count_rows");
+    let _ = pg_demo::Db::connect(&seen).await;
+    assert_eq!(seen.get(), "macro_fn_shapes::pg_demo::Db::connect");
+    let _ = pg_demo::Pool(1u8).get(&seen);
+    assert_eq!(seen.get(), "macro_fn_shapes::pg_demo::Pool<u8>::get");
+    let _ = pg_demo::Pool("x").get(&seen);
+    assert_eq!(seen.get(), "macro_fn_shapes::pg_demo::Pool<&str>::get", "one static, two types");
+    let _ = pg_demo::Pool(1u8).get(&seen);
+    assert_eq!(seen.get(), "macro_fn_shapes::pg_demo::Pool<u8>::get");
+    let _ = pg_demo::free(&seen);
+    assert_eq!(seen.get(), "macro_fn_shapes::pg_demo::free");
+}
