@@ -527,6 +527,9 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &HashSet<String>) -> Token
     sig.inputs = arguments.inputs;
     let per_attempt = arguments.per_attempt;
     let prologue = arguments.prologue;
+    let borrows = arguments.borrows;
+    // A `#[tracing::instrument]` above: its wrapper borrows what the attempt lends.
+    let body = if arguments.lends { item::unmove_instrument(body, &borrows) } else { body };
     // A by-value `self` is moved to a hidden original once the policy (which
     // may read it) is built; each attempt assigns its own copy to `self`.
     let keep_original = match (arguments.receiver, self_token) {
@@ -605,7 +608,7 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &HashSet<String>) -> Token
         Mode::Async | Mode::Hedge => {
             // Each attempt is an `async` block awaited in place: `return` and `?`
             // end the attempt, and the fn's future stays one state machine.
-            let block = quote_spanned!(h=> async { #prologue #body });
+            let block = quote_spanned!(h=> async { #prologue #borrows #body });
             let attempt_future = match &policy.limits {
                 Some((timeout, deadline, span)) => {
                     let limit = Ident::new("limit", *span);

@@ -324,6 +324,12 @@ pub(crate) struct Arguments {
     /// so the block holds `T` or `&mut T`, never `&T` of a value the plain fn
     /// owns: the future is `Send` exactly when the plain fn's is.
     pub prologue: TokenStream,
+    /// Statements at the top of an async attempt's block that borrow `self`, the
+    /// `&mut` arguments and lent `impl Trait` values uniquely (see `prologue`).
+    pub borrows: TokenStream,
+    /// Whether an attempt borrows something of the fn's uniquely (`&mut self`,
+    /// a `&mut` argument, a lent `impl Trait` value).
+    pub lends: bool,
 }
 
 /// The hidden name of a by-value `self`'s original, which each attempt copies.
@@ -385,6 +391,7 @@ pub(crate) fn arguments(
     let mut inputs = sig.inputs.clone();
     let mut per_attempt = TokenStream::new();
     let mut prologue = TokenStream::new();
+    let mut borrows = TokenStream::new();
     let receiver = receiver_kind(sig);
     let clone_arg = quote_spanned!(hidden=> #krate::__private::clone_arg);
     let clone_arg_mut = quote_spanned!(hidden=> #krate::__private::clone_arg_mut);
@@ -394,11 +401,11 @@ pub(crate) fn arguments(
                 let self_token = recv.self_token;
                 match receiver {
                     Receiver::Mut if mode == Mode::Async => {
-                        prologue.extend(quote!(let _ = &mut *#self_token;));
+                        borrows.extend(quote!(let _ = &mut *#self_token;));
                     }
                     Receiver::PinMut if mode == Mode::Async => {
                         recv.mutability = Some(Default::default());
-                        prologue.extend(quote!(let _ = &mut #self_token;));
+                        borrows.extend(quote!(let _ = &mut #self_token;));
                     }
                     Receiver::Value if mode != Mode::Hedge => {
                         recv.mutability = Some(Default::default());
@@ -407,7 +414,7 @@ pub(crate) fn arguments(
                             #self_token = #clone_arg(&#original);
                         });
                         if mode == Mode::Async {
-                            prologue.extend(quote!(let _ = &mut #self_token;));
+                            borrows.extend(quote!(let _ = &mut #self_token;));
                         }
                     }
                     _ => {}
@@ -431,7 +438,7 @@ pub(crate) fn arguments(
                             // an async attempt borrows it uniquely.
                             if mode == Mode::Async {
                                 ident.mutability = Some(Default::default());
-                                prologue.extend(quote!(let _ = &mut #name;));
+                                borrows.extend(quote!(let _ = &mut #name;));
                             }
                             continue;
                         }
@@ -444,7 +451,7 @@ pub(crate) fn arguments(
                             // no copy of its own (one word in the future, as the
                             // plain fn's).
                             (Mode::Async, Some(true)) if mutability.is_none() => {
-                                prologue.extend(quote!(let _ = &mut *#name;));
+                                borrows.extend(quote!(let _ = &mut *#name;));
                             }
                             (Mode::Async, None) => {
                                 // Cloned inside the block from a unique borrow: the
@@ -499,7 +506,16 @@ pub(crate) fn arguments(
             }
         }
     }
-    Arguments { inputs, receiver, per_attempt, prologue }
+    let lends = matches!(receiver, Receiver::Mut | Receiver::PinMut)
+        || sig.inputs.iter().any(|input| match input {
+            FnArg::Typed(typed) => match &*typed.ty {
+                Type::Reference(reference) => reference.mutability.is_some(),
+                ty @ Type::ImplTrait(_) => !impl_clone(ty),
+                _ => false,
+            },
+            FnArg::Receiver(_) => false,
+        });
+    Arguments { inputs, receiver, per_attempt, prologue, borrows, lends }
 }
 
 /// Whether a type mentions `impl Trait` (which a closure's return type cannot name).
@@ -572,4 +588,74 @@ pub(crate) fn show(tokens: &impl ToTokens) -> String {
         out.push(c);
     }
     out
+}
+
+/// `#[tracing::instrument]` above `#[retry]` wraps the body in `async move { .. }`
+/// (or, on a sync fn with `err`/`ret`, `(move || { .. })()`) before `#[retry]`
+/// sees it. Run once per attempt, that `move` would take `&mut self` (or a `&mut`
+/// argument) from every later attempt; without it, the wrapper borrows them for
+/// one attempt. `borrows` (the attempt's unique borrows) start each block again,
+/// so the wrapper's future holds `&mut T` as the attempt's does.
+pub(crate) fn unmove_instrument(body: TokenStream, borrows: &TokenStream) -> TokenStream {
+    // Its statements come first: a glance at the top level tells.
+    let instrumented = body.clone().into_iter().take(16).any(|tree| {
+        matches!(&tree, TokenTree::Ident(ident) if ident == "__tracing_attr_span" || ident == "__tracing_attr_guard")
+    });
+    if !instrumented {
+        return body;
+    }
+    let Ok(mut stmts) = syn::parse::Parser::parse2(Block::parse_within, body.clone()) else { return body };
+    let borrows: Vec<Stmt> =
+        syn::parse::Parser::parse2(Block::parse_within, borrows.clone()).unwrap_or_default();
+    fn unmove_async(expr: &mut Expr, borrows: &[Stmt], depth: u8) {
+        match expr {
+            Expr::Async(block) => {
+                block.capture = None;
+                if depth == 0 {
+                    // The wrapper's own statements: `match async move { body }.await`,
+                    // `let x = async move { body }.await`.
+                    for stmt in &mut block.block.stmts {
+                        match stmt {
+                            Stmt::Local(local) => {
+                                if let Some(init) = &mut local.init {
+                                    unmove_async(&mut init.expr, borrows, 1);
+                                }
+                            }
+                            Stmt::Expr(Expr::Match(m), _) => unmove_async(&mut m.expr, borrows, 1),
+                            _ => {}
+                        }
+                    }
+                }
+                let mut stmts = borrows.to_vec();
+                stmts.append(&mut block.block.stmts);
+                block.block.stmts = stmts;
+            }
+            Expr::Await(awaited) if depth == 1 => unmove_async(&mut awaited.base, borrows, 2),
+            _ => {}
+        }
+    }
+    fn unmove_closure(expr: &mut Expr) {
+        if let Expr::Call(call) = expr
+            && let Expr::Paren(paren) = &mut *call.func
+            && let Expr::Closure(closure) = &mut *paren.expr
+        {
+            closure.capture = None;
+        }
+    }
+    for stmt in &mut stmts {
+        match stmt {
+            Stmt::Local(local) => {
+                let Some(init) = &mut local.init else { continue };
+                match &local.pat {
+                    Pat::Ident(ident) if ident.ident == "__tracing_instrument_future" => {
+                        unmove_async(&mut init.expr, &borrows, 0)
+                    }
+                    _ => unmove_closure(&mut init.expr),
+                }
+            }
+            Stmt::Expr(Expr::Match(m), _) => unmove_closure(&mut m.expr),
+            _ => {}
+        }
+    }
+    quote!(#(#stmts)*)
 }

@@ -344,3 +344,47 @@ async fn the_default_name_of_a_method_is_its_types_path() {
     let _ = pg_demo::free(&seen);
     assert_eq!(seen.get(), "macro_fn_shapes::pg_demo::free");
 }
+
+// `#[tracing::instrument]` above `#[retry]`, with `&mut self`.
+
+struct Instrumented {
+    n: u32,
+}
+
+impl Instrumented {
+    #[tracing::instrument(skip(self))]
+    #[retry(stop = attempts(3), wait = none())]
+    async fn bump(&mut self) -> Result<u32, u32> {
+        self.n += 1;
+        tokio::task::yield_now().await;
+        if self.n < 3 { Err(self.n) } else { Ok(self.n) }
+    }
+
+    #[tracing::instrument(skip(self), err)]
+    #[retry(stop = attempts(3), wait = none())]
+    async fn bump_err(&mut self) -> Result<u32, u32> {
+        self.n += 1;
+        tokio::task::yield_now().await;
+        if self.n < 6 { Err(self.n) } else { Ok(self.n) }
+    }
+
+    #[tracing::instrument(skip(self, buf), err)]
+    #[retry(stop = attempts(3), wait = none())]
+    fn bump_sync(&mut self, buf: &mut Vec<u32>) -> Result<u32, u32> {
+        self.n += 1;
+        buf.push(self.n);
+        if self.n < 9 { Err(self.n) } else { Ok(self.n) }
+    }
+}
+
+#[tokio::test]
+async fn tracing_instrument_above_retry_with_mut_self() {
+    let mut it = Instrumented { n: 0 };
+    assert_eq!(it.bump().await, Ok(3));
+    assert_eq!(it.bump_err().await, Ok(6));
+    let mut buf = Vec::new();
+    assert_eq!(it.bump_sync(&mut buf), Ok(9));
+    assert_eq!(buf, [7, 8, 9]);
+    let mut it = Instrumented { n: 0 };
+    assert_eq!(tokio::spawn(async move { it.bump().await }).await.unwrap(), Ok(3));
+}
