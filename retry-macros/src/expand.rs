@@ -387,8 +387,13 @@ pub(crate) fn matcher(
     errors: &mut Accumulator,
 ) -> TokenStream {
     let patterns = qualify_all(patterns, err, generics, errors);
+    // `on = [Timeout]` matches `Timeout { .. }`, whatever the variant's shape.
     quote_spanned! {Span::mixed_site()=>
-        |__retry_error: &_| #private::core::matches!(__retry_error, #(#patterns)|*)
+        {
+            #[allow(clippy::unneeded_struct_pattern)]
+            let matcher = |__retry_error: &_| #private::core::matches!(__retry_error, #(#patterns)|*);
+            matcher
+        }
     }
 }
 

@@ -33,7 +33,7 @@ static ASYNC: CircuitBreaker = breaker();
 /// Fails with `Conflict` on the first three attempts, then commits.
 fn contended(tries: &Cell<u32>) -> Result<u32, DbError> {
     tries.set(tries.get() + 1);
-    if tries.get() % 4 != 0 { Err(DbError::Conflict) } else { Ok(tries.get()) }
+    if !tries.get().is_multiple_of(4) { Err(DbError::Conflict) } else { Ok(tries.get()) }
 }
 
 #[retry(stop = attempts(4), wait = none(), on = [Conflict], breaker = COUNTING_UNAVAILABLE, breaker_counts = [Unavailable])]
