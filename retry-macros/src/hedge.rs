@@ -16,8 +16,8 @@ use syn::{Expr, FnArg, Path, Type};
 
 use crate::attr::{Name, On, Value};
 use crate::dsl;
-use crate::expand::{matcher, value};
 use crate::item::{self, Output, RetryFn, Shape, future_output};
+use crate::shared::{matcher, value};
 
 /// The arguments of `#[hedge(...)]`.
 #[derive(Debug, Default, FromMeta)]
@@ -164,7 +164,7 @@ pub(crate) fn hedged_body(
     // `name` labels the metrics; by default the fn's path.
     let name = match &args.name {
         Some(name) => name.0.to_token_stream(),
-        None => crate::expand::default_name(&func.sig, &private),
+        None => crate::shared::default_name(&func.sig, &private),
     };
     chain.extend(quote!(.name(#name)));
 

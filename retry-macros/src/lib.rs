@@ -2,9 +2,12 @@
 //! `#[hedge]`.
 //! Use them through the `retry` crate, which documents them.
 //!
-//! Layout, as in tokio-macros and thiserror: these shims call `expand::expand` (parse in
-//! `attr`, cross-checks in `check`, the DSL rewrites in `dsl`, the fn in `item`,
-//! codegen in `expand`).
+//! Layout, as in tokio-macros and thiserror: these shims call `expand::expand` and
+//! `hedge::expand`, which parse (the arguments in `attr`, the fn in `item`), check
+//! (`check`, one pass over the fn and the attribute shared by all three
+//! attributes), then generate (`expand`, `hedge`, and what they share in `shared`;
+//! the DSL rewrites in `dsl`). `expand` uses `hedge` for `#[retry] #[hedge]`;
+//! `hedge` imports nothing of `expand`.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -14,6 +17,7 @@ mod dsl;
 mod expand;
 mod hedge;
 mod item;
+mod shared;
 
 use proc_macro::TokenStream;
 

@@ -1,0 +1,202 @@
+//! Generation shared by `#[retry]` (`expand`) and `#[hedge]` (`hedge`): the
+//! attribute's values, the `on = [..]` matchers, the default name. Neither of
+//! those modules imports the other's generation: both import this.
+
+use std::collections::HashSet;
+
+use darling::Error;
+use darling::error::Accumulator;
+use darling::util::SpannedValue;
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Pat, Type};
+
+use crate::attr::Value;
+use crate::dsl;
+use crate::item;
+
+pub(crate) fn value(
+    spanned: SpannedValue<Value>,
+    scope: &mut dsl::Scope,
+    errors: &mut Accumulator,
+) -> TokenStream {
+    let span = spanned.span();
+    let mut expr = spanned.into_inner().0;
+    dsl::rewrite(&mut expr, scope, errors);
+    quote_spanned!(span=> #expr)
+}
+
+/// The default `name`: the fn's path. A method's (a fn with `self`, or whose
+/// signature names `Self`) includes its type, `module::Type::method`, read off
+/// `Self` when the call is made (the macro sees no `impl` around the fn).
+pub(crate) fn default_name(sig: &syn::Signature, private: &TokenStream) -> TokenStream {
+    let ident = sig.ident.to_string();
+    let mut names = HashSet::new();
+    item::identifiers(sig.to_token_stream(), &mut names);
+    if sig.receiver().is_some() || names.contains("Self") {
+        let cache = Ident::new("__RETRY_NAME", Span::mixed_site());
+        quote_spanned! {Span::mixed_site()=>
+            {
+                static #cache: #private::MethodName = #private::MethodName::new();
+                #cache.of::<Self>(#ident)
+            }
+        }
+    } else {
+        quote!(#private::fn_path!(#ident))
+    }
+}
+
+/// `tokens` (a path) with every token at `span`: a call through it is then
+/// reported at the value it checks, not at the whole attribute.
+pub(crate) fn respanned(tokens: &TokenStream, span: proc_macro2::Span) -> TokenStream {
+    tokens
+        .clone()
+        .into_iter()
+        .map(|mut token| {
+            token.set_span(span);
+            token
+        })
+        .collect()
+}
+
+/// `|e| matches!(e, E::A { .. } | E::B(..))` for `on = [A, B(..)]`.
+pub(crate) fn matcher(
+    patterns: Vec<Pat>,
+    err: Option<&Type>,
+    generics: &syn::Generics,
+    private: &TokenStream,
+    errors: &mut Accumulator,
+) -> TokenStream {
+    let patterns = qualify_all(patterns, err, generics, errors);
+    // `on = [Timeout]` matches `Timeout { .. }`, whatever the variant's shape.
+    quote_spanned! {Span::mixed_site()=>
+        {
+            #[allow(clippy::unneeded_struct_pattern)]
+            let matcher = |__retry_error: &_| #private::core::matches!(__retry_error, #(#patterns)|*);
+            matcher
+        }
+    }
+}
+
+/// Each pattern with its leading single segment read as a variant of the error type.
+fn qualify_all(
+    patterns: Vec<Pat>,
+    err: Option<&Type>,
+    generics: &syn::Generics,
+    errors: &mut Accumulator,
+) -> Vec<Pat> {
+    // A type parameter (`E`, `S::Error`, `Self::Error`) has no variants a pattern
+    // can name: only a full path (`MyError::Timeout`) can match through it.
+    let generic = err.is_some_and(|ty| match ty {
+        Type::Path(path) => {
+            path.qself.is_some()
+                || path.path.segments.first().is_some_and(|first| {
+                    first.ident == "Self" || generics.type_params().any(|param| param.ident == first.ident)
+                })
+        }
+        _ => false,
+    });
+    let err_path = err.filter(|_| !generic).and_then(|ty| match ty {
+        Type::Path(path) if path.qself.is_none() => Some(expression_path(&path.path)),
+        _ => None,
+    });
+    patterns.into_iter().map(|p| qualify(p, err_path.as_ref(), err, generic, errors)).collect()
+}
+
+/// `MyError<T>` → `MyError::<T>` (a path usable in patterns).
+fn expression_path(path: &syn::Path) -> syn::Path {
+    let mut path = path.clone();
+    for segment in &mut path.segments {
+        if let syn::PathArguments::AngleBracketed(args) = &mut segment.arguments {
+            args.colon2_token.get_or_insert_with(Default::default);
+        }
+    }
+    path
+}
+
+/// Reads a pattern whose leading path is one segment as a variant of the error type.
+fn qualify(
+    pat: Pat,
+    err_path: Option<&syn::Path>,
+    err: Option<&Type>,
+    generic: bool,
+    errors: &mut Accumulator,
+) -> Pat {
+    let mut prefix = |path: &mut syn::Path, span: proc_macro2::Span| -> bool {
+        if path.leading_colon.is_some() || path.segments.len() != 1 {
+            return true;
+        }
+        match err_path {
+            Some(err_path) => {
+                let mut full = err_path.clone();
+                full.segments.push(path.segments[0].clone());
+                *path = full;
+                true
+            }
+            None => {
+                let variant = &path.segments[0].ident;
+                let message = match err {
+                    Some(err) if generic => format!(
+                        "`{}` is a type parameter (or an associated type), so `{variant}` cannot be read as one \
+                         of its variants: write the pattern's full path (`MyError::{variant}`), or use \
+                         `when = |e| ..`",
+                        crate::item::show(err)
+                    ),
+                    Some(err) => format!(
+                        "cannot read `{variant}` as a variant of `{}`: write the pattern's full path",
+                        err.to_token_stream()
+                    ),
+                    None => format!(
+                        "cannot tell this fn's error type from its return type (an alias such as \
+                         `io::Result<T>`?), so `{variant}` cannot be read as one of its variants: write \
+                         the full path, e.g. `MyError::{variant}`"
+                    ),
+                };
+                errors.push(Error::custom(message).with_span(&span));
+                false
+            }
+        }
+    };
+    match pat {
+        Pat::Ident(ident)
+            if ident.by_ref.is_none() && ident.mutability.is_none() && ident.subpat.is_none() =>
+        {
+            let span = ident.ident.span();
+            let mut path = syn::Path::from(ident.ident);
+            if prefix(&mut path, span) {
+                // Tokens, not a parsed pattern: they are only printed back.
+                Pat::Verbatim(quote_spanned!(span=> #path { .. }))
+            } else {
+                Pat::Verbatim(quote!(_))
+            }
+        }
+        Pat::TupleStruct(mut p) => {
+            let span = p.path.span();
+            if prefix(&mut p.path, span) { Pat::TupleStruct(p) } else { Pat::Verbatim(quote!(_)) }
+        }
+        Pat::Struct(mut p) => {
+            let span = p.path.span();
+            if prefix(&mut p.path, span) { Pat::Struct(p) } else { Pat::Verbatim(quote!(_)) }
+        }
+        Pat::Path(mut p) if p.qself.is_none() => {
+            let span = p.path.span();
+            if prefix(&mut p.path, span) {
+                let path = &p.path;
+                Pat::Verbatim(quote_spanned!(span=> #path { .. }))
+            } else {
+                Pat::Verbatim(quote!(_))
+            }
+        }
+        Pat::Or(mut or) => {
+            or.cases =
+                or.cases.into_iter().map(|case| qualify(case, err_path, err, generic, errors)).collect();
+            Pat::Or(or)
+        }
+        Pat::Paren(mut paren) => {
+            *paren.pat = qualify(*paren.pat, err_path, err, generic, errors);
+            Pat::Paren(paren)
+        }
+        other => other,
+    }
+}
