@@ -115,6 +115,31 @@ pub fn clone_arg<T: CloneArg>(value: &T) -> T {
     value.clone_arg()
 }
 
+/// Gives each hedged copy of a call its own copy of an argument the fn takes by
+/// value (`#[hedge]`'s [`CloneArg`], with its own message).
+#[diagnostic::on_unimplemented(
+    message = "`#[hedge]` hands every hedged copy of the call its own copy of each by-value argument, but `{Self}` is not `Clone`",
+    label = "this argument is taken by value, and `{Self}` is not `Clone`",
+    note = "take the argument by reference (`&{Self}`), or implement `Clone` for `{Self}`"
+)]
+pub trait CloneCopy: Sized {
+    /// A copy for one hedged copy of the call.
+    fn clone_copy(&self) -> Self;
+}
+
+impl<T: Clone> CloneCopy for T {
+    #[inline(always)]
+    fn clone_copy(&self) -> Self {
+        self.clone()
+    }
+}
+
+/// `CloneCopy::clone_copy`, as a function so the error points at the argument.
+#[inline(always)]
+pub fn clone_copy<T: CloneCopy>(value: &T) -> T {
+    value.clone_copy()
+}
+
 /// [`clone_arg`] through a unique borrow: an async attempt's block that clones
 /// an argument this way holds `&mut T` across its awaits, which is `Send` when
 /// `T` is, where `&T` would need `T: Sync`.

@@ -366,15 +366,52 @@ fn check_call(call: &syn::ExprCall, errors: &mut darling::error::Accumulator) {
     let named_value = |key: &str| call.args.iter().filter_map(named).find(|(k, _)| *k == key).map(|(_, v)| v);
 
     if name == "attempts" {
-        if let Some(n) = positional.first()
-            && literal_seconds(n) == Some(0.0)
-        {
-            errors.push(
+        match positional.first().map(|n| (n, literal_seconds(n))) {
+            Some((n, Some(0.0))) => errors.push(
                 Error::custom("`attempts(0)` would never call the fn; the least is `attempts(1)` (no retry)")
                     .with_span(*n),
-            );
+            ),
+            Some((n, Some(count))) if count < 0.0 => errors.push(
+                Error::custom(
+                    "`attempts` counts calls, the first included: a whole number of at least 1 \
+                     (`attempts(1)`: no retry; `never()`: no limit)",
+                )
+                .with_span(*n),
+            ),
+            _ => {}
         }
         return;
+    }
+    if matches!(name.as_str(), "elapsed" | "before_elapsed")
+        && let Some(limit) = positional.first()
+        && literal_seconds(limit) == Some(0.0)
+    {
+        errors.push(
+            Error::custom(format!(
+                "`{name}(0)` stops after the first attempt, whatever it is: write `attempts(1)` for no retry"
+            ))
+            .with_span(*limit),
+        );
+    }
+    // A first delay above `max`: every delay would be `max`, which is what the
+    // user would write as `fixed(max)` (and it is likely a slip of units).
+    if matches!(
+        name.as_str(),
+        "expo" | "random_expo" | "equal_jitter" | "expo_jitter" | "fibonacci" | "linear" | "decorrelated"
+    ) && let (Some(first), Some(max)) = (positional.first(), named_value("max"))
+        && let (Some(f), Some(m)) = (literal_seconds(first), literal_seconds(max))
+        && f > m
+    {
+        errors.push(
+            Error::custom(format!(
+                "the first delay ({}) is greater than `max` ({}): every delay would be `max`; \
+                 write `fixed({})`, or check the units",
+                show(first),
+                show(max),
+                show(max)
+            ))
+            .with_span(*first),
+        );
     }
     if !DURATION_FNS_WITH_DURATIONS.contains(&name.as_str()) {
         return;
@@ -419,7 +456,7 @@ fn show(expr: &Expr) -> String {
 }
 
 /// The edit distance between two names (for "did you mean").
-fn distance(a: &str, b: &str) -> usize {
+pub(crate) fn distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {

@@ -5,14 +5,13 @@
 
 use std::collections::HashSet;
 
-use darling::ast::NestedMeta;
 use darling::error::Accumulator;
 use darling::util::SpannedValue;
 use darling::{Error, FromMeta};
 use proc_macro2::TokenStream;
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Expr, FnArg, Path, Type};
+use syn::{Expr, FnArg, Type};
 
 use crate::attr::{Name, On, Value};
 use crate::dsl;
@@ -30,8 +29,11 @@ pub(crate) struct HedgeArgs {
     pub budget: Option<SpannedValue<Value>>,
     pub name: Option<Name>,
     #[darling(rename = "crate")]
-    pub krate: Option<Path>,
+    pub krate: Option<crate::attr::CratePath>,
 }
+
+/// The keys [`HedgeArgs`] knows.
+const HEDGE_KEYS: &[&str] = &["n", "delay", "on", "when", "budget", "name", "crate"];
 
 /// Whether an attribute is `#[hedge(..)]` (or `#[retry::hedge(..)]`).
 pub(crate) fn is_hedge(attr: &syn::Attribute) -> bool {
@@ -85,8 +87,7 @@ pub(crate) fn hedged_body(
     errors: &mut Accumulator,
 ) -> Option<(TokenStream, Inputs)> {
     let span = args.span();
-    let args = errors
-        .handle(NestedMeta::parse_meta_list(args).map_err(Error::from))
+    let args = crate::attr::parse_list(args, "#[hedge]", HEDGE_KEYS, errors)
         .and_then(|items| errors.handle(HedgeArgs::from_list(&items)));
     check(func, args.as_ref(), span, errors);
     let args = args?;
@@ -112,6 +113,28 @@ pub(crate) fn hedged_body(
         let mut expr = spanned.into_inner().0;
         let adaptive =
             matches!(&expr, Expr::Call(call) if dsl::callee_name(call).as_deref() == Some("percentile"));
+        if adaptive {
+            // The percentile's state is a `static` of the fn, made once: its
+            // arguments cannot read the fn's.
+            let mut used = HashSet::new();
+            item::identifiers(expr.to_token_stream(), &mut used);
+            let mut arguments = HashSet::new();
+            for input in &func.sig.inputs {
+                if let FnArg::Typed(typed) = input {
+                    item::identifiers(typed.pat.to_token_stream(), &mut arguments);
+                }
+            }
+            if let Some(argument) = used.iter().find(|name| arguments.contains(*name)) {
+                errors.push(
+                    Error::custom(format!(
+                        "`percentile(..)` keeps this fn's recent latencies in a `static`, made once, so its \
+                         arguments are constants and cannot read the fn's argument `{argument}`: write the \
+                         value, or a `const`"
+                    ))
+                    .with_span(&expr),
+                );
+            }
+        }
         dsl::rewrite(&mut expr, &mut scope, errors);
         (expr, adaptive, span)
     });

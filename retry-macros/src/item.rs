@@ -393,7 +393,11 @@ pub(crate) fn arguments(
     let mut prologue = TokenStream::new();
     let mut borrows = TokenStream::new();
     let receiver = receiver_kind(sig);
-    let clone_arg = quote_spanned!(hidden=> #krate::__private::clone_arg);
+    let clone_arg = if mode == Mode::Hedge {
+        quote_spanned!(hidden=> #krate::__private::clone_copy)
+    } else {
+        quote_spanned!(hidden=> #krate::__private::clone_arg)
+    };
     let clone_arg_mut = quote_spanned!(hidden=> #krate::__private::clone_arg_mut);
     for (index, arg) in inputs.iter_mut().enumerate() {
         match arg {

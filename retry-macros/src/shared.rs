@@ -97,11 +97,42 @@ fn qualify_all(
         }
         _ => false,
     });
+    // A type with no variants to name: a box or a trait object, or a well-known
+    // struct error. (Any other struct is reported by rustc, at the variant.)
+    let opaque = err.is_some_and(|ty| match ty {
+        Type::TraitObject(_) => true,
+        Type::Path(path) => {
+            let names: Vec<String> = path.path.segments.iter().map(|s| s.ident.to_string()).collect();
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            matches!(
+                names.as_slice(),
+                [.., "Box" | "Arc" | "Rc"] | [.., "io", "Error"] | ["anyhow", "Error"] | ["eyre", "Report"]
+            )
+        }
+        _ => false,
+    });
+    let generic = generic || opaque;
     let err_path = err.filter(|_| !generic).and_then(|ty| match ty {
         Type::Path(path) if path.qself.is_none() => Some(expression_path(&path.path)),
         _ => None,
     });
-    patterns.into_iter().map(|p| qualify(p, err_path.as_ref(), err, generic, errors)).collect()
+    let kind = match (opaque, generic) {
+        (true, _) => ErrorKind::Opaque,
+        (false, true) => ErrorKind::Generic,
+        (false, false) => ErrorKind::Named,
+    };
+    patterns.into_iter().map(|p| qualify(p, err_path.as_ref(), err, kind, errors)).collect()
+}
+
+/// What the error type is, for what a bare variant name can mean.
+#[derive(Clone, Copy)]
+enum ErrorKind {
+    /// A named type: `Timeout` is its variant.
+    Named,
+    /// A type parameter or an associated type.
+    Generic,
+    /// A type with no variants (`Box<dyn Error>`, `io::Error`, `anyhow::Error`).
+    Opaque,
 }
 
 /// `MyError<T>` → `MyError::<T>` (a path usable in patterns).
@@ -120,7 +151,7 @@ fn qualify(
     pat: Pat,
     err_path: Option<&syn::Path>,
     err: Option<&Type>,
-    generic: bool,
+    kind: ErrorKind,
     errors: &mut Accumulator,
 ) -> Pat {
     let mut prefix = |path: &mut syn::Path, span: proc_macro2::Span| -> bool {
@@ -131,13 +162,20 @@ fn qualify(
             Some(err_path) => {
                 let mut full = err_path.clone();
                 full.segments.push(path.segments[0].clone());
-                *path = full;
+                // At the variant's tokens: an error about the path (a struct
+                // error type has no `Timeout`) points there, not into the fn.
+                *path = syn::parse2(respanned(&full.to_token_stream(), span)).unwrap_or(full);
                 true
             }
             None => {
                 let variant = &path.segments[0].ident;
                 let message = match err {
-                    Some(err) if generic => format!(
+                    Some(err) if matches!(kind, ErrorKind::Opaque) => format!(
+                        "error patterns need an enum error type, and `{}` has no variants to match `{variant}` \
+                         against: use `when = |e| ..`",
+                        crate::item::show(err)
+                    ),
+                    Some(err) if matches!(kind, ErrorKind::Generic) => format!(
                         "`{}` is a type parameter (or an associated type), so `{variant}` cannot be read as one \
                          of its variants: write the pattern's full path (`MyError::{variant}`), or use \
                          `when = |e| ..`",
@@ -189,12 +227,11 @@ fn qualify(
             }
         }
         Pat::Or(mut or) => {
-            or.cases =
-                or.cases.into_iter().map(|case| qualify(case, err_path, err, generic, errors)).collect();
+            or.cases = or.cases.into_iter().map(|case| qualify(case, err_path, err, kind, errors)).collect();
             Pat::Or(or)
         }
         Pat::Paren(mut paren) => {
-            *paren.pat = qualify(*paren.pat, err_path, err, generic, errors);
+            *paren.pat = qualify(*paren.pat, err_path, err, kind, errors);
             Pat::Paren(paren)
         }
         other => other,
