@@ -24,7 +24,8 @@
 //! `#[retry(key = value, ...)]` goes on any fn returning a `Result` (sync or
 //! `async`, free, method, trait method, `#[async_trait]`). Values are Rust
 //! expressions evaluated on each call, inside the fn (they may use `self` and the
-//! arguments), in a scope where [`dsl`]`::*` is imported, after two rewrites:
+//! arguments), where the names of [`dsl`] (`attempts`, `expo`, ...) call the DSL's
+//! fns, after two rewrites:
 //!
 //! * duration literals: `250ms`, `2s`, `1.5s`, `3m`, `1h`, `500us`, `10ns`; a bare
 //!   number where a duration is expected is seconds (`expo(1, max = 10)`);
@@ -126,10 +127,42 @@
 //! # }
 //! ```
 //!
-//! **How arguments reach each attempt.** References and `impl Trait` as they are,
-//! `&mut` reborrowed, values taken by value cloned (so they must be `Clone`; the
-//! compile error says so and names the argument), a by-value `self` cloned too. The
-//! body runs unchanged in each attempt: `return` and `?` end the attempt.
+//! **The user's names win.** A bare DSL name is the DSL's fn only where it is
+//! called (`stop = attempts(attempts)` calls the DSL's `attempts` with the fn's
+//! argument `attempts`); everywhere else a name means what it means in the fn. An
+//! item of yours named like a DSL fn (`fn fixed(..)` in scope) is never silently
+//! swapped for the DSL's: the attribute does not compile, and the error says to
+//! write `self::fixed` (yours) or `retry::dsl::fixed` (the DSL's).
+//!
+//! **How arguments reach each attempt.** References as they are; `&mut` (and
+//! `self: Pin<&mut Self>`, which the body reborrows with `self.as_mut()`) lent to
+//! each attempt in turn; values taken by value cloned (so they must be `Clone`; the
+//! compile error says so and names the argument), `impl Trait + Clone` too; an
+//! `impl Trait` value that is not `Clone` is lent, and one the body uses up
+//! (`impl Into<String>`) is a compile error that says to clone it or take `&str`. A
+//! by-value `self` (`self`, `Box<Self>`, `Arc<Self>`) is cloned for each attempt and
+//! assigned to `self` itself: every `self` of the body, format strings
+//! (`"{self}"`) included, is the attempt's copy, and the body may move out of it.
+//! The body runs unchanged in each attempt: `return` and `?` end the attempt.
+//!
+//! **Nothing else changes.** The signature, doc comments and other attributes stay
+//! on the fn; an `async fn`'s future is `Send` exactly when the plain fn's is
+//! (`Send + !Sync` arguments and `&mut self` included). `#[tracing::instrument]`
+//! and `#[async_trait]` stack in either order. Where the meaning cannot be kept,
+//! the attribute does not compile and says why: `#[retry]` twice on a fn;
+//! `#[track_caller]` on a sync fn (each attempt runs in a closure, which would
+//! report the body's line; on an `async fn` it is a no-op with or without the
+//! attribute, as rustc warns); a result that borrows from a `&mut` argument lent to
+//! each attempt (return an owned value); `const`, C-variadic and `extern "C"` fns
+//! (`extern "Rust"` is a Rust fn, and fine).
+//!
+//! **The return type** is a `Result` when it is one, whatever it is named: a path
+//! named `Result` (`io::Result<T>`, `anyhow::Result<T>`) is; so is an alias
+//! (`type Fallible<T> = Result<T, E>`), checked by its type; a `struct
+//! SearchResult` is a value, for `if_result` (without it, the error says so). Bare
+//! variant names in `on` need the error type in the return type
+//! (`Result<T, MyError>`); through an alias or a type parameter, write the full
+//! path (`MyError::Timeout`).
 //!
 //! **When values are evaluated.** On every call, at most once, inside the fn, so
 //! they can read the arguments and `self`. On an `async fn`, a policy that reads
@@ -141,12 +174,15 @@
 //! of a sync fn, is built before the first attempt.
 //!
 //! **Mistakes are compile errors** on the offending tokens, all at once: an unknown
-//! key (with "did you mean"), a duplicate, `attempts(0)`, `min > max`, a negative or
-//! malformed duration, a non-`Result` return without `if_result`, `const` and
-//! `extern` fns, a sync fn returning a future.
+//! key (with "did you mean", or what a key of another library is here:
+//! `max_attempts = 5` is `stop = attempts(5)`), a duplicate, `key: value`,
+//! `attempts(0)`, `min > max`, a first delay above `max`, `elapsed(0)`, a negative
+//! or malformed duration, a misspelled DSL fn, an empty `on = []`, a non-`Result`
+//! return without `if_result`, `const` and `extern "C"` fns, a sync fn returning a
+//! future.
 //!
 //! ```compile_fail
-//! #[retry::retry(wiat = fixed(1))] // error: Unknown field: `wiat`. Did you mean `wait`?
+//! #[retry::retry(wiat = fixed(1))] // error: unknown key `wiat`; did you mean `wait`?
 //! fn f() -> Result<(), ()> { Ok(()) }
 //! ```
 //!
