@@ -175,6 +175,14 @@ impl ToTokens for CratePath {
     }
 }
 
+/// The level of `log = ..` (0 off … 5 error), if it is one.
+pub(crate) fn log_level(expr: &Expr) -> Option<u8> {
+    const LEVELS: [&str; 6] = ["off", "trace", "debug", "info", "warn", "error"];
+    let Expr::Path(path) = expr else { return None };
+    let name = path.path.get_ident()?.to_string();
+    LEVELS.iter().position(|level| *level == name).and_then(|index| u8::try_from(index).ok())
+}
+
 /// Which attribute is being expanded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {

@@ -4,8 +4,15 @@ use darling::Error;
 use darling::error::Accumulator;
 use syn::spanned::Spanned;
 
-use crate::attr::{Kind, RetryArgs};
-use crate::item::{Output, Receiver, RetryFn, Shape, future_output, receiver_kind};
+use std::collections::HashSet;
+
+use quote::ToTokens;
+use syn::{Expr, FnArg, Type};
+
+use crate::attr::{Kind, On, RetryArgs, Unless};
+use crate::dsl;
+use crate::hedge::HedgeArgs;
+use crate::item::{self, Output, Receiver, RetryFn, Shape, future_output, receiver_kind};
 
 /// Reports every way a retry attribute cannot apply to this fn.
 pub(crate) fn check(kind: Kind, func: &RetryFn, args: Option<&RetryArgs>, errors: &mut Accumulator) {
@@ -27,6 +34,7 @@ pub(crate) fn check(kind: Kind, func: &RetryFn, args: Option<&RetryArgs>, errors
         );
     }
     let Some(args) = args else { return };
+    check_values(func, args, errors);
     if let Some(timeout) = &args.timeout {
         if matches!(func.shape, Shape::Sync) {
             errors.push(
@@ -115,6 +123,63 @@ pub(crate) fn check(kind: Kind, func: &RetryFn, args: Option<&RetryArgs>, errors
                 );
             }
         }
+    }
+}
+
+/// The attribute's values: each DSL value (see [`dsl::validate`]), the patterns
+/// against the error type, the `log` level.
+fn check_values(func: &RetryFn, args: &RetryArgs, errors: &mut Accumulator) {
+    let sig = &func.sig;
+    let values = [
+        &args.stop,
+        &args.wait,
+        &args.when,
+        &args.if_result,
+        &args.retry_after,
+        &args.timeout,
+        &args.deadline,
+        &args.before,
+        &args.after,
+        &args.before_sleep,
+        &args.on_success,
+        &args.on_giveup,
+        &args.fallback,
+        &args.sleep,
+        &args.clock,
+        &args.breaker,
+        &args.budget,
+    ];
+    for value in values.into_iter().flatten() {
+        dsl::validate(&value.0, sig, errors);
+    }
+    let err = match &func.output {
+        Output::Result { err, .. } => err.as_deref(),
+        Output::Value { .. } => None,
+    };
+    // (On a fn that returns no `Result`, these keys are reported as such.)
+    let result = func.output.is_result();
+    if let Some(on) = &args.on
+        && let On::Patterns(patterns) = &**on
+        && result
+    {
+        crate::shared::check_patterns(&patterns.0, err, &sig.generics, errors);
+    }
+    for patterns_or_predicate in [&args.unless, &args.breaker_counts].into_iter().flatten() {
+        match &**patterns_or_predicate {
+            Unless::Patterns(patterns) if result => {
+                crate::shared::check_patterns(&patterns.0, err, &sig.generics, errors)
+            }
+            Unless::Patterns(_) => {}
+            Unless::Predicate(expr) => dsl::validate(expr, sig, errors),
+        }
+    }
+    if let Some(log) = &args.log
+        && crate::attr::log_level(&log.0).is_none()
+    {
+        errors.push(
+            Error::custom("`log` is a level: `off`, `trace`, `debug`, `info`, `warn` or `error`")
+                .with_span(&log.0),
+        );
     }
 }
 
@@ -300,4 +365,145 @@ fn output_lifetimes(ty: &syn::Type) -> (Vec<String>, bool) {
     let mut find = Find(Vec::new(), false);
     syn::visit::Visit::visit_type(&mut find, ty);
     (find.0, find.1)
+}
+
+/// Every way `#[hedge]` cannot apply to this fn, or its arguments are wrong.
+pub(crate) fn check_hedge(
+    func: &RetryFn,
+    args: Option<&HedgeArgs>,
+    span: proc_macro2::Span,
+    errors: &mut Accumulator,
+) {
+    let sig = &func.sig;
+    let returns_future = matches!(&sig.output, syn::ReturnType::Type(_, ty) if future_output(ty).is_some());
+    if matches!(func.shape, Shape::Sync) && !returns_future {
+        errors.push(
+            Error::custom(
+                "#[hedge] runs several copies of the call at once, inside the caller's task, and returns \
+                 the first to succeed: that needs an `async fn` (a sync call cannot run two copies without \
+                 threads); make it `async`, or hedge its async caller",
+            )
+            .with_span(&sig.fn_token),
+        );
+    } else if returns_future {
+        errors.push(
+            Error::custom(
+                "#[hedge] needs an `async fn`: write the fn as `async fn` instead of returning a future",
+            )
+            .with_span(&sig.output),
+        );
+    }
+    crate::check::check_fn("#[hedge]", func, errors);
+    if !func.output.is_result() {
+        let ty = func.output.ty();
+        errors.push(
+            Error::custom(format!(
+                "#[hedge] returns the first copy that succeeds, so the fn must return a `Result`, not `{}`",
+                item::show(ty)
+            ))
+            .with_span(ty),
+        );
+    }
+    for input in &sig.inputs {
+        let (shared_mut, by_value_impl, tokens) = match input {
+            FnArg::Receiver(receiver) => {
+                let kind = item::receiver_kind(sig);
+                if kind == item::Receiver::Value {
+                    errors.push(
+                        Error::custom(
+                            "hedged copies run at the same time, and each would need its own `self`: take \
+                             `&self` (or `self: Arc<Self>` and clone what each copy needs)",
+                        )
+                        .with_span(receiver),
+                    );
+                }
+                let shared_mut = matches!(kind, item::Receiver::Mut | item::Receiver::PinMut);
+                (shared_mut, false, receiver.to_token_stream())
+            }
+            FnArg::Typed(typed) => (
+                matches!(&*typed.ty, Type::Reference(r) if r.mutability.is_some()),
+                matches!(&*typed.ty, Type::ImplTrait(_)),
+                typed.to_token_stream(),
+            ),
+        };
+        if shared_mut {
+            errors.push(
+                Error::custom(
+                    "hedged copies run at the same time, so they cannot share a `&mut`: take `&` (with \
+                     interior mutability if needed) or an owned value that each copy clones",
+                )
+                .with_span(&tokens),
+            );
+        }
+        if by_value_impl {
+            errors.push(
+                Error::custom(
+                    "each hedged copy needs its own argument, and an `impl Trait` value cannot be cloned \
+                     here: take it by reference (`&impl Trait`) or as a generic `T: Clone`",
+                )
+                .with_span(&tokens),
+            );
+        }
+    }
+    let Some(args) = args else { return };
+    match &args.n {
+        None => errors.push(
+            Error::custom(
+                "#[hedge] needs `n`, the most copies in flight, the first included: `#[hedge(n = 2)]`",
+            )
+            .with_span(&span),
+        ),
+        Some(n) => {
+            if let Some(count) = dsl::literal_seconds(&n.0)
+                && (count < 2.0 || count.fract() != 0.0)
+            {
+                errors.push(
+                    Error::custom("`n` is a whole number of at least 2 (the call plus at least one hedge)")
+                        .with_span(&n.0),
+                );
+            }
+        }
+    }
+    if let Some(delay) = &args.delay
+        && dsl::literal_seconds(&delay.0).is_some_and(|secs| secs < 0.0)
+    {
+        errors.push(Error::custom("a hedge delay cannot be negative").with_span(&delay.0));
+    }
+    if let Some(delay) = &args.delay
+        && matches!(&delay.0, Expr::Call(call) if dsl::callee_name(call).as_deref() == Some("percentile"))
+    {
+        // The percentile's state is a `static` of the fn, made once: its
+        // arguments cannot read the fn's.
+        let mut used = HashSet::new();
+        crate::item::identifiers(delay.0.to_token_stream(), &mut used);
+        let mut arguments = HashSet::new();
+        for input in &sig.inputs {
+            if let FnArg::Typed(typed) = input {
+                crate::item::identifiers(typed.pat.to_token_stream(), &mut arguments);
+            }
+        }
+        if let Some(argument) = used.iter().find(|name| arguments.contains(*name)) {
+            errors.push(
+                Error::custom(format!(
+                    "`percentile(..)` keeps this fn's recent latencies in a `static`, made once, so its \
+                     arguments are constants and cannot read the fn's argument `{argument}`: write the \
+                     value, or a `const`"
+                ))
+                .with_span(&delay.0),
+            );
+        }
+    }
+    // The values, and the patterns against the error type.
+    for value in [&args.n, &args.delay, &args.when, &args.budget].into_iter().flatten() {
+        dsl::validate(&value.0, sig, errors);
+    }
+    if let Some(on) = &args.on
+        && let On::Patterns(patterns) = &**on
+    {
+        let err = match &func.output {
+            Output::Result { err, .. } => err.as_deref(),
+            Output::Value { .. } => None,
+        };
+        crate::shared::check_patterns(&patterns.0, err, &sig.generics, errors);
+    }
 }

@@ -174,17 +174,35 @@ impl Scope {
     }
 }
 
-/// Rewrites one DSL value in place; errors are pushed to `errors`.
-pub(crate) fn rewrite(expr: &mut Expr, scope: &mut Scope, errors: &mut darling::error::Accumulator) {
+/// Reports every way one DSL value is wrong (the validation pass): literals no
+/// policy accepts, malformed durations, misspelled DSL fns, misplaced named
+/// arguments. The same walk as [`rewrite`], on a copy, reporting.
+pub(crate) fn validate(expr: &Expr, sig: &syn::Signature, errors: &mut darling::error::Accumulator) {
     check_literals(expr, errors);
-    let mut rewriter = Rewriter { errors, in_closure: false, scope };
-    rewriter.visit_expr_mut(expr);
+    let mut scope = Scope::new(&TokenStream::new(), sig);
+    let mut copy = expr.clone();
+    Rewriter { errors: Some(errors), in_closure: false, scope: &mut scope }.visit_expr_mut(&mut copy);
+}
+
+/// Rewrites one DSL value in place (generation: [`validate`] reported what is
+/// wrong with it, so nothing here can fail).
+pub(crate) fn rewrite(expr: &mut Expr, scope: &mut Scope) {
+    Rewriter { errors: None, in_closure: false, scope }.visit_expr_mut(expr);
 }
 
 struct Rewriter<'a> {
-    errors: &'a mut darling::error::Accumulator,
+    /// Where the validation pass reports; `None` when generating.
+    errors: Option<&'a mut darling::error::Accumulator>,
     in_closure: bool,
     scope: &'a mut Scope,
+}
+
+impl Rewriter<'_> {
+    fn report(&mut self, error: Error) {
+        if let Some(errors) = &mut self.errors {
+            errors.push(error);
+        }
+    }
 }
 
 impl Rewriter<'_> {
@@ -194,10 +212,8 @@ impl Rewriter<'_> {
         let name = ident.to_string();
         if callee && !DSL_FNS.contains(&name.as_str()) && !self.scope.arguments.contains(&name) {
             if let Some(near) = DSL_FNS.iter().find(|dsl| name.len() >= 4 && distance(&name, dsl) <= 2) {
-                self.errors.push(
-                    Error::custom(format!("unknown DSL function `{name}`; did you mean `{near}`?"))
-                        .with_span(ident),
-                );
+                let error = Error::custom(format!("unknown DSL function `{name}`; did you mean `{near}`?"));
+                self.report(error.with_span(ident));
             }
             return;
         }
@@ -226,7 +242,8 @@ impl VisitMut for Rewriter<'_> {
                 if let Expr::Lit(lit) = &*unary.expr
                     && duration_literal(&lit.lit).is_some()
                 {
-                    self.errors.push(Error::custom("a duration cannot be negative").with_span(&*unary));
+                    let error = Error::custom("a duration cannot be negative").with_span(&*unary);
+                    self.report(error);
                     return;
                 }
             }
@@ -245,11 +262,11 @@ impl VisitMut for Rewriter<'_> {
         match expr {
             Expr::Lit(lit) => match duration_literal(&lit.lit) {
                 Some(Ok(tokens)) => *expr = Expr::Verbatim(tokens),
-                Some(Err(error)) => self.errors.push(error),
+                Some(Err(error)) => self.report(error),
                 None => {}
             },
             Expr::Call(call) if !self.in_closure => {
-                if let Some(rewritten) = named_arguments(call, self.errors) {
+                if let Some(rewritten) = named_arguments(call, self.errors.as_deref_mut()) {
                     *expr = rewritten;
                 }
             }
@@ -289,7 +306,15 @@ fn named(arg: &Expr) -> Option<(&syn::Ident, &Expr)> {
 
 /// `f(a, k = v)` → `f(a).k(v)`; `chain(a, b)` → `chain((a, b))`. `None` when the
 /// call has neither.
-fn named_arguments(call: &syn::ExprCall, errors: &mut darling::error::Accumulator) -> Option<Expr> {
+fn named_arguments(
+    call: &syn::ExprCall,
+    mut errors: Option<&mut darling::error::Accumulator>,
+) -> Option<Expr> {
+    let mut report = |error: Error| {
+        if let Some(errors) = errors.as_deref_mut() {
+            errors.push(error);
+        }
+    };
     let is_chain = callee_name(call).as_deref() == Some("chain");
     let has_named = call.args.iter().any(|arg| named(arg).is_some());
     if !has_named && !is_chain {
@@ -301,7 +326,7 @@ fn named_arguments(call: &syn::ExprCall, errors: &mut darling::error::Accumulato
         match named(arg) {
             Some((key, value)) => setters.push((key.clone(), value.clone())),
             None if !setters.is_empty() => {
-                errors.push(
+                report(
                     Error::custom("positional arguments come before named ones (`key = value`)")
                         .with_span(arg),
                 );
@@ -313,7 +338,7 @@ fn named_arguments(call: &syn::ExprCall, errors: &mut darling::error::Accumulato
     let span = call.span();
     let mut tokens = if is_chain {
         if positional.is_empty() {
-            errors.push(
+            report(
                 Error::custom("`chain` needs at least one wait policy: `chain(fixed(1), fixed(5))`")
                     .with_span(call),
             );

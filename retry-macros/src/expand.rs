@@ -4,7 +4,6 @@
 use std::collections::HashSet;
 
 use darling::Error;
-use darling::error::Accumulator;
 use darling::util::SpannedValue;
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
@@ -19,6 +18,7 @@ use crate::shared::{default_name, matcher, respanned, value};
 /// Expands `#[retry(args)] item` (or `#[retry_if_result]`). Never panics; on any
 /// error it returns the fn unchanged together with every error found.
 pub fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
+    // Parse.
     let mut errors = Error::accumulator();
     let mut mentioned = HashSet::new();
     item::identifiers(args.clone(), &mut mentioned);
@@ -30,38 +30,39 @@ pub fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
         Ok(func) => func,
         Err(error) => {
             errors.push(error.into());
-            return unchanged(item, errors);
+            return unchanged(item, errors.into_inner());
         }
     };
     // `#[retry] #[hedge]`: each attempt runs the hedged call (the hedge is applied
     // here, inside, rather than around the retried fn).
-    if let Some(index) = func.outer_attrs.iter().position(crate::hedge::is_hedge) {
+    let hedge = func.outer_attrs.iter().position(crate::hedge::is_hedge).map(|index| {
         let attr = func.outer_attrs.remove(index);
-        let hedge_args = crate::hedge::attr_args(&attr);
-        item::identifiers(hedge_args.clone(), &mut mentioned);
-        match crate::hedge::hedged_body(hedge_args, &func, &mentioned, &mut errors) {
-            Some((body, inputs)) => {
-                func.body = Some(body);
-                func.sig.inputs = inputs;
-            }
-            None => return unchanged(item, errors),
-        }
-    }
+        let tokens = crate::hedge::attr_args(&attr);
+        item::identifiers(tokens.clone(), &mut mentioned);
+        let span = tokens.span();
+        (crate::hedge::parse(tokens, &mut errors), span)
+    });
     func.output.settle(args.as_ref().is_some_and(|args| args.if_result.is_some()));
-    check::check(kind, &func, args.as_ref(), &mut errors);
-    let Some(args) = args else { return unchanged(item, errors) };
-    let policy = policy(kind, &func, args, &mut errors);
-    match errors.finish() {
-        Ok(()) => generate(func, policy, &mentioned),
-        Err(errors) => {
-            let errors = errors.write_errors();
-            quote!(#item #errors)
-        }
+    // Validate: every error, at once.
+    if let Some((hedge_args, span)) = &hedge {
+        check::check_hedge(&func, hedge_args.as_ref(), *span, &mut errors);
     }
+    check::check(kind, &func, args.as_ref(), &mut errors);
+    let errors = errors.into_inner();
+    let Some(args) = args.filter(|_| errors.is_empty()) else { return unchanged(item, errors) };
+    // Generate: nothing here can fail.
+    if let Some((Some(hedge_args), _)) = hedge {
+        let (body, inputs) = crate::hedge::hedged_body(hedge_args, &func, &mentioned);
+        func.body = Some(body);
+        func.sig.inputs = inputs;
+    }
+    let policy = policy(kind, &func, args);
+    generate(func, policy, &mentioned)
 }
 
-fn unchanged(item: TokenStream, errors: Accumulator) -> TokenStream {
-    let errors = errors.into_inner().into_iter().map(Error::write_errors);
+/// The fn as it was, with the errors: the rest of the crate still type-checks.
+fn unchanged(item: TokenStream, errors: Vec<Error>) -> TokenStream {
+    let errors = errors.into_iter().map(Error::write_errors);
     quote!(#item #(#errors)*)
 }
 
@@ -80,7 +81,7 @@ struct Policy {
 }
 
 /// The `Retrying` builder chain for the arguments.
-fn policy(kind: Kind, func: &RetryFn, args: RetryArgs, errors: &mut Accumulator) -> Policy {
+fn policy(kind: Kind, func: &RetryFn, args: RetryArgs) -> Policy {
     let krate = match &args.krate {
         Some(path) => path.to_token_stream(),
         None => quote!(::retry),
@@ -115,11 +116,10 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs, errors: &mut Accumulator)
     // `deadline` is a stop (no sleep that would end past it) and, on async fns, a
     // cut of the running attempt; `timeout` only the cut.
     let mut prelude = TokenStream::new();
-    let mut limit = |name: &str, spanned: Option<SpannedValue<Value>>, errors: &mut Accumulator| match spanned
-    {
+    let mut limit = |name: &str, spanned: Option<SpannedValue<Value>>| match spanned {
         Some(spanned) => {
             let span = spanned.span();
-            let tokens = value(spanned, &mut scope, errors);
+            let tokens = value(spanned, &mut scope);
             let local = syn::Ident::new(&format!("__retry_{name}"), span.resolved_at(Span::mixed_site()));
             prelude.extend(quote_spanned!(span=> let #local = #private::limit_duration(#tokens);));
             Some(quote!(::core::option::Option::Some(#local)))
@@ -127,8 +127,8 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs, errors: &mut Accumulator)
         None => None,
     };
     let limit_span = args.timeout.as_ref().or(args.deadline.as_ref()).map(|v| v.span());
-    let timeout = limit("timeout", args.timeout, errors);
-    let deadline = limit("deadline", args.deadline, errors);
+    let timeout = limit("timeout", args.timeout);
+    let deadline = limit("deadline", args.deadline);
     let has_deadline = deadline.is_some();
     let cuts = func.output.is_result() && !matches!(func.shape, Shape::Sync);
     let limits = (cuts && (timeout.is_some() || has_deadline)).then(|| {
@@ -140,7 +140,7 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs, errors: &mut Accumulator)
     // wrong one is reported there.
     let stop = args.stop.map(|spanned| {
         let span = spanned.span();
-        let tokens = value(spanned, &mut scope, errors);
+        let tokens = value(spanned, &mut scope);
         let check = respanned(&private, span);
         (quote_spanned!(span=> #check::stop_policy(#tokens)), span)
     });
@@ -158,7 +158,7 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs, errors: &mut Accumulator)
     let wait = match args.wait {
         Some(spanned) => {
             let span = spanned.span();
-            let tokens = value(spanned, &mut scope, errors);
+            let tokens = value(spanned, &mut scope);
             let check = respanned(&private, span);
             quote_spanned!(span=> #check::wait_policy(#tokens))
         }
@@ -181,14 +181,14 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs, errors: &mut Accumulator)
                 }
             }
             On::Patterns(patterns) => {
-                let matcher = matcher(patterns.0, err.as_ref(), &func.sig.generics, &private, errors);
+                let matcher = matcher(patterns.0, err.as_ref(), &func.sig.generics, &private);
                 first_when = Some((matcher, span, Made::Pattern));
             }
         }
     }
     if let Some(when) = args.when {
         let span = when.span();
-        let tokens = value(when, &mut scope, errors);
+        let tokens = value(when, &mut scope);
         match first_when {
             Some(_) => setter("when", tokens, span),
             None => first_when = Some((tokens, span, Made::Closure)),
@@ -197,10 +197,8 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs, errors: &mut Accumulator)
     if let Some(unless) = args.unless {
         let span = unless.span();
         let tokens = match unless.into_inner() {
-            Unless::Patterns(patterns) => {
-                matcher(patterns.0, err.as_ref(), &func.sig.generics, &private, errors)
-            }
-            Unless::Predicate(expr) => value(SpannedValue::new(Value(expr), span), &mut scope, errors),
+            Unless::Patterns(patterns) => matcher(patterns.0, err.as_ref(), &func.sig.generics, &private),
+            Unless::Predicate(expr) => value(SpannedValue::new(Value(expr), span), &mut scope),
         };
         setter("unless", tokens, span);
     }
@@ -216,17 +214,15 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs, errors: &mut Accumulator)
     ] {
         if let Some(spanned) = spanned {
             let span = spanned.span();
-            setter(key, value(spanned, &mut scope, errors), span);
+            setter(key, value(spanned, &mut scope), span);
         }
     }
     // Which errors count against the breaker: `breaker_counts`, else every error.
     let counts = args.breaker_counts.map(|counts| {
         let span = counts.span();
         let predicate = match counts.into_inner() {
-            Unless::Patterns(patterns) => {
-                matcher(patterns.0, err.as_ref(), &func.sig.generics, &private, errors)
-            }
-            Unless::Predicate(expr) => value(SpannedValue::new(Value(expr), span), &mut scope, errors),
+            Unless::Patterns(patterns) => matcher(patterns.0, err.as_ref(), &func.sig.generics, &private),
+            Unless::Predicate(expr) => value(SpannedValue::new(Value(expr), span), &mut scope),
         };
         let check = respanned(&private, span);
         let err = types.map(|(_, err)| quote_spanned!(span=> ::<#err, _>));
@@ -236,7 +232,7 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs, errors: &mut Accumulator)
     for (key, spanned) in [("breaker", args.breaker), ("budget", args.budget)] {
         if let Some(spanned) = spanned {
             let span = spanned.span();
-            let tokens = value(spanned, &mut scope, errors);
+            let tokens = value(spanned, &mut scope);
             let local = syn::Ident::new(&format!("__retry_{key}"), span.resolved_at(Span::mixed_site()));
             prelude.extend(quote_spanned!(span=> let #local = &(#tokens);));
             match (key, &counts) {
@@ -247,30 +243,12 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs, errors: &mut Accumulator)
     }
     // Events (feature `tracing` of the runtime; nothing without it): at `log = ..`
     // or DEBUG, the error shown by `Display` when its type has it.
-    let level: u8 = match &args.log {
-        None => 2,
-        Some(spanned) => {
-            let levels = ["off", "trace", "debug", "info", "warn", "error"];
-            let named = match &spanned.0 {
-                syn::Expr::Path(path) => path.path.get_ident().map(ToString::to_string),
-                _ => None,
-            };
-            match named.as_deref().and_then(|name| levels.iter().position(|l| *l == name)) {
-                Some(index) => index as u8,
-                None => {
-                    errors.push(
-                        Error::custom("`log` is a level: `off`, `trace`, `debug`, `info`, `warn` or `error`")
-                            .with_span(&spanned.0),
-                    );
-                    2
-                }
-            }
-        }
-    };
+    // Validation reported a `log` that is not a level.
+    let level: u8 = args.log.as_ref().and_then(|spanned| attr::log_level(&spanned.0)).unwrap_or(2);
     if let Some(sleep) = args.sleep {
         // Checked here, on the value, for the kind of fn it is on.
         let span = sleep.span();
-        let tokens = value(sleep, &mut scope, errors);
+        let tokens = value(sleep, &mut scope);
         let check =
             if matches!(func.shape, Shape::Sync) { quote!(sync_sleeper) } else { quote!(async_sleeper) };
         setter("sleep", quote_spanned!(span=> #private::#check(#tokens)), span);
@@ -278,7 +256,7 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs, errors: &mut Accumulator)
     let has_fallback = args.fallback.is_some();
     if let Some(fallback) = args.fallback {
         let span = fallback.span();
-        let mut tokens = value(fallback, &mut scope, errors);
+        let mut tokens = value(fallback, &mut scope);
         if !func.output.is_result() {
             tokens = quote_spanned!(span=> #private::value_fallback(#tokens));
         }

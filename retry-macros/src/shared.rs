@@ -16,14 +16,11 @@ use crate::attr::Value;
 use crate::dsl;
 use crate::item;
 
-pub(crate) fn value(
-    spanned: SpannedValue<Value>,
-    scope: &mut dsl::Scope,
-    errors: &mut Accumulator,
-) -> TokenStream {
+/// A DSL value, rewritten (see [`dsl`]), at the span of its tokens.
+pub(crate) fn value(spanned: SpannedValue<Value>, scope: &mut dsl::Scope) -> TokenStream {
     let span = spanned.span();
     let mut expr = spanned.into_inner().0;
-    dsl::rewrite(&mut expr, scope, errors);
+    dsl::rewrite(&mut expr, scope);
     quote_spanned!(span=> #expr)
 }
 
@@ -66,9 +63,8 @@ pub(crate) fn matcher(
     err: Option<&Type>,
     generics: &syn::Generics,
     private: &TokenStream,
-    errors: &mut Accumulator,
 ) -> TokenStream {
-    let patterns = qualify_all(patterns, err, generics, errors);
+    let patterns = qualify_all(patterns, err, generics, None);
     // `on = [Timeout]` matches `Timeout { .. }`, whatever the variant's shape.
     quote_spanned! {Span::mixed_site()=>
         {
@@ -79,12 +75,24 @@ pub(crate) fn matcher(
     }
 }
 
-/// Each pattern with its leading single segment read as a variant of the error type.
+/// Reports the patterns whose bare names cannot be read as variants of the
+/// error type (the validation pass; [`matcher`] then qualifies them unfailingly).
+pub(crate) fn check_patterns(
+    patterns: &[Pat],
+    err: Option<&Type>,
+    generics: &syn::Generics,
+    errors: &mut Accumulator,
+) {
+    qualify_all(patterns.to_vec(), err, generics, Some(errors));
+}
+
+/// Each pattern with its leading single segment read as a variant of the error
+/// type; the ones that cannot be are reported to `errors` when given.
 fn qualify_all(
     patterns: Vec<Pat>,
     err: Option<&Type>,
     generics: &syn::Generics,
-    errors: &mut Accumulator,
+    mut errors: Option<&mut Accumulator>,
 ) -> Vec<Pat> {
     // A type parameter (`E`, `S::Error`, `Self::Error`) has no variants a pattern
     // can name: only a full path (`MyError::Timeout`) can match through it.
@@ -121,7 +129,7 @@ fn qualify_all(
         (false, true) => ErrorKind::Generic,
         (false, false) => ErrorKind::Named,
     };
-    patterns.into_iter().map(|p| qualify(p, err_path.as_ref(), err, kind, errors)).collect()
+    patterns.into_iter().map(|p| qualify(p, err_path.as_ref(), err, kind, errors.as_deref_mut())).collect()
 }
 
 /// What the error type is, for what a bare variant name can mean.
@@ -152,7 +160,7 @@ fn qualify(
     err_path: Option<&syn::Path>,
     err: Option<&Type>,
     kind: ErrorKind,
-    errors: &mut Accumulator,
+    mut errors: Option<&mut Accumulator>,
 ) -> Pat {
     let mut prefix = |path: &mut syn::Path, span: proc_macro2::Span| -> bool {
         if path.leading_colon.is_some() || path.segments.len() != 1 {
@@ -191,7 +199,9 @@ fn qualify(
                          the full path, e.g. `MyError::{variant}`"
                     ),
                 };
-                errors.push(Error::custom(message).with_span(&span));
+                if let Some(errors) = errors.as_deref_mut() {
+                    errors.push(Error::custom(message).with_span(&span));
+                }
                 false
             }
         }
@@ -227,7 +237,11 @@ fn qualify(
             }
         }
         Pat::Or(mut or) => {
-            or.cases = or.cases.into_iter().map(|case| qualify(case, err_path, err, kind, errors)).collect();
+            or.cases = or
+                .cases
+                .into_iter()
+                .map(|case| qualify(case, err_path, err, kind, errors.as_deref_mut()))
+                .collect();
             Pat::Or(or)
         }
         Pat::Paren(mut paren) => {
