@@ -154,8 +154,7 @@ pub fn clone_arg_mut<T: CloneArg>(value: &mut T) -> T {
 #[diagnostic::on_unimplemented(
     message = "#[retry] retries errors, but `{Self}` is not a `Result`",
     label = "not a `Result`",
-    note = "to retry on the value, add `if_result = |v| ..` or use `#[retry_if_result(|v| ..)]`",
-    note = "if `{Self}` is a future, write the fn as an `async fn`: retrying would only retry creating the future, not running it"
+    note = "to retry on the value, add `if_result = |v| ..` or use `#[retry_if_result(|v| ..)]`"
 )]
 pub trait IsResult {}
 
@@ -164,6 +163,73 @@ impl<T, E> IsResult for Result<T, E> {}
 /// Checks that a fn's return type is a `Result` (see [`IsResult`]).
 #[inline(always)]
 pub fn returns_result<R: IsResult>() {}
+
+/// What a sync fn's return type is, told apart by trait at the fn (autoref
+/// specialization: [`ProbeFuture`] applies to `Probe<R>` only when `R` is a
+/// future, [`ProbeOther`] to `&Probe<R>` always, and method lookup tries the first
+/// first): `(&Probe::<R>::new()).kind()` is `AFuture` or `NotAFuture`.
+#[derive(Debug)]
+pub struct Probe<R>(core::marker::PhantomData<R>);
+
+impl<R> Probe<R> {
+    /// A probe of `R`.
+    #[inline(always)]
+    pub const fn new() -> Self {
+        Probe(core::marker::PhantomData)
+    }
+}
+
+/// See [`Probe`].
+#[derive(Debug)]
+pub struct AFuture;
+
+/// See [`Probe`].
+#[derive(Debug)]
+pub struct NotAFuture;
+
+/// See [`Probe`].
+pub trait ProbeFuture {
+    /// `AFuture`.
+    #[inline(always)]
+    fn kind(&self) -> AFuture {
+        AFuture
+    }
+}
+
+impl<R: core::future::Future> ProbeFuture for Probe<R> {}
+
+/// See [`Probe`].
+pub trait ProbeOther {
+    /// `NotAFuture`.
+    #[inline(always)]
+    fn kind(&self) -> NotAFuture {
+        NotAFuture
+    }
+}
+
+impl<R> ProbeOther for &Probe<R> {}
+
+/// A sync fn's return type that is not a future.
+#[diagnostic::on_unimplemented(
+    message = "#[retry] on a fn that returns a future would retry creating the future, not running it: write it as an `async fn`",
+    label = "this fn returns a future"
+)]
+pub trait NotFuture {}
+
+impl NotFuture for NotAFuture {}
+
+/// A return type taken for a `Result`: one (unless it is a future, reported as
+/// such instead).
+pub trait ResultUnlessFuture<R> {}
+
+impl<R> ResultUnlessFuture<R> for AFuture {}
+
+impl<R: IsResult> ResultUnlessFuture<R> for NotAFuture {}
+
+/// Checks a sync fn's return type `R` taken for a `Result`: a future is reported
+/// as one, anything else that is not a `Result` as that.
+#[inline(always)]
+pub fn sync_returns_result<R, K: NotFuture + ResultUnlessFuture<R>>(_: K) {}
 
 /// The retry-after hint of `on = transient`.
 #[inline]

@@ -448,9 +448,20 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &HashSet<String>) -> Token
     // A return type taken for an alias of `Result` is checked to be one, at the
     // type, before anything else reports a mismatch.
     let is_result_check = match &output {
-        Output::Result { ty, alias: true, .. } if !item::mentions_impl(ty) => {
-            quote_spanned!(ty.span()=> #private::returns_result::<#ty>();)
-        }
+        Output::Result { ty, alias: true, .. } if !item::mentions_impl(ty) => match shape {
+            // A sync fn's may be a future (`BoxFuture<..>`), which is told apart.
+            Shape::Sync => {
+                let private = respanned(&private, ty.span());
+                quote_spanned! {ty.span()=>
+                    {
+                        #[allow(unused_imports)]
+                        use #private::{ProbeFuture as _, ProbeOther as _};
+                        #private::sync_returns_result::<#ty, _>((&#private::Probe::<#ty>::new()).kind());
+                    }
+                }
+            }
+            _ => quote_spanned!(ty.span()=> #private::returns_result::<#ty>();),
+        },
         _ => TokenStream::new(),
     };
     let contents = match &shape {
