@@ -374,6 +374,25 @@ fn impl_clone(ty: &Type) -> bool {
     })
 }
 
+/// Whether `ty` is a type parameter of the fn (`f: F`) bound by neither `Clone`
+/// nor `Copy`: like an `impl Trait` argument, it cannot be copied, and is lent.
+fn unclonable_param(sig: &Signature, ty: &Type) -> bool {
+    let Type::Path(path) = ty else { return false };
+    let Some(ident) = path.path.get_ident().filter(|_| path.qself.is_none()) else { return false };
+    let Some(param) = sig.generics.type_params().find(|param| param.ident == *ident) else { return false };
+    let copies = |bounds: &syn::punctuated::Punctuated<TypeParamBound, syn::Token![+]>| {
+        bounds.iter().any(|bound| {
+            matches!(bound, TypeParamBound::Trait(t)
+                if t.path.segments.last().is_some_and(|s| s.ident == "Clone" || s.ident == "Copy"))
+        })
+    };
+    let in_where = sig.generics.where_clause.iter().flat_map(|w| &w.predicates).any(|predicate| {
+        matches!(predicate, syn::WherePredicate::Type(p)
+            if matches!(&p.bounded_ty, Type::Path(b) if b.path.is_ident(ident)) && copies(&p.bounds))
+    });
+    !copies(&param.bounds) && !in_where
+}
+
 /// Works out the per-attempt handling of each argument (SPEC §2.4): references as
 /// they are, `&mut` reborrowed, by-value arguments cloned, `impl Trait` values
 /// (not `Clone`) lent. The body's tokens are never renamed.
@@ -430,7 +449,10 @@ pub(crate) fn arguments(
                     Type::Reference(r) => Some(r.mutability.is_some()),
                     _ => None,
                 };
-                let lent = matches!(ty, Type::ImplTrait(_)) && !impl_clone(ty);
+                // (Hedged copies run at once: a generic value is cloned for each,
+                // with the error that says so when it cannot be.)
+                let lent = (matches!(ty, Type::ImplTrait(_)) && !impl_clone(ty))
+                    || (mode != Mode::Hedge && unclonable_param(sig, ty));
                 match &mut *typed.pat {
                     Pat::Wild(_) => {}
                     Pat::Ident(ident) if ident.by_ref.is_none() && ident.subpat.is_none() => {
@@ -515,6 +537,7 @@ pub(crate) fn arguments(
             FnArg::Typed(typed) => match &*typed.ty {
                 Type::Reference(reference) => reference.mutability.is_some(),
                 ty @ Type::ImplTrait(_) => !impl_clone(ty),
+                ty @ Type::Path(_) => unclonable_param(sig, ty),
                 _ => false,
             },
             FnArg::Receiver(_) => false,

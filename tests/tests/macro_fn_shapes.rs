@@ -388,3 +388,24 @@ async fn tracing_instrument_above_retry_with_mut_self() {
     let mut it = Instrumented { n: 0 };
     assert_eq!(tokio::spawn(async move { it.bump().await }).await.unwrap(), Ok(3));
 }
+
+// A generic value that is not `Clone` is lent to each attempt, as `impl Trait`.
+
+#[retry(stop = attempts(3), wait = none())]
+async fn generic_callback<F: Fn() -> u32 + Send>(f: F) -> Result<u32, u32> {
+    let n = f();
+    tokio::task::yield_now().await;
+    if n < 3 { Err(n) } else { Ok(n) }
+}
+
+#[tokio::test]
+async fn a_generic_callback_is_lent_and_the_future_stays_send() {
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let counted = count.clone();
+    let local = Cell::new(0u32);
+    let f = move || {
+        local.set(local.get() + 1);
+        counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
+    };
+    assert_eq!(tokio::spawn(generic_callback(f)).await.unwrap(), Ok(3));
+}
