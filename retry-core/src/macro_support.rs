@@ -174,6 +174,7 @@ pub struct Probe<R>(core::marker::PhantomData<R>);
 impl<R> Probe<R> {
     /// A probe of `R`.
     #[inline(always)]
+    #[allow(clippy::new_without_default)]
     pub const fn new() -> Self {
         Probe(core::marker::PhantomData)
     }
