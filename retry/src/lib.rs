@@ -159,7 +159,9 @@
 //! **The return type** is a `Result` when it is one, whatever it is named: a path
 //! named `Result` (`io::Result<T>`, `anyhow::Result<T>`) is; so is an alias
 //! (`type Fallible<T> = Result<T, E>`), checked by its type; a `struct
-//! SearchResult` is a value, for `if_result` (without it, the error says so). Bare
+//! SearchResult` is a value, for `if_result` (without it, the error says so). With
+//! `if_result` (and under `#[retry_if_result]`), a return type not named `Result`
+//! is taken for a value: the predicate sees all of it. Bare
 //! variant names in `on` need the error type in the return type
 //! (`Result<T, MyError>`); through an alias or a type parameter, write the full
 //! path (`MyError::Timeout`).
