@@ -262,9 +262,10 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs) -> Policy {
         }
         setter("fallback", tokens, span);
     }
-    // A sync fn takes a `fn` as a pointer (`policy_matching`), which rustc checks
-    // for less than the `fn` item through `policy_when`; an async fn keeps the
-    // item, which adds nothing to its future.
+    // A sync fn takes the patterns' closure (or `transient`) as a `fn` pointer
+    // (`policy_matching`), which rustc checks for less than a generic predicate
+    // through `policy_when`; an async fn keeps the zero-sized closure, which adds
+    // nothing to its future.
     let sync = matches!(func.shape, Shape::Sync);
     let (make, generics) = match (&first_when, kind) {
         (Some((_, _, Made::Fn | Made::Pattern)), _) if sync => ("policy_matching", quote!(_, _)),

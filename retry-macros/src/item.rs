@@ -63,8 +63,9 @@ impl Output {
 }
 
 /// The fn, taken apart. The body stays raw tokens unless the attribute has to look
-/// inside it (an `#[async_trait]` body, a by-value `self` to rename): parsing and
-/// re-printing every body would make each `cargo check` pay for it.
+/// inside it (an `#[async_trait]` body, a `#[tracing::instrument]` wrapper around
+/// it): parsing and re-printing every body would make each `cargo check` pay for
+/// it.
 pub(crate) struct RetryFn {
     pub outer_attrs: Vec<Attribute>,
     pub vis: Visibility,
