@@ -412,7 +412,7 @@ pub(crate) fn check_hedge(
                     errors.push(
                         Error::custom(
                             "hedged copies run at the same time, and each would need its own `self`: take \
-                             `&self` (or `self: Arc<Self>` and clone what each copy needs)",
+                             `&self`, and clone inside the body what a copy needs to own",
                         )
                         .with_span(receiver),
                     );

@@ -103,7 +103,8 @@
 //! `static` of the fn; `percentile(0.95, fallback = 50ms, min_samples = 20, period
 //! = 10s)`); errors matching `on`/`when` start the next copy at once (default:
 //! every error), others end the call. Arguments are shared by reference or cloned
-//! per copy; a `&mut` argument is a compile error, since copies run at once.
+//! per copy; a `&mut` argument or a by-value `self` (which each copy would need
+//! for itself) is a compile error, since copies run at once.
 //! `#[retry(..)]` and `#[hedge(..)]` stack in either order, and the retry then
 //! wraps the hedged call.
 //!
