@@ -409,3 +409,59 @@ async fn a_generic_callback_is_lent_and_the_future_stays_send() {
     };
     assert_eq!(tokio::spawn(generic_callback(f)).await.unwrap(), Ok(3));
 }
+
+// A sync method taking `self` by value runs its attempts in the fn's own loop:
+// hooks, the breaker and sleeps act as in any other sync call.
+
+mod by_value_loop {
+    use std::cell::Cell;
+    use std::time::Duration;
+
+    use retry::{CircuitBreaker, CircuitOpen, retry};
+
+    #[derive(Debug, PartialEq)]
+    pub enum Error {
+        Down,
+        Open,
+    }
+
+    impl From<CircuitOpen> for Error {
+        fn from(_: CircuitOpen) -> Self {
+            Error::Open
+        }
+    }
+
+    pub static BREAKER: CircuitBreaker =
+        CircuitBreaker::new().with_consecutive_failures(2).with_open_for(Duration::from_secs(60));
+
+    #[derive(Clone)]
+    pub struct Request {
+        pub body: String,
+    }
+
+    impl Request {
+        #[retry(
+            stop = attempts(3),
+            wait = fixed(7ms),
+            breaker = BREAKER,
+            before = |a: &retry::Attempt<'_, String, Error>| seen.set(seen.get() + a.attempt()),
+        )]
+        pub fn send(self, seen: &Cell<u32>) -> Result<String, Error> {
+            let Request { body } = self;
+            drop(body);
+            Err(Error::Down)
+        }
+    }
+}
+
+#[test]
+fn a_sync_by_value_self_loop_runs_hooks_breaker_and_sleeps() {
+    let sleeps = retry::testing::record_sleeps();
+    let seen = Cell::new(0);
+    let request = by_value_loop::Request { body: "x".to_owned() };
+    // Two failures open the breaker; the call gives up rather than retry into it.
+    assert_eq!(request.clone().send(&seen), Err(by_value_loop::Error::Down));
+    assert_eq!(seen.get(), 1 + 2);
+    assert_eq!(sleeps.sleeps(), [std::time::Duration::from_millis(7)]);
+    assert_eq!(request.send(&seen), Err(by_value_loop::Error::Open), "rejected at once");
+}
