@@ -465,3 +465,13 @@ fn a_sync_by_value_self_loop_runs_hooks_breaker_and_sleeps() {
     assert_eq!(sleeps.sleeps(), [std::time::Duration::from_millis(7)]);
     assert_eq!(request.send(&seen), Err(by_value_loop::Error::Open), "rejected at once");
 }
+
+#[retry::hedge(n = 2, delay = 50ms)]
+async fn hedged_hidden_names(__retry_hedging: u32, (a, b): (u32, u32), __retry_arg1: u32) -> Result<u32, ()> {
+    Ok(__retry_hedging + a + b + __retry_arg1)
+}
+
+#[tokio::test]
+async fn user_names_never_collide_with_the_hedges() {
+    assert_eq!(hedged_hidden_names(1, (2, 3), 4).await, Ok(10));
+}
