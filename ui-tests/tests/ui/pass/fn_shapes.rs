@@ -108,6 +108,17 @@ impl S {
         Ok(self.n)
     }
 
+    #[retry::retry_if_result(|n: &u32| *n == 0, stop = attempts(2), wait = none())]
+    pub fn poll_by_value(self) -> u32 {
+        self.n
+    }
+
+    #[retry::retry_if_result(|n: &u32| *n == 0, stop = attempts(2), wait = none(), fallback = |n| n + 1)]
+    pub async fn poll_async_by_value(mut self) -> u32 {
+        self.n += 1;
+        self.n
+    }
+
     #[retry(stop = attempts(2), wait = none())]
     pub fn assoc() -> Result<Self, E> {
         Ok(S { n: 0 })
@@ -142,6 +153,8 @@ fn main() {
     let _ = s.clone().async_by_value();
     let _ = s.reads_self();
     let _ = S::assoc();
+    let _ = s.clone().poll_by_value();
+    let _ = s.clone().poll_async_by_value();
     let mut s = s;
     let _ = s.call();
 }
