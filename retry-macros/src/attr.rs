@@ -183,6 +183,29 @@ pub(crate) fn log_level(expr: &Expr) -> Option<u8> {
     LEVELS.iter().position(|level| *level == name).and_then(|index| u8::try_from(index).ok())
 }
 
+/// The arguments of `#[hedge(...)]`.
+#[derive(Debug, Default, FromMeta)]
+#[darling(default)]
+pub(crate) struct HedgeArgs {
+    pub n: Option<SpannedValue<Value>>,
+    pub delay: Option<SpannedValue<Value>>,
+    pub on: Option<SpannedValue<On>>,
+    pub when: Option<SpannedValue<Value>>,
+    pub budget: Option<SpannedValue<Value>>,
+    pub name: Option<Name>,
+    #[darling(rename = "crate")]
+    pub krate: Option<CratePath>,
+}
+
+/// The keys [`HedgeArgs`] knows.
+const HEDGE_KEYS: &[&str] = &["n", "delay", "on", "when", "budget", "name", "crate"];
+
+/// Parses `#[hedge(...)]`'s arguments.
+pub(crate) fn parse_hedge(args: TokenStream, errors: &mut darling::error::Accumulator) -> Option<HedgeArgs> {
+    parse_list(args, "#[hedge]", HEDGE_KEYS, errors)
+        .and_then(|items| errors.handle(HedgeArgs::from_list(&items)))
+}
+
 /// Which attribute is being expanded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {

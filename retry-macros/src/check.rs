@@ -9,9 +9,8 @@ use std::collections::HashSet;
 use quote::ToTokens;
 use syn::{Expr, FnArg, Type};
 
-use crate::attr::{Kind, On, RetryArgs, Unless};
+use crate::attr::{HedgeArgs, Kind, On, RetryArgs, Unless};
 use crate::dsl;
-use crate::hedge::HedgeArgs;
 use crate::item::{self, Output, Receiver, RetryFn, Shape, future_output, receiver_kind};
 
 /// Reports every way a retry attribute cannot apply to this fn.

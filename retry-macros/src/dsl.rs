@@ -222,7 +222,7 @@ impl Rewriter<'_> {
         }
         let ident = ident.clone();
         self.scope.used.push(ident.clone());
-        let private = crate::shared::respanned(&self.scope.private, ident.span());
+        let private = crate::item::respanned(&self.scope.private, ident.span());
         path.path = syn::parse_quote_spanned!(ident.span()=> #private::dsl::#ident);
     }
 }

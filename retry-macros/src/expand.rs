@@ -12,8 +12,9 @@ use syn::spanned::Spanned;
 use crate::attr::{self, Kind, On, RetryArgs, Unless, Value};
 use crate::check;
 use crate::dsl;
+use crate::item::respanned;
 use crate::item::{self, Mode, Output, Receiver, RetryFn, Shape};
-use crate::shared::{default_name, matcher, respanned, value};
+use crate::shared::{default_name, matcher, value};
 
 /// Expands `#[retry(args)] item` (or `#[retry_if_result]`). Never panics; on any
 /// error it returns the fn unchanged together with every error found.
@@ -40,7 +41,7 @@ pub fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
         let tokens = crate::hedge::attr_args(&attr);
         item::identifiers(tokens.clone(), &mut mentioned);
         let span = tokens.span();
-        (crate::hedge::parse(tokens, &mut errors), span)
+        (attr::parse_hedge(tokens, &mut errors), span)
     });
     func.output.settle(args.as_ref().is_some_and(|args| args.if_result.is_some()));
     // Validate: every error, at once.

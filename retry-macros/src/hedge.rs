@@ -1,39 +1,22 @@
-//! `#[hedge(...)]`: its arguments, its checks, and the hedged body.
+//! `#[hedge(...)]`: the hedged body (its arguments are parsed in `attr`, checked
+//! in `check`).
 //!
 //! The body becomes `Hedging::new(n)...call(|| { per-copy arguments; async move { body } })`.
 //! Under `#[retry]` (in either order) the hedged call is what each attempt runs.
 
 use std::collections::HashSet;
 
-use darling::error::Accumulator;
+use darling::Error;
 use darling::util::SpannedValue;
-use darling::{Error, FromMeta};
 use proc_macro2::TokenStream;
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Expr, FnArg};
 
-use crate::attr::{Name, On, Value};
+use crate::attr::{HedgeArgs, On, Value};
 use crate::dsl;
 use crate::item::{self, Output, RetryFn, Shape};
 use crate::shared::{matcher, value};
-
-/// The arguments of `#[hedge(...)]`.
-#[derive(Debug, Default, FromMeta)]
-#[darling(default)]
-pub(crate) struct HedgeArgs {
-    pub n: Option<SpannedValue<Value>>,
-    pub delay: Option<SpannedValue<Value>>,
-    pub on: Option<SpannedValue<On>>,
-    pub when: Option<SpannedValue<Value>>,
-    pub budget: Option<SpannedValue<Value>>,
-    pub name: Option<Name>,
-    #[darling(rename = "crate")]
-    pub krate: Option<crate::attr::CratePath>,
-}
-
-/// The keys [`HedgeArgs`] knows.
-const HEDGE_KEYS: &[&str] = &["n", "delay", "on", "when", "budget", "name", "crate"];
 
 /// Whether an attribute is `#[hedge(..)]` (or `#[retry::hedge(..)]`).
 pub(crate) fn is_hedge(attr: &syn::Attribute) -> bool {
@@ -56,7 +39,7 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut mentioned = HashSet::new();
     item::identifiers(args.clone(), &mut mentioned);
     let span = args.span();
-    let args = parse(args, &mut errors);
+    let args = crate::attr::parse_hedge(args, &mut errors);
     let mut func = match RetryFn::parse(item.clone()) {
         Ok(func) => func,
         Err(error) => {
@@ -76,12 +59,6 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     // Generate.
     let (body, inputs) = hedged_body(args, &func, &mentioned);
     emit(func, body, inputs)
-}
-
-/// Parses `#[hedge(...)]`'s arguments.
-pub(crate) fn parse(args: TokenStream, errors: &mut Accumulator) -> Option<HedgeArgs> {
-    crate::attr::parse_list(args, "#[hedge]", HEDGE_KEYS, errors)
-        .and_then(|items| errors.handle(HedgeArgs::from_list(&items)))
 }
 
 /// The fn's arguments as the hedged body expects them.

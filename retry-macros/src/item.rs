@@ -687,3 +687,16 @@ pub(crate) fn unmove_instrument(body: TokenStream, borrows: &TokenStream) -> Tok
     }
     quote!(#(#stmts)*)
 }
+
+/// `tokens` (a path) with every token at `span`: a call through it is then
+/// reported at the value it checks, not at the whole attribute.
+pub(crate) fn respanned(tokens: &TokenStream, span: proc_macro2::Span) -> TokenStream {
+    tokens
+        .clone()
+        .into_iter()
+        .map(|mut token| {
+            token.set_span(span);
+            token
+        })
+        .collect()
+}

@@ -3,11 +3,13 @@
 //! Use them through the `retry` crate, which documents them.
 //!
 //! Layout, as in tokio-macros and thiserror: these shims call `expand::expand` and
-//! `hedge::expand`, which parse (the arguments in `attr`, the fn in `item`), check
-//! (`check`, one pass over the fn and the attribute shared by all three
-//! attributes), then generate (`expand`, `hedge`, and what they share in `shared`;
-//! the DSL rewrites in `dsl`). `expand` uses `hedge` for `#[retry] #[hedge]`;
-//! `hedge` imports nothing of `expand`.
+//! `hedge::expand`, which run three passes. Parse: the arguments in `attr` (all
+//! three attributes'), the fn in `item`. Validate: `check`, one pass over the fn
+//! and the attribute(s) that reports every error at once (the DSL values through
+//! `dsl::validate`). Generate, only when nothing was reported, in code that
+//! cannot fail: `expand` (`#[retry]`, `#[retry_if_result]`), `hedge`, and what they
+//! share in `shared` (the DSL rewrites in `dsl`). The modules import in one
+//! direction: `item` ← `dsl` ← `attr` ← `shared` ← `check` ← `hedge` ← `expand`.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

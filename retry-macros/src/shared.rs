@@ -44,19 +44,6 @@ pub(crate) fn default_name(sig: &syn::Signature, private: &TokenStream) -> Token
     }
 }
 
-/// `tokens` (a path) with every token at `span`: a call through it is then
-/// reported at the value it checks, not at the whole attribute.
-pub(crate) fn respanned(tokens: &TokenStream, span: proc_macro2::Span) -> TokenStream {
-    tokens
-        .clone()
-        .into_iter()
-        .map(|mut token| {
-            token.set_span(span);
-            token
-        })
-        .collect()
-}
-
 /// `|e| matches!(e, E::A { .. } | E::B(..))` for `on = [A, B(..)]`.
 pub(crate) fn matcher(
     patterns: Vec<Pat>,
@@ -172,7 +159,7 @@ fn qualify(
                 full.segments.push(path.segments[0].clone());
                 // At the variant's tokens: an error about the path (a struct
                 // error type has no `Timeout`) points there, not into the fn.
-                *path = syn::parse2(respanned(&full.to_token_stream(), span)).unwrap_or(full);
+                *path = syn::parse2(crate::item::respanned(&full.to_token_stream(), span)).unwrap_or(full);
                 true
             }
             None => {
