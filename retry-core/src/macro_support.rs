@@ -210,6 +210,120 @@ pub trait ProbeOther {
 
 impl<R> ProbeOther for &Probe<R> {}
 
+/// [`Probe`] for `Result`s: `(&Probe::<R>::new()).outcome()` is `AResult` when `R`
+/// is a `Result` (an alias of one included), `NotAResult` otherwise.
+pub trait ProbeResult {
+    /// `AResult`.
+    #[inline(always)]
+    fn outcome(&self) -> AResult {
+        AResult
+    }
+}
+
+impl<R: IsResult> ProbeResult for Probe<R> {}
+
+/// See [`ProbeResult`].
+pub trait ProbeValue {
+    /// `NotAResult`.
+    #[inline(always)]
+    fn outcome(&self) -> NotAResult {
+        NotAResult
+    }
+}
+
+impl<R> ProbeValue for &Probe<R> {}
+
+/// A return type that is a `Result` (see [`ProbeResult`]).
+#[derive(Clone, Copy, Debug)]
+pub struct AResult;
+
+/// A return type that is not a `Result` (see [`ProbeResult`]): the fn is then
+/// reported as such, and its expansion still type-checks as a fn returning a
+/// value, so that report is the only one.
+#[derive(Clone, Copy, Debug)]
+pub struct NotAResult;
+
+/// How the executor's `Result<T, E>` is made from a return type taken for a
+/// `Result` alias, and back: as it is for a `Result`; as `Ok(value)` for
+/// anything else (which is reported).
+pub trait Outcome<R> {
+    /// `T`.
+    type Ok;
+    /// `E`.
+    type Err;
+    /// The executor's outcome of an attempt's value.
+    fn split(value: R) -> Result<Self::Ok, Self::Err>;
+    /// The fn's value of the call's outcome.
+    fn join(outcome: Result<Self::Ok, Self::Err>) -> R;
+}
+
+impl<T, E> Outcome<Result<T, E>> for AResult {
+    type Ok = T;
+    type Err = E;
+    #[inline(always)]
+    fn split(value: Result<T, E>) -> Result<T, E> {
+        value
+    }
+    #[inline(always)]
+    fn join(outcome: Result<T, E>) -> Result<T, E> {
+        outcome
+    }
+}
+
+impl<R> Outcome<R> for NotAResult {
+    type Ok = R;
+    type Err = Infallible;
+    #[inline(always)]
+    fn split(value: R) -> Result<R, Infallible> {
+        Ok(value)
+    }
+    #[inline(always)]
+    fn join(outcome: Result<R, Infallible>) -> R {
+        into_value(outcome)
+    }
+}
+
+/// [`Outcome::split`], the kind given as a value.
+#[inline(always)]
+pub fn split<K: Outcome<R>, R>(_: K, value: R) -> Result<K::Ok, K::Err> {
+    K::split(value)
+}
+
+/// [`Outcome::join`], the kind given as a value.
+#[inline(always)]
+pub fn join<K: Outcome<R>, R>(_: K, outcome: Result<K::Ok, K::Err>) -> R {
+    K::join(outcome)
+}
+
+pin_project_lite::pin_project! {
+    /// An async attempt whose output is [`split`].
+    #[derive(Debug)]
+    pub struct Split<K, F> {
+        kind: core::marker::PhantomData<K>,
+        #[pin]
+        inner: F,
+    }
+}
+
+impl<K: Outcome<F::Output>, F: core::future::Future> core::future::Future for Split<K, F> {
+    type Output = Result<K::Ok, K::Err>;
+
+    #[inline(always)]
+    fn poll(
+        self: core::pin::Pin<&mut Self>,
+        cx: &mut core::task::Context<'_>,
+    ) -> core::task::Poll<Self::Output> {
+        let this = self.project();
+        this.inner.poll(cx).map(K::split)
+    }
+}
+
+/// An async attempt whose output is [`split`].
+#[inline(always)]
+pub fn split_future<K, F>(_: K, inner: F) -> Split<K, F> {
+    Split { kind: core::marker::PhantomData, inner }
+}
+
 /// A sync fn's return type that is not a future.
 #[diagnostic::on_unimplemented(
     message = "#[retry] on a fn that returns a future would retry creating the future, not running it: write it as an `async fn`",
@@ -313,14 +427,14 @@ impl MethodName {
     #[inline]
     pub fn of<S: ?Sized>(&'static self, method: &'static str) -> &'static str {
         let ty = core::any::type_name::<S>();
-        let &(cached_ty, name) = self.first.get_or_init(|| (ty, join(ty, method)));
+        let &(cached_ty, name) = self.first.get_or_init(|| (ty, method_path(ty, method)));
         // One `static` per method, but a generic impl or a trait's default
         // method runs it for several types: the others go through a map.
         if cached_ty == ty { name } else { other_type(ty, method) }
     }
 }
 
-fn join(ty: &str, method: &str) -> &'static str {
+fn method_path(ty: &str, method: &str) -> &'static str {
     Box::leak(format!("{ty}::{method}").into_boxed_str())
 }
 
@@ -330,7 +444,7 @@ fn other_type(ty: &'static str, method: &'static str) -> &'static str {
     use std::sync::{Mutex, PoisonError};
     static NAMES: Mutex<Option<HashMap<(&'static str, &'static str), &'static str>>> = Mutex::new(None);
     let mut names = NAMES.lock().unwrap_or_else(PoisonError::into_inner);
-    names.get_or_insert_with(HashMap::new).entry((ty, method)).or_insert_with(|| join(ty, method))
+    names.get_or_insert_with(HashMap::new).entry((ty, method)).or_insert_with(|| method_path(ty, method))
 }
 
 /// A `#[retry]` fn's policy (`$policy`) with its events at a level (0 off … 5

@@ -348,8 +348,28 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &HashSet<String>) -> Token
     let is_result = output.is_result();
     let krate = &policy.krate;
     let private = quote_spanned!(h=> #krate::__private);
-    let output_of = |result: TokenStream| {
-        if is_result { result } else { quote_spanned!(h=> #private::into_value(#result)) }
+    // A return type taken for an alias of `Result` goes through `Outcome` (by
+    // the kind the type turns out to be): identity for a `Result`; for anything
+    // else, a value, so the expansion type-checks and the only error is the one
+    // that says it is not a `Result`.
+    let kind = Ident::new("__retry_kind", h);
+    let alias = matches!(&output, Output::Result { ty, alias: true, .. } if !item::mentions_impl(ty));
+    let find_kind = if alias {
+        let ty = out_ty;
+        quote_spanned! {h=>
+            let #kind = {
+                #[allow(unused_imports)]
+                use #private::{ProbeResult as _, ProbeValue as _};
+                (&#private::Probe::<#ty>::new()).outcome()
+            };
+        }
+    } else {
+        TokenStream::new()
+    };
+    let output_of = |result: TokenStream| match (is_result, alias) {
+        (true, false) => result,
+        (true, true) => quote_spanned!(h=> #private::join(#kind, #result)),
+        (false, _) => quote_spanned!(h=> #private::into_value(#result)),
     };
     // What follows an attempt: the call's result, or the delay before the next.
     // Without `fallback` the call's result is its last outcome, which `next`
@@ -374,18 +394,28 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &HashSet<String>) -> Token
     let inner = match mode {
         Mode::Sync if arguments.receiver != Receiver::Value => {
             let call = if is_result { quote!(call) } else { quote!(call_value) };
+            let run = if alias {
+                let joined = output_of(quote_spanned! {h=>
+                    __retry_policy.call(|| #private::split(#kind, (|| #annotation { #per_attempt #body })()))
+                });
+                quote_spanned!(h=> #find_kind #joined)
+            } else {
+                quote_spanned!(h=> __retry_policy.#call(|| #annotation { #per_attempt #body }))
+            };
             quote_spanned! {h=>
                 // `on = [Timeout]` matches `Timeout { .. }`, whatever the variant's shape.
                 #[allow(clippy::unneeded_struct_pattern)]
                 #prelude
                 let __retry_policy = #policy_tokens;
-                __retry_policy.#call(|| #annotation { #per_attempt #body })
+                #run
             }
         }
         Mode::Sync => {
             // Each attempt owns its `self`, which it may move: the loop is in the
             // fn, and each attempt a closure called once.
-            let attempt = if is_result {
+            let attempt = if alias {
+                quote_spanned!(h=> #retry.attempt_sync(|| #private::split(#kind, (|| #annotation { #body })())))
+            } else if is_result {
                 quote_spanned!(h=> #retry.attempt_sync(|| #annotation { #body }))
             } else {
                 quote_spanned!(h=> #retry.attempt_sync(|| #private::core::result::Result::Ok((|| #annotation { #body })())))
@@ -394,6 +424,7 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &HashSet<String>) -> Token
                 #prelude
                 #[allow(clippy::unneeded_struct_pattern)]
                 let mut #retry = #private::Driver::new_sync(#policy_tokens);
+                #find_kind
                 #keep_original
                 loop {
                     let __retry_outcome = {
@@ -409,6 +440,7 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &HashSet<String>) -> Token
             // Each attempt is an `async` block awaited in place: `return` and `?`
             // end the attempt, and the fn's future stays one state machine.
             let block = quote_spanned!(h=> async { #prologue #borrows #body });
+            let block = if alias { quote_spanned!(h=> #private::split_future(#kind, #block)) } else { block };
             let attempt_future = match &policy.limits {
                 Some((timeout, deadline, span)) => {
                     let limit = Ident::new("limit", *span);
@@ -433,6 +465,7 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &HashSet<String>) -> Token
                 #prelude
                 #[allow(clippy::unneeded_struct_pattern)]
                 let mut #retry = #driver;
+                #find_kind
                 #keep_original
                 loop {
                     let __retry_outcome = {

@@ -65,6 +65,24 @@ where
     f().await
 }
 
+impl From<retry::TimedOut> for E {
+    fn from(_: retry::TimedOut) -> Self {
+        E::Timeout
+    }
+}
+
+pub type Fallible<T> = Result<T, E>;
+
+#[retry(stop = attempts(2), wait = none(), on = [E::Timeout], fallback = |r| r)]
+pub fn alias(x: u32) -> Fallible<u32> {
+    Ok(x)
+}
+
+#[retry(stop = attempts(2), wait = none(), on = [E::Timeout], deadline = 1s)]
+pub async fn alias_async(x: u32) -> Fallible<u32> {
+    Ok(x)
+}
+
 pub struct S {
     pub n: u32,
 }
@@ -120,6 +138,11 @@ impl S {
     }
 
     #[retry(stop = attempts(2), wait = none())]
+    pub fn by_value_alias(self) -> Fallible<u32> {
+        Ok(self.n)
+    }
+
+    #[retry(stop = attempts(2), wait = none())]
     pub fn assoc() -> Result<Self, E> {
         Ok(S { n: 0 })
     }
@@ -153,6 +176,9 @@ fn main() {
     let _ = s.clone().async_by_value();
     let _ = s.reads_self();
     let _ = S::assoc();
+    let _ = alias(1);
+    let _ = alias_async(1);
+    let _ = s.clone().by_value_alias();
     let _ = s.clone().poll_by_value();
     let _ = s.clone().poll_async_by_value();
     let mut s = s;
