@@ -346,6 +346,36 @@ impl<R: IsResult> ResultUnlessFuture<R> for NotAFuture {}
 #[inline(always)]
 pub fn sync_returns_result<R, K: NotFuture + ResultUnlessFuture<R>>(_: K) {}
 
+/// [`Probe`] for `on = transient`'s retry-after hint: `(&Probe::<E>::new()).hint()`
+/// is [`Transient::retry_after`] when `E` is `Transient`, and no hint otherwise,
+/// so an error type that is not `Transient` is reported once, by the condition.
+pub trait TransientHint<E> {
+    /// The hint.
+    fn hint(&self) -> impl Fn(&E) -> Option<Duration> + Copy + use<Self, E>;
+}
+
+impl<E: Transient> TransientHint<E> for Probe<E> {
+    #[inline(always)]
+    fn hint(&self) -> impl Fn(&E) -> Option<Duration> + Copy + use<E> {
+        transient_retry_after::<E>
+    }
+}
+
+/// See [`TransientHint`].
+pub trait NoHint<E> {
+    /// No hint.
+    fn hint(&self) -> impl Fn(&E) -> Option<Duration> + Copy + use<Self, E>;
+}
+
+impl<E> NoHint<E> for &Probe<E> {
+    // The hint borrows nothing of the probe (a temporary).
+    #[allow(refining_impl_trait)]
+    #[inline(always)]
+    fn hint(&self) -> impl Fn(&E) -> Option<Duration> + Copy + use<E> {
+        |_: &E| None
+    }
+}
+
 /// The retry-after hint of `on = transient`.
 #[inline]
 pub fn transient_retry_after<E: Transient + ?Sized>(error: &E) -> Option<Duration> {

@@ -177,8 +177,23 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs) -> Policy {
                 // reported there (and again where the policy is used).
                 let private = respanned(&private, span);
                 first_when = Some((quote_spanned!(span=> #private::condition::transient), span, Made::Fn));
-                if !retry_after_given {
-                    setter("retry_after", quote_spanned!(span=> #private::transient_retry_after), span);
+                match (&err, retry_after_given) {
+                    (_, true) => {}
+                    // A named error type: its hint through a probe, so a type that
+                    // is not `Transient` is reported once (by the condition).
+                    (Some(err), false) if !item::mentions_impl(err) => {
+                        let hint = quote_spanned! {span=>
+                            {
+                                #[allow(unused_imports)]
+                                use #private::{NoHint as _, TransientHint as _};
+                                (&#private::Probe::<#err>::new()).hint()
+                            }
+                        };
+                        setter("retry_after", hint, span);
+                    }
+                    (_, false) => {
+                        setter("retry_after", quote_spanned!(span=> #private::transient_retry_after), span)
+                    }
                 }
             }
             On::Patterns(patterns) => {
