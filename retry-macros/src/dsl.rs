@@ -148,6 +148,19 @@ impl Scope {
         Scope { private: private.clone(), arguments, used: Vec::new() }
     }
 
+    /// Adds the names a value binds itself (closure parameters, `let`s) to the
+    /// names that stay the user's.
+    fn bind_locals(&mut self, expr: &Expr) {
+        struct Bound<'a>(&'a mut std::collections::HashSet<String>);
+        impl syn::visit::Visit<'_> for Bound<'_> {
+            fn visit_pat_ident(&mut self, pat: &syn::PatIdent) {
+                self.0.insert(pat.ident.to_string());
+                syn::visit::visit_pat_ident(self, pat);
+            }
+        }
+        syn::visit::Visit::visit_expr(&mut Bound(&mut self.arguments), expr);
+    }
+
     /// Items that fail to compile when a DSL name this attribute used is also a
     /// user's item in scope: an import of the name beside a glob import of the
     /// DSL is ambiguous (E0659) exactly then, and rustc's message names both and
@@ -180,6 +193,7 @@ impl Scope {
 pub(crate) fn validate(expr: &Expr, sig: &syn::Signature, errors: &mut darling::error::Accumulator) {
     check_literals(expr, errors);
     let mut scope = Scope::new(&TokenStream::new(), sig);
+    scope.bind_locals(expr);
     let mut copy = expr.clone();
     Rewriter { errors: Some(errors), in_closure: false, scope: &mut scope }.visit_expr_mut(&mut copy);
 }
@@ -187,7 +201,10 @@ pub(crate) fn validate(expr: &Expr, sig: &syn::Signature, errors: &mut darling::
 /// Rewrites one DSL value in place (generation: [`validate`] reported what is
 /// wrong with it, so nothing here can fail).
 pub(crate) fn rewrite(expr: &mut Expr, scope: &mut Scope) {
-    Rewriter { errors: None, in_closure: false, scope }.visit_expr_mut(expr);
+    let arguments = scope.arguments.clone();
+    scope.bind_locals(expr);
+    Rewriter { errors: None, in_closure: false, scope: &mut *scope }.visit_expr_mut(expr);
+    scope.arguments = arguments;
 }
 
 struct Rewriter<'a> {
@@ -210,7 +227,14 @@ impl Rewriter<'_> {
     fn qualify(&mut self, path: &mut syn::ExprPath, callee: bool) {
         let Some(ident) = path.path.get_ident().filter(|_| path.qself.is_none()) else { return };
         let name = ident.to_string();
-        if callee && !DSL_FNS.contains(&name.as_str()) && !self.scope.arguments.contains(&name) {
+        if self.in_closure && self.scope.arguments.contains(&name) {
+            return;
+        }
+        if callee
+            && !self.in_closure
+            && !DSL_FNS.contains(&name.as_str())
+            && !self.scope.arguments.contains(&name)
+        {
             if let Some(near) = DSL_FNS.iter().find(|dsl| name.len() >= 4 && distance(&name, dsl) <= 2) {
                 let error = Error::custom(format!("unknown DSL function `{name}`; did you mean `{near}`?"));
                 self.report(error.with_span(ident));
@@ -250,7 +274,9 @@ impl VisitMut for Rewriter<'_> {
             _ => {}
         }
         match expr {
-            Expr::Call(call) if !self.in_closure => {
+            // A DSL fn called in a closure or a block is the DSL's too (unless
+            // the value binds the name itself).
+            Expr::Call(call) => {
                 if let Expr::Path(path) = &mut *call.func {
                     self.qualify(path, true);
                 }

@@ -475,3 +475,20 @@ async fn hedged_hidden_names(__retry_hedging: u32, (a, b): (u32, u32), __retry_a
 async fn user_names_never_collide_with_the_hedges() {
     assert_eq!(hedged_hidden_names(1, (2, 3), 4).await, Ok(10));
 }
+
+// DSL fns called inside a block of a value are the DSL's; a name the value
+// binds itself stays its own.
+
+#[retry(stop = { let n = 2; attempts(n) }, wait = { let none = 0; fixed(none) })]
+fn dsl_in_blocks(calls: &Cell<u32>) -> Result<(), ()> {
+    calls.set(calls.get() + 1);
+    Err(())
+}
+
+#[test]
+fn dsl_fns_inside_blocks() {
+    let _sleeps = retry::testing::record_sleeps();
+    let calls = Cell::new(0);
+    assert_eq!(dsl_in_blocks(&calls), Err(()));
+    assert_eq!(calls.get(), 2);
+}
