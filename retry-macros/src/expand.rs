@@ -337,7 +337,7 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &HashSet<String>) -> Token
     // Validation reports a missing body before generation.
     let body = body.unwrap_or_default();
     let mode = if matches!(shape, Shape::Sync) { Mode::Sync } else { Mode::Async };
-    let arguments = item::arguments(&sig, &policy.krate, mentioned, mode);
+    let arguments = item::arguments(&sig, &policy.krate, mentioned, mode, &body);
     let self_token = sig.receiver().map(|receiver| receiver.self_token);
     sig.inputs = arguments.inputs;
     let per_attempt = arguments.per_attempt;

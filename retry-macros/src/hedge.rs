@@ -153,7 +153,7 @@ pub(crate) fn hedged_body(
 
     // Validation reports a missing body.
     let body = func.body.clone().unwrap_or_default();
-    let arguments = item::arguments(&func.sig, &krate, mentioned, item::Mode::Hedge);
+    let arguments = item::arguments(&func.sig, &krate, mentioned, item::Mode::Hedge, &body);
     let rebinds = arguments.per_attempt;
     let types = match (&func.output, &err) {
         (Output::Result { ok: Some(ok), .. }, Some(err))

@@ -406,7 +406,23 @@ pub(crate) fn arguments(
     krate: &TokenStream,
     mentioned: &HashSet<String>,
     mode: Mode,
+    body: &TokenStream,
 ) -> Arguments {
+    // Whether the body may use an argument: an argument it never names is not
+    // borrowed by the attempt, so rustc reports it unused as without the
+    // attribute (and the attempt holds nothing of it). Inline format arguments
+    // (`"{buf}"`) count as a use.
+    let mut body_names: Option<(HashSet<String>, Vec<String>)> = None;
+    let mut uses = |name: &Ident| {
+        let (names, literals) = body_names.get_or_insert_with(|| {
+            let mut names = HashSet::new();
+            let mut literals = Vec::new();
+            body_identifiers(body.clone(), &mut names, &mut literals);
+            (names, literals)
+        });
+        let name = name.to_string();
+        names.contains(&name) || literals.iter().any(|literal| literal.contains(&name))
+    };
     let hidden = Span::mixed_site();
     let mut inputs = sig.inputs.clone();
     let mut per_attempt = TokenStream::new();
@@ -463,7 +479,7 @@ pub(crate) fn arguments(
                         if lent {
                             // Used in place (an `impl Trait` value cannot be copied);
                             // an async attempt borrows it uniquely.
-                            if mode == Mode::Async {
+                            if mode == Mode::Async && uses(&name) {
                                 ident.mutability = Some(Default::default());
                                 borrows.extend(quote!(let _ = &mut #name;));
                             }
@@ -478,7 +494,9 @@ pub(crate) fn arguments(
                             // no copy of its own (one word in the future, as the
                             // plain fn's).
                             (Mode::Async, Some(true)) if mutability.is_none() => {
-                                borrows.extend(quote!(let _ = &mut *#name;));
+                                if uses(&name) {
+                                    borrows.extend(quote!(let _ = &mut *#name;));
+                                }
                             }
                             (Mode::Async, None) => {
                                 // Cloned inside the block from a unique borrow: the
@@ -544,6 +562,25 @@ pub(crate) fn arguments(
             FnArg::Receiver(_) => false,
         });
     Arguments { inputs, receiver, per_attempt, prologue, borrows, lends }
+}
+
+/// Every identifier of a body, and the text of its literals.
+fn body_identifiers(tokens: TokenStream, names: &mut HashSet<String>, literals: &mut Vec<String>) {
+    for tree in tokens {
+        match tree {
+            TokenTree::Ident(ident) => {
+                names.insert(ident.to_string());
+            }
+            TokenTree::Group(group) => body_identifiers(group.stream(), names, literals),
+            TokenTree::Literal(literal) => {
+                let text = literal.to_string();
+                if text.contains('{') {
+                    literals.push(text);
+                }
+            }
+            TokenTree::Punct(_) => {}
+        }
+    }
 }
 
 /// Whether a type mentions `impl Trait` (which a closure's return type cannot name).
