@@ -460,7 +460,8 @@ impl MethodName {
         let &(cached_ty, name) = self.first.get_or_init(|| (ty, method_path(ty, method)));
         // One `static` per method, but a generic impl or a trait's default
         // method runs it for several types: the others go through a map.
-        if cached_ty == ty { name } else { other_type(ty, method) }
+        // (The same type's name is usually the same `static`: one compare.)
+        if core::ptr::eq(cached_ty, ty) || cached_ty == ty { name } else { other_type(ty, method) }
     }
 }
 
