@@ -115,6 +115,267 @@ pub fn clone_arg<T: CloneArg>(value: &T) -> T {
     value.clone_arg()
 }
 
+/// Gives each hedged copy of a call its own copy of an argument the fn takes by
+/// value (`#[hedge]`'s [`CloneArg`], with its own message).
+#[diagnostic::on_unimplemented(
+    message = "`#[hedge]` hands every hedged copy of the call its own copy of each by-value argument, but `{Self}` is not `Clone`",
+    label = "this argument is taken by value, and `{Self}` is not `Clone`",
+    note = "take the argument by reference (`&{Self}`), or implement `Clone` for `{Self}`"
+)]
+pub trait CloneCopy: Sized {
+    /// A copy for one hedged copy of the call.
+    fn clone_copy(&self) -> Self;
+}
+
+impl<T: Clone> CloneCopy for T {
+    #[inline(always)]
+    fn clone_copy(&self) -> Self {
+        self.clone()
+    }
+}
+
+/// `CloneCopy::clone_copy`, as a function so the error points at the argument.
+#[inline(always)]
+pub fn clone_copy<T: CloneCopy>(value: &T) -> T {
+    value.clone_copy()
+}
+
+/// [`clone_arg`] through a unique borrow: an async attempt's block that clones
+/// an argument this way holds `&mut T` across its awaits, which is `Send` when
+/// `T` is, where `&T` would need `T: Sync`.
+#[inline(always)]
+pub fn clone_arg_mut<T: CloneArg>(value: &mut T) -> T {
+    value.clone_arg()
+}
+
+/// A `Result`, whatever it is named: what `#[retry]` checks a fn's return type
+/// against when the tokens cannot tell (an alias such as `type Fallible<T> =
+/// Result<T, E>`, or a type that only looks like one).
+#[diagnostic::on_unimplemented(
+    message = "#[retry] retries errors, but `{Self}` is not a `Result`",
+    label = "not a `Result`",
+    note = "to retry on the value, add `if_result = |v| ..` or use `#[retry_if_result(|v| ..)]`"
+)]
+pub trait IsResult {}
+
+impl<T, E> IsResult for Result<T, E> {}
+
+/// Checks that a fn's return type is a `Result` (see [`IsResult`]).
+#[inline(always)]
+pub fn returns_result<R: IsResult>() {}
+
+/// What a sync fn's return type is, told apart by trait at the fn (autoref
+/// specialization: [`ProbeFuture`] applies to `Probe<R>` only when `R` is a
+/// future, [`ProbeOther`] to `&Probe<R>` always, and method lookup tries the first
+/// first): `(&Probe::<R>::new()).kind()` is `AFuture` or `NotAFuture`.
+#[derive(Debug)]
+pub struct Probe<R>(core::marker::PhantomData<R>);
+
+impl<R> Probe<R> {
+    /// A probe of `R`.
+    #[inline(always)]
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Self {
+        Probe(core::marker::PhantomData)
+    }
+}
+
+/// See [`Probe`].
+#[derive(Debug)]
+pub struct AFuture;
+
+/// See [`Probe`].
+#[derive(Debug)]
+pub struct NotAFuture;
+
+/// See [`Probe`].
+pub trait ProbeFuture {
+    /// `AFuture`.
+    #[inline(always)]
+    fn kind(&self) -> AFuture {
+        AFuture
+    }
+}
+
+impl<R: core::future::Future> ProbeFuture for Probe<R> {}
+
+/// See [`Probe`].
+pub trait ProbeOther {
+    /// `NotAFuture`.
+    #[inline(always)]
+    fn kind(&self) -> NotAFuture {
+        NotAFuture
+    }
+}
+
+impl<R> ProbeOther for &Probe<R> {}
+
+/// [`Probe`] for `Result`s: `(&Probe::<R>::new()).outcome()` is `AResult` when `R`
+/// is a `Result` (an alias of one included), `NotAResult` otherwise.
+pub trait ProbeResult {
+    /// `AResult`.
+    #[inline(always)]
+    fn outcome(&self) -> AResult {
+        AResult
+    }
+}
+
+impl<R: IsResult> ProbeResult for Probe<R> {}
+
+/// See [`ProbeResult`].
+pub trait ProbeValue {
+    /// `NotAResult`.
+    #[inline(always)]
+    fn outcome(&self) -> NotAResult {
+        NotAResult
+    }
+}
+
+impl<R> ProbeValue for &Probe<R> {}
+
+/// A return type that is a `Result` (see [`ProbeResult`]).
+#[derive(Clone, Copy, Debug)]
+pub struct AResult;
+
+/// A return type that is not a `Result` (see [`ProbeResult`]): the fn is then
+/// reported as such, and its expansion still type-checks as a fn returning a
+/// value, so that report is the only one.
+#[derive(Clone, Copy, Debug)]
+pub struct NotAResult;
+
+/// How the executor's `Result<T, E>` is made from a return type taken for a
+/// `Result` alias, and back: as it is for a `Result`; as `Ok(value)` for
+/// anything else (which is reported).
+pub trait Outcome<R> {
+    /// `T`.
+    type Ok;
+    /// `E`.
+    type Err;
+    /// The executor's outcome of an attempt's value.
+    fn split(value: R) -> Result<Self::Ok, Self::Err>;
+    /// The fn's value of the call's outcome.
+    fn join(outcome: Result<Self::Ok, Self::Err>) -> R;
+}
+
+impl<T, E> Outcome<Result<T, E>> for AResult {
+    type Ok = T;
+    type Err = E;
+    #[inline(always)]
+    fn split(value: Result<T, E>) -> Result<T, E> {
+        value
+    }
+    #[inline(always)]
+    fn join(outcome: Result<T, E>) -> Result<T, E> {
+        outcome
+    }
+}
+
+impl<R> Outcome<R> for NotAResult {
+    type Ok = R;
+    type Err = Infallible;
+    #[inline(always)]
+    fn split(value: R) -> Result<R, Infallible> {
+        Ok(value)
+    }
+    #[inline(always)]
+    fn join(outcome: Result<R, Infallible>) -> R {
+        into_value(outcome)
+    }
+}
+
+/// [`Outcome::split`], the kind given as a value.
+#[inline(always)]
+pub fn split<K: Outcome<R>, R>(_: K, value: R) -> Result<K::Ok, K::Err> {
+    K::split(value)
+}
+
+/// [`Outcome::join`], the kind given as a value.
+#[inline(always)]
+pub fn join<K: Outcome<R>, R>(_: K, outcome: Result<K::Ok, K::Err>) -> R {
+    K::join(outcome)
+}
+
+pin_project_lite::pin_project! {
+    /// An async attempt whose output is [`split`].
+    #[derive(Debug)]
+    pub struct Split<K, F> {
+        kind: core::marker::PhantomData<K>,
+        #[pin]
+        inner: F,
+    }
+}
+
+impl<K: Outcome<F::Output>, F: core::future::Future> core::future::Future for Split<K, F> {
+    type Output = Result<K::Ok, K::Err>;
+
+    #[inline(always)]
+    fn poll(
+        self: core::pin::Pin<&mut Self>,
+        cx: &mut core::task::Context<'_>,
+    ) -> core::task::Poll<Self::Output> {
+        let this = self.project();
+        this.inner.poll(cx).map(K::split)
+    }
+}
+
+/// An async attempt whose output is [`split`].
+#[inline(always)]
+pub fn split_future<K, F>(_: K, inner: F) -> Split<K, F> {
+    Split { kind: core::marker::PhantomData, inner }
+}
+
+/// A sync fn's return type that is not a future.
+#[diagnostic::on_unimplemented(
+    message = "#[retry] on a fn that returns a future would retry creating the future, not running it: write it as an `async fn`",
+    label = "this fn returns a future"
+)]
+pub trait NotFuture {}
+
+impl NotFuture for NotAFuture {}
+
+/// A return type taken for a `Result`: one (unless it is a future, reported as
+/// such instead).
+pub trait ResultUnlessFuture<R> {}
+
+impl<R> ResultUnlessFuture<R> for AFuture {}
+
+impl<R: IsResult> ResultUnlessFuture<R> for NotAFuture {}
+
+/// Checks a sync fn's return type `R` taken for a `Result`: a future is reported
+/// as one, anything else that is not a `Result` as that.
+#[inline(always)]
+pub fn sync_returns_result<R, K: NotFuture + ResultUnlessFuture<R>>(_: K) {}
+
+/// [`Probe`] for `on = transient`'s retry-after hint: `(&Probe::<E>::new()).hint()`
+/// is [`Transient::retry_after`] when `E` is `Transient`, and no hint otherwise,
+/// so an error type that is not `Transient` is reported once, by the condition.
+pub trait TransientHint<E> {
+    /// The hint.
+    fn hint(&self) -> impl Fn(&E) -> Option<Duration> + Copy + use<Self, E>;
+}
+
+impl<E: Transient> TransientHint<E> for Probe<E> {
+    #[inline(always)]
+    fn hint(&self) -> impl Fn(&E) -> Option<Duration> + Copy + use<E> {
+        transient_retry_after::<E>
+    }
+}
+
+/// See [`TransientHint`].
+pub trait NoHint<E> {
+    /// No hint.
+    fn hint(&self) -> impl Fn(&E) -> Option<Duration> + Copy + use<Self, E>;
+}
+
+impl<E> NoHint<E> for &Probe<E> {
+    // The hint borrows nothing of the probe (a temporary).
+    #[allow(refining_impl_trait)]
+    #[inline(always)]
+    fn hint(&self) -> impl Fn(&E) -> Option<Duration> + Copy + use<E> {
+        |_: &E| None
+    }
+}
+
 /// The retry-after hint of `on = transient`.
 #[inline]
 pub fn transient_retry_after<E: Transient + ?Sized>(error: &E) -> Option<Duration> {
@@ -173,6 +434,48 @@ macro_rules! __retry_fn_path {
     ($name:literal) => {
         ::core::concat!(::core::module_path!(), "::", $name)
     };
+}
+
+/// The default `name` of a method (a fn with `self`, or whose signature names
+/// `Self`): `type_name::<Self>()::method`, e.g. `pg_demo::Db::count_rows`. One
+/// `static` per method holds it; it is made (and leaked: a few bytes, once per
+/// type and method for the program's life) on the method's first call, and read
+/// with one atomic load after that.
+#[derive(Debug)]
+pub struct MethodName {
+    first: std::sync::OnceLock<(&'static str, &'static str)>,
+}
+
+impl MethodName {
+    /// An empty cache, for a `static`.
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Self {
+        MethodName { first: std::sync::OnceLock::new() }
+    }
+
+    /// The name of `method` of the type `S`.
+    #[inline]
+    pub fn of<S: ?Sized>(&'static self, method: &'static str) -> &'static str {
+        let ty = core::any::type_name::<S>();
+        let &(cached_ty, name) = self.first.get_or_init(|| (ty, method_path(ty, method)));
+        // One `static` per method, but a generic impl or a trait's default
+        // method runs it for several types: the others go through a map.
+        // (The same type's name is usually the same `static`: one compare.)
+        if core::ptr::eq(cached_ty, ty) || cached_ty == ty { name } else { other_type(ty, method) }
+    }
+}
+
+fn method_path(ty: &str, method: &str) -> &'static str {
+    Box::leak(format!("{ty}::{method}").into_boxed_str())
+}
+
+#[cold]
+fn other_type(ty: &'static str, method: &'static str) -> &'static str {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, PoisonError};
+    static NAMES: Mutex<Option<HashMap<(&'static str, &'static str), &'static str>>> = Mutex::new(None);
+    let mut names = NAMES.lock().unwrap_or_else(PoisonError::into_inner);
+    names.get_or_insert_with(HashMap::new).entry((ty, method)).or_insert_with(|| method_path(ty, method))
 }
 
 /// A `#[retry]` fn's policy (`$policy`) with its events at a level (0 off … 5

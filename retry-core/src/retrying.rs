@@ -1195,6 +1195,18 @@ where
         Driver { phase: Phase::Built(policy, Times::NEW), number, started_us: 0, slot: G::idle() }
     }
 
+    /// Starts a sync call with its policy: the loop `#[retry]` expands to on a sync
+    /// method taking `self` by value, whose attempts each own a fresh `self`.
+    #[inline(always)]
+    pub fn new_sync(policy: Retrying<T, E, S, W, C, H, F, Sl, K, G>) -> Self
+    where
+        Sl: Sleeper,
+        G: SyncGuards,
+    {
+        let number = if Self::defers() { 1 } else { 0 };
+        Driver { phase: Phase::Built(policy, Times::NEW), number, started_us: 0, slot: G::idle() }
+    }
+
     /// Cuts an attempt at `timeout` and at what is left until `deadline` (both
     /// from the call's start), with the call's own sleeper as the timer.
     #[inline(always)]
@@ -1277,6 +1289,41 @@ where
         match self.begin() {
             Some((number, admitted, policy)) => InAttempt::new(number, policy.guards.wrap(attempt, admitted)),
             None => InAttempt::new(self.number, G::pass(attempt)),
+        }
+    }
+
+    /// [`Driver::attempt`] for a sync attempt, run here: `op` runs once, unless
+    /// the breaker rejects the attempt.
+    #[inline(always)]
+    pub fn attempt_sync(&mut self, op: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
+        match self.begin() {
+            Some((number, admitted, policy)) => {
+                let _current = Current::enter(number);
+                match if admitted { None } else { policy.guards.rejection() } {
+                    Some(rejection) => Err(rejection),
+                    None => op(),
+                }
+            }
+            None => {
+                let _current = Current::enter(self.number);
+                op()
+            }
+        }
+    }
+
+    /// The sleep between two attempts of a sync call (see [`Driver::new_sync`]).
+    #[inline]
+    pub fn sleep_sync(&mut self, delay: Duration)
+    where
+        Sl: Sleeper,
+    {
+        if sleep::skipped(delay) {
+            return;
+        }
+        match &mut self.phase {
+            Phase::Built(policy, _) => policy.sleeper.sleep(delay),
+            // `end` builds the policy before any sleep.
+            Phase::First(build) => build().sleeper.sleep(delay),
         }
     }
 

@@ -19,6 +19,11 @@ use std::time::SystemTime;
 /// assert!(Error::from(ErrorKind::ConnectionReset).is_transient());
 /// assert!(!Error::from(ErrorKind::NotFound).is_transient());
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`on = transient` asks the error type whether an error is transient, but `{Self}` is not `retry::Transient`",
+    label = "`{Self}` is not `retry::Transient`",
+    note = "implement `retry::Transient` for `{Self}`; or, for a type of another crate (which the orphan rule keeps you from implementing it for), say which errors to retry with `when = |e| ..`"
+)]
 pub trait Transient {
     /// Whether a later attempt may succeed where this one failed.
     fn is_transient(&self) -> bool;

@@ -54,8 +54,14 @@ impl Patterns {
     fn parse(tokens: TokenStream) -> syn::Result<Self> {
         let parser = |input: syn::parse::ParseStream<'_>| {
             let content;
-            syn::bracketed!(content in input);
+            let brackets = syn::bracketed!(content in input);
             let pats = Punctuated::<Pat, Token![,]>::parse_terminated_with(&content, Pat::parse_multi)?;
+            if pats.is_empty() {
+                return Err(syn::Error::new(
+                    brackets.span.join(),
+                    "an empty list matches no error: give at least one pattern (`[Timeout]`), or leave the key out",
+                ));
+            }
             Ok(Patterns(pats.into_iter().collect()))
         };
         parser.parse2(tokens)
@@ -92,7 +98,8 @@ impl FromMeta for On {
     }
 }
 
-/// The value of `unless`: patterns, or a predicate `Fn(&E) -> bool`.
+/// The value of `unless` and `breaker_counts`: patterns, or a predicate
+/// `Fn(&E) -> bool`.
 #[derive(Clone, Debug)]
 pub(crate) enum Unless {
     Patterns(Patterns),
@@ -135,11 +142,68 @@ pub(crate) struct RetryArgs {
     pub sleep: Option<SpannedValue<Value>>,
     pub clock: Option<SpannedValue<Value>>,
     pub breaker: Option<SpannedValue<Value>>,
+    pub breaker_counts: Option<SpannedValue<Unless>>,
     pub budget: Option<SpannedValue<Value>>,
     pub log: Option<SpannedValue<Value>>,
     pub name: Option<Name>,
     #[darling(rename = "crate")]
-    pub krate: Option<Path>,
+    pub krate: Option<CratePath>,
+}
+
+/// The value of `crate`: a path (`crate = my_reexport::retry`), not a string.
+#[derive(Clone, Debug)]
+pub(crate) struct CratePath(pub Path);
+
+impl FromMeta for CratePath {
+    fn from_expr(expr: &Expr) -> darling::Result<Self> {
+        match expr {
+            Expr::Path(path) if path.qself.is_none() => Ok(CratePath(path.path.clone())),
+            Expr::Group(group) => Self::from_expr(&group.expr),
+            Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(lit), .. }) => {
+                Err(Error::custom(format!("`crate` is a path, not a string: `crate = {}`", lit.value()))
+                    .with_span(expr))
+            }
+            _ => Err(Error::custom("`crate` is the path of the `retry` crate: `crate = my_reexport::retry`")
+                .with_span(expr)),
+        }
+    }
+}
+
+impl ToTokens for CratePath {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        self.0.to_tokens(tokens);
+    }
+}
+
+/// The level of `log = ..` (0 off … 5 error), if it is one.
+pub(crate) fn log_level(expr: &Expr) -> Option<u8> {
+    const LEVELS: [&str; 6] = ["off", "trace", "debug", "info", "warn", "error"];
+    let Expr::Path(path) = expr else { return None };
+    let name = path.path.get_ident()?.to_string();
+    LEVELS.iter().position(|level| *level == name).and_then(|index| u8::try_from(index).ok())
+}
+
+/// The arguments of `#[hedge(...)]`.
+#[derive(Debug, Default, FromMeta)]
+#[darling(default)]
+pub(crate) struct HedgeArgs {
+    pub n: Option<SpannedValue<Value>>,
+    pub delay: Option<SpannedValue<Value>>,
+    pub on: Option<SpannedValue<On>>,
+    pub when: Option<SpannedValue<Value>>,
+    pub budget: Option<SpannedValue<Value>>,
+    pub name: Option<Name>,
+    #[darling(rename = "crate")]
+    pub krate: Option<CratePath>,
+}
+
+/// The keys [`HedgeArgs`] knows.
+const HEDGE_KEYS: &[&str] = &["n", "delay", "on", "when", "budget", "name", "crate"];
+
+/// Parses `#[hedge(...)]`'s arguments.
+pub(crate) fn parse_hedge(args: TokenStream, errors: &mut darling::error::Accumulator) -> Option<HedgeArgs> {
+    parse_list(args, "#[hedge]", HEDGE_KEYS, errors)
+        .and_then(|items| errors.handle(HedgeArgs::from_list(&items)))
 }
 
 /// Which attribute is being expanded.
@@ -170,6 +234,7 @@ const KEYS: &[&str] = &[
     "timeout",
     "deadline",
     "breaker",
+    "breaker_counts",
     "budget",
     "log",
     "before",
@@ -188,22 +253,108 @@ const KEYS: &[&str] = &[
 /// when some keys are wrong, the others are still parsed (and later checked), so
 /// one build shows everything to fix.
 pub(crate) fn parse_retry(args: TokenStream, errors: &mut darling::error::Accumulator) -> Option<RetryArgs> {
+    parse_list(args, "#[retry]", KEYS, errors).and_then(|items| from_items(items, errors))
+}
+
+/// Splits `key = value, ...` into items, reporting what is not that shape in words
+/// of the attribute (`key: value`, a bare value, a key of another library), and
+/// leaving out the items reported.
+pub(crate) fn parse_list(
+    args: TokenStream,
+    attr: &str,
+    keys: &[&str],
+    errors: &mut darling::error::Accumulator,
+) -> Option<Vec<NestedMeta>> {
+    // `key: value` (a struct literal's syntax) fails to parse as a list: say so.
+    let trees: Vec<proc_macro2::TokenTree> = args.clone().into_iter().collect();
+    let mut colon = false;
+    for (i, pair) in trees.windows(2).enumerate() {
+        if let [proc_macro2::TokenTree::Ident(key), proc_macro2::TokenTree::Punct(p)] = pair
+            && p.as_char() == ':'
+            && p.spacing() == proc_macro2::Spacing::Alone
+            && (i == 0 || matches!(&trees[i - 1], proc_macro2::TokenTree::Punct(c) if c.as_char() == ','))
+        {
+            errors.push(Error::custom(format!("write `{key} = ..`, not `{key}: ..`")).with_span(p));
+            colon = true;
+        }
+    }
+    if colon {
+        return None;
+    }
     let items = errors.handle(NestedMeta::parse_meta_list(args).map_err(Error::from))?;
+    let mut kept = Vec::with_capacity(items.len());
+    for item in items {
+        match &item {
+            NestedMeta::Lit(lit) => errors.push(
+                Error::custom(format!(
+                    "{attr} takes `key = value` arguments, not a bare value: e.g. `stop = attempts(3)`"
+                ))
+                .with_span(lit),
+            ),
+            NestedMeta::Meta(meta) => match meta.path().get_ident().map(ToString::to_string) {
+                Some(key) if !keys.contains(&key.as_str()) => {
+                    errors.push(unknown_key(&key, keys).with_span(meta.path()))
+                }
+                _ => kept.push(item),
+            },
+            NestedMeta::NameValueInvalidExpr(meta) => match meta.path.get_ident().map(ToString::to_string) {
+                Some(key) if !keys.contains(&key.as_str()) => {
+                    errors.push(unknown_key(&key, keys).with_span(&meta.path))
+                }
+                _ => kept.push(item),
+            },
+        }
+    }
+    Some(kept)
+}
+
+/// "unknown key", with what to write instead: the DSL's form of a key of another
+/// library, or the closest key, or the list of keys.
+fn unknown_key(key: &str, keys: &[&str]) -> Error {
+    let foreign = match key {
+        "max_attempts" | "attempts" | "max_tries" | "tries" | "times" => {
+            Some(format!("`{key} = 5` is `stop = attempts(5)` (5 calls in all)"))
+        }
+        "retries" | "max_retries" | "retry_count" => {
+            Some(format!("`{key} = 3` is `stop = attempts(4)` (the first call and 3 retries)"))
+        }
+        "max_delay" | "max_backoff" | "max_wait" | "max_interval" => {
+            Some(format!("`{key}` is the wait's `max`: `wait = expo(100ms, max = 10s)`"))
+        }
+        "delay" | "backoff" | "interval" | "min_delay" | "initial_delay" => {
+            Some(format!("`{key}` is the wait policy: `wait = fixed(1s)` or `wait = expo(100ms, max = 10s)`"))
+        }
+        "retry_on" | "retry_if" | "retry_when" | "on_error" | "retry_on_error" => {
+            Some(format!("`{key} = [..]` is `on = [..]` (patterns), or `when = |e| ..` (a predicate)"))
+        }
+        "max_elapsed" | "max_duration" | "max_elapsed_time" | "total_timeout" => {
+            Some(format!("`{key}` is `deadline = 30s` (or `stop = elapsed(30s)`)"))
+        }
+        "jitter" => Some("jitter is part of the wait: `wait = random_expo(100ms, max = 10s)`".to_owned()),
+        _ => None,
+    };
+    let attr_keys = keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
+    match foreign {
+        Some(hint) => Error::custom(format!("unknown key `{key}`: {hint}")),
+        None => match keys.iter().find(|k| crate::dsl::distance(key, k) <= 2) {
+            Some(near) => Error::custom(format!("unknown key `{key}`; did you mean `{near}`?")),
+            None => Error::custom(format!("unknown key `{key}`; the keys are {attr_keys}")),
+        },
+    }
+}
+
+fn from_items(items: Vec<NestedMeta>, errors: &mut darling::error::Accumulator) -> Option<RetryArgs> {
     match RetryArgs::from_list(&items) {
         Ok(args) => Some(args),
         Err(error) => {
             errors.push(error);
-            let known: Vec<NestedMeta> = items
+            // The items that are right on their own are still checked, so one
+            // build shows everything to fix. (Their errors repeat the first's.)
+            let valid: Vec<NestedMeta> = items
                 .into_iter()
-                .filter(|item| match item {
-                    NestedMeta::Meta(meta) => {
-                        meta.path().get_ident().is_some_and(|key| KEYS.iter().any(|k| key == k))
-                    }
-                    _ => false,
-                })
+                .filter(|item| RetryArgs::from_list(std::slice::from_ref(item)).is_ok())
                 .collect();
-            // Errors of this second pass repeat the first's.
-            RetryArgs::from_list(&known).ok()
+            RetryArgs::from_list(&valid).ok()
         }
     }
 }

@@ -4,46 +4,20 @@ use darling::Error;
 use darling::error::Accumulator;
 use syn::spanned::Spanned;
 
-use crate::attr::{Kind, RetryArgs};
-use crate::item::{Output, RetryFn, Shape, future_output};
+use std::collections::HashSet;
 
-/// Reports every way the attribute cannot apply to this fn.
+use quote::ToTokens;
+use syn::{Expr, FnArg, Type};
+
+use crate::attr::{HedgeArgs, Kind, On, RetryArgs, Unless};
+use crate::dsl;
+use crate::item::{self, Output, Receiver, RetryFn, Shape, future_output, receiver_kind};
+
+/// Reports every way a retry attribute cannot apply to this fn.
 pub(crate) fn check(kind: Kind, func: &RetryFn, args: Option<&RetryArgs>, errors: &mut Accumulator) {
     let attr = kind.attr_name();
     let sig = &func.sig;
-    if let Some(constness) = &sig.constness {
-        errors.push(
-            Error::custom(format!(
-                "{attr} cannot go on a `const fn`: retrying sleeps and runs hooks, which const evaluation cannot"
-            ))
-            .with_span(constness),
-        );
-    }
-    if let Some(abi) = &sig.abi {
-        errors.push(
-            Error::custom(format!(
-                "{attr} cannot go on an `extern` fn: the retried body runs in a Rust closure; \
-                 put the attribute on a Rust fn and call it from the `extern` one"
-            ))
-            .with_span(abi),
-        );
-    }
-    if let Some(variadic) = &sig.variadic {
-        errors.push(
-            Error::custom(format!(
-                "{attr} cannot go on a C-variadic fn: its arguments cannot be handed to a retry"
-            ))
-            .with_span(variadic),
-        );
-    }
-    if func.body.is_none() {
-        errors.push(
-            Error::custom(format!(
-                "{attr} needs the fn's body: put it on the method in the `impl`, or give the trait method a default body"
-            ))
-            .with_span(&sig.ident),
-        );
-    }
+    check_fn(attr, func, errors);
     let returns_future = matches!(func.shape, Shape::Sync)
         && matches!(&sig.output, syn::ReturnType::Type(_, ty) if future_output(ty).is_some());
     if returns_future {
@@ -59,6 +33,7 @@ pub(crate) fn check(kind: Kind, func: &RetryFn, args: Option<&RetryArgs>, errors
         );
     }
     let Some(args) = args else { return };
+    check_values(func, args, errors);
     if let Some(timeout) = &args.timeout {
         if matches!(func.shape, Shape::Sync) {
             errors.push(
@@ -76,6 +51,16 @@ pub(crate) fn check(kind: Kind, func: &RetryFn, args: Option<&RetryArgs>, errors
                 .with_span(&timeout.span()),
             );
         }
+    }
+    if let Some(counts) = &args.breaker_counts
+        && args.breaker.is_none()
+    {
+        errors.push(
+            Error::custom(
+                "`breaker_counts` says which errors count against `breaker`, but there is no `breaker`",
+            )
+            .with_span(&counts.span()),
+        );
     }
     if let Some(breaker) = &args.breaker
         && !func.output.is_result()
@@ -127,6 +112,7 @@ pub(crate) fn check(kind: Kind, func: &RetryFn, args: Option<&RetryArgs>, errors
             ("when", args.when.as_ref().map(|v| v.span())),
             ("unless", args.unless.as_ref().map(|v| v.span())),
             ("retry_after", args.retry_after.as_ref().map(|v| v.span())),
+            ("breaker_counts", args.breaker_counts.as_ref().map(|v| v.span())),
         ];
         for (key, span) in error_keys {
             if let Some(span) = span {
@@ -136,5 +122,387 @@ pub(crate) fn check(kind: Kind, func: &RetryFn, args: Option<&RetryArgs>, errors
                 );
             }
         }
+    }
+}
+
+/// The attribute's values: each DSL value (see [`dsl::validate`]), the patterns
+/// against the error type, the `log` level.
+fn check_values(func: &RetryFn, args: &RetryArgs, errors: &mut Accumulator) {
+    let sig = &func.sig;
+    let values = [
+        &args.stop,
+        &args.wait,
+        &args.when,
+        &args.if_result,
+        &args.retry_after,
+        &args.timeout,
+        &args.deadline,
+        &args.before,
+        &args.after,
+        &args.before_sleep,
+        &args.on_success,
+        &args.on_giveup,
+        &args.fallback,
+        &args.sleep,
+        &args.clock,
+        &args.breaker,
+        &args.budget,
+    ];
+    for value in values.into_iter().flatten() {
+        dsl::validate(&value.0, sig, errors);
+    }
+    let err = match &func.output {
+        Output::Result { err, .. } => err.as_deref(),
+        Output::Value { .. } => None,
+    };
+    // (On a fn that returns no `Result`, these keys are reported as such.)
+    let result = func.output.is_result();
+    if let Some(on) = &args.on
+        && let On::Patterns(patterns) = &**on
+        && result
+    {
+        crate::shared::check_patterns(&patterns.0, err, &sig.generics, errors);
+    }
+    for patterns_or_predicate in [&args.unless, &args.breaker_counts].into_iter().flatten() {
+        match &**patterns_or_predicate {
+            Unless::Patterns(patterns) if result => {
+                crate::shared::check_patterns(&patterns.0, err, &sig.generics, errors)
+            }
+            Unless::Patterns(_) => {}
+            Unless::Predicate(expr) => dsl::validate(expr, sig, errors),
+        }
+    }
+    if let Some(log) = &args.log
+        && crate::attr::log_level(&log.0).is_none()
+    {
+        errors.push(
+            Error::custom("`log` is a level: `off`, `trace`, `debug`, `info`, `warn` or `error`")
+                .with_span(&log.0),
+        );
+    }
+}
+
+/// The checks every attribute (`#[retry]`, `#[retry_if_result]`, `#[hedge]`)
+/// makes of the fn it is on: what kind of fn it is, the attributes beside it, and
+/// how its arguments can reach each attempt.
+pub(crate) fn check_fn(attr: &str, func: &RetryFn, errors: &mut Accumulator) {
+    let sig = &func.sig;
+    if let Some(constness) = &sig.constness {
+        errors.push(
+            Error::custom(format!(
+                "{attr} cannot go on a `const fn`: retrying sleeps and runs hooks, which const evaluation cannot"
+            ))
+            .with_span(constness),
+        );
+    }
+    let is_hedge = attr == "#[hedge]";
+    for outer in &func.outer_attrs {
+        let name = outer.path().segments.last().map(|segment| segment.ident.to_string());
+        match name.as_deref() {
+            Some("retry" | "retry_if_result") if !is_hedge => errors.push(
+                Error::custom(format!(
+                    "{attr} is already on this fn: a second one would retry the retried call (3 attempts of 3 \
+                     attempts each); put all the keys in one attribute"
+                ))
+                .with_span(outer.path()),
+            ),
+            Some("hedge") if is_hedge => errors.push(
+                Error::custom("#[hedge] is already on this fn: put all the keys in one attribute").with_span(outer.path()),
+            ),
+            Some("track_caller") if matches!(func.shape, Shape::Sync) => errors.push(
+                Error::custom(format!(
+                    "{attr} cannot keep `#[track_caller]`: each attempt runs the body in a closure, where \
+                     `Location::caller()` and panics would report the body's line, not the caller's; put \
+                     `#[track_caller]` on a fn that calls this one, or remove it"
+                ))
+                .with_span(outer.path()),
+            ),
+            _ => {}
+        }
+    }
+    // `extern "Rust"` is a Rust fn; other ABIs are called from foreign code.
+    if let Some(abi) =
+        sig.abi.as_ref().filter(|abi| abi.name.as_ref().is_none_or(|name| name.value() != "Rust"))
+    {
+        errors.push(
+            Error::custom(format!(
+                "{attr} cannot go on an `extern` fn: the retried body runs in a Rust closure; \
+                 put the attribute on a Rust fn and call it from the `extern` one"
+            ))
+            .with_span(abi),
+        );
+    }
+    if let Some(variadic) = &sig.variadic {
+        errors.push(
+            Error::custom(format!(
+                "{attr} cannot go on a C-variadic fn: its arguments cannot be handed to a retry"
+            ))
+            .with_span(variadic),
+        );
+    }
+    if func.body.is_none() {
+        errors.push(
+            Error::custom(format!(
+                "{attr} needs the fn's body: put it on the method in the `impl`, or give the trait method a default body"
+            ))
+            .with_span(&sig.ident),
+        );
+    }
+    check_arguments(attr, func, errors);
+}
+
+/// The arguments an attempt cannot be handed as the fn takes them: a borrow the
+/// result keeps out of a `&mut` argument lent to each attempt, and an `impl
+/// Trait` value the first attempt uses up.
+pub(crate) fn check_arguments(attr: &str, func: &RetryFn, errors: &mut Accumulator) {
+    let sig = &func.sig;
+    // Lifetimes of the `&mut` arguments, and whether one is elided.
+    let mut lent: Vec<(String, Option<String>, proc_macro2::Span)> = Vec::new();
+    let mut references = 0;
+    for input in &sig.inputs {
+        match input {
+            syn::FnArg::Receiver(receiver) => {
+                if let syn::ReceiverKind::Reference(_, lifetime, _) = &receiver.kind {
+                    references += 1;
+                    if receiver_kind(sig) == Receiver::Mut {
+                        lent.push((
+                            "self".to_owned(),
+                            lifetime.as_ref().map(|l| l.ident.to_string()),
+                            receiver.self_token.span,
+                        ));
+                    }
+                }
+            }
+            syn::FnArg::Typed(typed) => {
+                if let syn::Type::Reference(reference) = &*typed.ty {
+                    references += 1;
+                    if reference.mutability.is_some() {
+                        let name = crate::item::show(&typed.pat);
+                        lent.push((
+                            name,
+                            reference.lifetime.as_ref().map(|l| l.ident.to_string()),
+                            typed.pat.span(),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    if !lent.is_empty() {
+        let (named, elided) = output_lifetimes(func.output.ty());
+        let has_self = sig.receiver().is_some_and(|r| matches!(r.kind, syn::ReceiverKind::Reference(..)));
+        let escaping = lent.iter().find(|(name, lifetime, _)| match lifetime {
+            Some(lifetime) => named.contains(lifetime),
+            None => elided && (name == "self" || (!has_self && references == 1)),
+        });
+        if let Some((name, _, span)) = escaping {
+            let shown = if name == "self" { "`self`".to_owned() } else { format!("`{name}`") };
+            errors.push(
+                Error::custom(format!(
+                    "{attr} lends {shown} to each attempt in turn, so the value returned cannot borrow from it: \
+                     the borrow checker cannot tell that only the last attempt's borrow is returned; return an \
+                     owned value (or an index), and borrow from {shown} after the call"
+                ))
+                .with_span(span),
+            );
+        }
+    }
+    let Some(body) = &func.body else { return };
+    let mut used = None;
+    for input in &sig.inputs {
+        let syn::FnArg::Typed(typed) = input else { continue };
+        let syn::Type::ImplTrait(impl_trait) = &*typed.ty else { continue };
+        let syn::Pat::Ident(ident) = &*typed.pat else { continue };
+        let consuming = ["Into", "TryInto", "IntoIterator", "FnOnce", "IntoFuture"];
+        let mut traits = impl_trait.bounds.iter().filter_map(|bound| match bound {
+            syn::TypeParamBound::Trait(bound) => bound.path.segments.last().map(|s| s.ident.to_string()),
+            _ => None,
+        });
+        if !traits.all(|name| consuming.contains(&name.as_str())) {
+            continue;
+        }
+        let used = used.get_or_insert_with(|| {
+            let mut names = std::collections::HashSet::new();
+            crate::item::identifiers(body.clone(), &mut names);
+            names
+        });
+        if !used.contains(&ident.ident.to_string()) {
+            continue;
+        }
+        let bounds = crate::item::show(&impl_trait.bounds);
+        let instead = if bounds.replace(' ', "") == "Into<String>" { "`&str`" } else { "a reference" };
+        errors.push(
+            Error::custom(format!(
+                "`{name}: impl {bounds}` is taken by value and used up by the first attempt: clone it \
+                 (`impl {bounds} + Clone`, and each attempt gets its own copy), or take {instead}",
+                name = ident.ident
+            ))
+            .with_span(typed),
+        );
+    }
+}
+
+/// The named lifetimes a type mentions, and whether it has an elided one (`&T`,
+/// `'_`).
+fn output_lifetimes(ty: &syn::Type) -> (Vec<String>, bool) {
+    struct Find(Vec<String>, bool);
+    impl syn::visit::Visit<'_> for Find {
+        fn visit_type_reference(&mut self, reference: &syn::TypeReference) {
+            if reference.lifetime.is_none() {
+                self.1 = true;
+            }
+            syn::visit::visit_type_reference(self, reference);
+        }
+        fn visit_lifetime(&mut self, lifetime: &syn::Lifetime) {
+            if lifetime.ident == "_" {
+                self.1 = true;
+            } else {
+                self.0.push(lifetime.ident.to_string());
+            }
+        }
+    }
+    let mut find = Find(Vec::new(), false);
+    syn::visit::Visit::visit_type(&mut find, ty);
+    (find.0, find.1)
+}
+
+/// Every way `#[hedge]` cannot apply to this fn, or its arguments are wrong.
+pub(crate) fn check_hedge(
+    func: &RetryFn,
+    args: Option<&HedgeArgs>,
+    span: proc_macro2::Span,
+    errors: &mut Accumulator,
+) {
+    let sig = &func.sig;
+    let returns_future = matches!(&sig.output, syn::ReturnType::Type(_, ty) if future_output(ty).is_some());
+    if matches!(func.shape, Shape::Sync) && !returns_future {
+        errors.push(
+            Error::custom(
+                "#[hedge] runs several copies of the call at once, inside the caller's task, and returns \
+                 the first to succeed: that needs an `async fn` (a sync call cannot run two copies without \
+                 threads); make it `async`, or hedge its async caller",
+            )
+            .with_span(&sig.fn_token),
+        );
+    } else if returns_future {
+        errors.push(
+            Error::custom(
+                "#[hedge] needs an `async fn`: write the fn as `async fn` instead of returning a future",
+            )
+            .with_span(&sig.output),
+        );
+    }
+    crate::check::check_fn("#[hedge]", func, errors);
+    if !func.output.is_result() {
+        let ty = func.output.ty();
+        errors.push(
+            Error::custom(format!(
+                "#[hedge] returns the first copy that succeeds, so the fn must return a `Result`, not `{}`",
+                item::show(ty)
+            ))
+            .with_span(ty),
+        );
+    }
+    for input in &sig.inputs {
+        let (shared_mut, by_value_impl, tokens) = match input {
+            FnArg::Receiver(receiver) => {
+                let kind = item::receiver_kind(sig);
+                if kind == item::Receiver::Value {
+                    errors.push(
+                        Error::custom(
+                            "hedged copies run at the same time, and each would need its own `self`: take \
+                             `&self`, and clone inside the body what a copy needs to own",
+                        )
+                        .with_span(receiver),
+                    );
+                }
+                let shared_mut = matches!(kind, item::Receiver::Mut | item::Receiver::PinMut);
+                (shared_mut, false, receiver.to_token_stream())
+            }
+            FnArg::Typed(typed) => (
+                matches!(&*typed.ty, Type::Reference(r) if r.mutability.is_some()),
+                matches!(&*typed.ty, Type::ImplTrait(_)),
+                typed.to_token_stream(),
+            ),
+        };
+        if shared_mut {
+            errors.push(
+                Error::custom(
+                    "hedged copies run at the same time, so they cannot share a `&mut`: take `&` (with \
+                     interior mutability if needed) or an owned value that each copy clones",
+                )
+                .with_span(&tokens),
+            );
+        }
+        if by_value_impl {
+            errors.push(
+                Error::custom(
+                    "each hedged copy needs its own argument, and an `impl Trait` value cannot be cloned \
+                     here: take it by reference (`&impl Trait`) or as a generic `T: Clone`",
+                )
+                .with_span(&tokens),
+            );
+        }
+    }
+    let Some(args) = args else { return };
+    match &args.n {
+        None => errors.push(
+            Error::custom(
+                "#[hedge] needs `n`, the most copies in flight, the first included: `#[hedge(n = 2)]`",
+            )
+            .with_span(&span),
+        ),
+        Some(n) => {
+            if let Some(count) = dsl::literal_seconds(&n.0)
+                && (count < 2.0 || count.fract() != 0.0)
+            {
+                errors.push(
+                    Error::custom("`n` is a whole number of at least 2 (the call plus at least one hedge)")
+                        .with_span(&n.0),
+                );
+            }
+        }
+    }
+    if let Some(delay) = &args.delay
+        && dsl::literal_seconds(&delay.0).is_some_and(|secs| secs < 0.0)
+    {
+        errors.push(Error::custom("a hedge delay cannot be negative").with_span(&delay.0));
+    }
+    if let Some(delay) = &args.delay
+        && matches!(&delay.0, Expr::Call(call) if dsl::callee_name(call).as_deref() == Some("percentile"))
+    {
+        // The percentile's state is a `static` of the fn, made once: its
+        // arguments cannot read the fn's.
+        let mut used = HashSet::new();
+        crate::item::identifiers(delay.0.to_token_stream(), &mut used);
+        let mut arguments = HashSet::new();
+        for input in &sig.inputs {
+            if let FnArg::Typed(typed) = input {
+                crate::item::identifiers(typed.pat.to_token_stream(), &mut arguments);
+            }
+        }
+        if let Some(argument) = used.iter().find(|name| arguments.contains(*name)) {
+            errors.push(
+                Error::custom(format!(
+                    "`percentile(..)` keeps this fn's recent latencies in a `static`, made once, so its \
+                     arguments are constants and cannot read the fn's argument `{argument}`: write the \
+                     value, or a `const`"
+                ))
+                .with_span(&delay.0),
+            );
+        }
+    }
+    // The values, and the patterns against the error type.
+    for value in [&args.n, &args.delay, &args.when, &args.budget].into_iter().flatten() {
+        dsl::validate(&value.0, sig, errors);
+    }
+    if let Some(on) = &args.on
+        && let On::Patterns(patterns) = &**on
+    {
+        let err = match &func.output {
+            Output::Result { err, .. } => err.as_deref(),
+            Output::Value { .. } => None,
+        };
+        crate::shared::check_patterns(&patterns.0, err, &sig.generics, errors);
     }
 }

@@ -102,16 +102,153 @@ fn duration_literal(lit: &Lit) -> Option<Result<TokenStream, Error>> {
     Some(Ok(quote_spanned!(span=> ::core::time::Duration::new(#secs, #subsec))))
 }
 
-/// Rewrites one DSL value in place; errors are pushed to `errors`.
-pub(crate) fn rewrite(expr: &mut Expr, errors: &mut darling::error::Accumulator) {
+/// The functions of `retry::dsl`, which a value may call by their bare names.
+const DSL_FNS: &[&str] = &[
+    "attempts",
+    "before_elapsed",
+    "chain",
+    "decorrelated",
+    "elapsed",
+    "equal_jitter",
+    "expo",
+    "expo_jitter",
+    "fibonacci",
+    "fixed",
+    "linear",
+    "never",
+    "none",
+    "percentile",
+    "random",
+    "random_expo",
+    "transient",
+];
+
+/// Where the DSL's names resolve: each bare DSL name a value calls becomes the
+/// full path of the runtime's fn, so nothing is imported over the user's names:
+/// the fn's arguments and locals keep their meaning (`stop = attempts(attempts)`).
+/// A user item of the same name in scope is a compile error rather than silently
+/// swapped ([`Scope::clash_check`]).
+pub(crate) struct Scope {
+    private: TokenStream,
+    /// The fn's argument names: a bare DSL name in value position that is one of
+    /// them stays the argument.
+    arguments: std::collections::HashSet<String>,
+    /// The DSL names used, with where.
+    used: Vec<syn::Ident>,
+}
+
+impl Scope {
+    pub(crate) fn new(private: &TokenStream, sig: &syn::Signature) -> Self {
+        let mut arguments = std::collections::HashSet::new();
+        for input in &sig.inputs {
+            if let syn::FnArg::Typed(typed) = input {
+                crate::item::identifiers(typed.pat.to_token_stream(), &mut arguments);
+            }
+        }
+        Scope { private: private.clone(), arguments, used: Vec::new() }
+    }
+
+    /// Adds the names a value binds itself (closure parameters, `let`s) to the
+    /// names that stay the user's.
+    fn bind_locals(&mut self, expr: &Expr) {
+        struct Bound<'a>(&'a mut std::collections::HashSet<String>);
+        impl syn::visit::Visit<'_> for Bound<'_> {
+            fn visit_pat_ident(&mut self, pat: &syn::PatIdent) {
+                self.0.insert(pat.ident.to_string());
+                syn::visit::visit_pat_ident(self, pat);
+            }
+        }
+        syn::visit::Visit::visit_expr(&mut Bound(&mut self.arguments), expr);
+    }
+
+    /// Items that fail to compile when a DSL name this attribute used is also a
+    /// user's item in scope: an import of the name beside a glob import of the
+    /// DSL is ambiguous (E0659) exactly then, and rustc's message names both and
+    /// how to write each unambiguously (`self::fixed`, `retry::dsl::fixed`).
+    pub(crate) fn clash_check(&self) -> TokenStream {
+        if self.used.is_empty() {
+            return TokenStream::new();
+        }
+        let private = &self.private;
+        let mut seen = std::collections::HashSet::new();
+        // An argument of the same name is a local, which imports cannot see (nor
+        // clash with): skipped.
+        let names = self
+            .used
+            .iter()
+            .filter(|name| !self.arguments.contains(&name.to_string()) && seen.insert(name.to_string()));
+        quote::quote! {
+            const _: () = {
+                #[allow(unused_imports)]
+                use #private::dsl::*;
+                #(#[allow(unused_imports)] use #names as _;)*
+            };
+        }
+    }
+}
+
+/// Reports every way one DSL value is wrong (the validation pass): literals no
+/// policy accepts, malformed durations, misspelled DSL fns, misplaced named
+/// arguments. The same walk as [`rewrite`], on a copy, reporting.
+pub(crate) fn validate(expr: &Expr, sig: &syn::Signature, errors: &mut darling::error::Accumulator) {
     check_literals(expr, errors);
-    let mut rewriter = Rewriter { errors, in_closure: false };
-    rewriter.visit_expr_mut(expr);
+    let mut scope = Scope::new(&TokenStream::new(), sig);
+    scope.bind_locals(expr);
+    let mut copy = expr.clone();
+    Rewriter { errors: Some(errors), in_closure: false, scope: &mut scope }.visit_expr_mut(&mut copy);
+}
+
+/// Rewrites one DSL value in place (generation: [`validate`] reported what is
+/// wrong with it, so nothing here can fail).
+pub(crate) fn rewrite(expr: &mut Expr, scope: &mut Scope) {
+    let arguments = scope.arguments.clone();
+    scope.bind_locals(expr);
+    Rewriter { errors: None, in_closure: false, scope: &mut *scope }.visit_expr_mut(expr);
+    scope.arguments = arguments;
 }
 
 struct Rewriter<'a> {
-    errors: &'a mut darling::error::Accumulator,
+    /// Where the validation pass reports; `None` when generating.
+    errors: Option<&'a mut darling::error::Accumulator>,
     in_closure: bool,
+    scope: &'a mut Scope,
+}
+
+impl Rewriter<'_> {
+    fn report(&mut self, error: Error) {
+        if let Some(errors) = &mut self.errors {
+            errors.push(error);
+        }
+    }
+}
+
+impl Rewriter<'_> {
+    /// `name` → `::retry::__private::dsl::name` for a bare DSL name.
+    fn qualify(&mut self, path: &mut syn::ExprPath, callee: bool) {
+        let Some(ident) = path.path.get_ident().filter(|_| path.qself.is_none()) else { return };
+        let name = ident.to_string();
+        if self.in_closure && self.scope.arguments.contains(&name) {
+            return;
+        }
+        if callee
+            && !self.in_closure
+            && !DSL_FNS.contains(&name.as_str())
+            && !self.scope.arguments.contains(&name)
+        {
+            if let Some(near) = DSL_FNS.iter().find(|dsl| name.len() >= 4 && distance(&name, dsl) <= 2) {
+                let error = Error::custom(format!("unknown DSL function `{name}`; did you mean `{near}`?"));
+                self.report(error.with_span(ident));
+            }
+            return;
+        }
+        if !DSL_FNS.contains(&name.as_str()) || (!callee && self.scope.arguments.contains(&name)) {
+            return;
+        }
+        let ident = ident.clone();
+        self.scope.used.push(ident.clone());
+        let private = crate::item::respanned(&self.scope.private, ident.span());
+        path.path = syn::parse_quote_spanned!(ident.span()=> #private::dsl::#ident);
+    }
 }
 
 impl VisitMut for Rewriter<'_> {
@@ -129,21 +266,33 @@ impl VisitMut for Rewriter<'_> {
                 if let Expr::Lit(lit) = &*unary.expr
                     && duration_literal(&lit.lit).is_some()
                 {
-                    self.errors.push(Error::custom("a duration cannot be negative").with_span(&*unary));
+                    let error = Error::custom("a duration cannot be negative").with_span(&*unary);
+                    self.report(error);
                     return;
                 }
             }
+            _ => {}
+        }
+        match expr {
+            // A DSL fn called in a closure or a block is the DSL's too (unless
+            // the value binds the name itself).
+            Expr::Call(call) => {
+                if let Expr::Path(path) = &mut *call.func {
+                    self.qualify(path, true);
+                }
+            }
+            Expr::Path(path) if !self.in_closure => self.qualify(path, false),
             _ => {}
         }
         visit_mut::visit_expr_mut(self, expr);
         match expr {
             Expr::Lit(lit) => match duration_literal(&lit.lit) {
                 Some(Ok(tokens)) => *expr = Expr::Verbatim(tokens),
-                Some(Err(error)) => self.errors.push(error),
+                Some(Err(error)) => self.report(error),
                 None => {}
             },
             Expr::Call(call) if !self.in_closure => {
-                if let Some(rewritten) = named_arguments(call, self.errors) {
+                if let Some(rewritten) = named_arguments(call, self.errors.as_deref_mut()) {
                     *expr = rewritten;
                 }
             }
@@ -155,7 +304,15 @@ impl VisitMut for Rewriter<'_> {
 /// The name of a call's callee when it is a bare identifier (`expo` in `expo(1)`).
 pub(crate) fn callee_name(call: &syn::ExprCall) -> Option<String> {
     match &*call.func {
-        Expr::Path(path) if path.qself.is_none() => path.path.get_ident().map(ToString::to_string),
+        Expr::Path(path) if path.qself.is_none() => match path.path.get_ident() {
+            Some(ident) => Some(ident.to_string()),
+            // A DSL name qualified by [`Rewriter::qualify`].
+            None => {
+                let segments = &path.path.segments;
+                let dsl = segments.len() >= 2 && segments[segments.len() - 2].ident == "dsl";
+                segments.last().filter(|_| dsl).map(|last| last.ident.to_string())
+            }
+        },
         _ => None,
     }
 }
@@ -175,7 +332,15 @@ fn named(arg: &Expr) -> Option<(&syn::Ident, &Expr)> {
 
 /// `f(a, k = v)` → `f(a).k(v)`; `chain(a, b)` → `chain((a, b))`. `None` when the
 /// call has neither.
-fn named_arguments(call: &syn::ExprCall, errors: &mut darling::error::Accumulator) -> Option<Expr> {
+fn named_arguments(
+    call: &syn::ExprCall,
+    mut errors: Option<&mut darling::error::Accumulator>,
+) -> Option<Expr> {
+    let mut report = |error: Error| {
+        if let Some(errors) = errors.as_deref_mut() {
+            errors.push(error);
+        }
+    };
     let is_chain = callee_name(call).as_deref() == Some("chain");
     let has_named = call.args.iter().any(|arg| named(arg).is_some());
     if !has_named && !is_chain {
@@ -187,7 +352,7 @@ fn named_arguments(call: &syn::ExprCall, errors: &mut darling::error::Accumulato
         match named(arg) {
             Some((key, value)) => setters.push((key.clone(), value.clone())),
             None if !setters.is_empty() => {
-                errors.push(
+                report(
                     Error::custom("positional arguments come before named ones (`key = value`)")
                         .with_span(arg),
                 );
@@ -199,7 +364,7 @@ fn named_arguments(call: &syn::ExprCall, errors: &mut darling::error::Accumulato
     let span = call.span();
     let mut tokens = if is_chain {
         if positional.is_empty() {
-            errors.push(
+            report(
                 Error::custom("`chain` needs at least one wait policy: `chain(fixed(1), fixed(5))`")
                     .with_span(call),
             );
@@ -232,7 +397,7 @@ fn check_literals(expr: &Expr, errors: &mut darling::error::Accumulator) {
 }
 
 /// Functions of the DSL whose arguments are durations.
-const DURATION_FNS: &[&str] = &[
+const DURATION_FNS_WITH_DURATIONS: &[&str] = &[
     "fixed",
     "expo",
     "random_expo",
@@ -252,17 +417,54 @@ fn check_call(call: &syn::ExprCall, errors: &mut darling::error::Accumulator) {
     let named_value = |key: &str| call.args.iter().filter_map(named).find(|(k, _)| *k == key).map(|(_, v)| v);
 
     if name == "attempts" {
-        if let Some(n) = positional.first()
-            && literal_seconds(n) == Some(0.0)
-        {
-            errors.push(
+        match positional.first().map(|n| (n, literal_seconds(n))) {
+            Some((n, Some(0.0))) => errors.push(
                 Error::custom("`attempts(0)` would never call the fn; the least is `attempts(1)` (no retry)")
                     .with_span(*n),
-            );
+            ),
+            Some((n, Some(count))) if count < 0.0 => errors.push(
+                Error::custom(
+                    "`attempts` counts calls, the first included: a whole number of at least 1 \
+                     (`attempts(1)`: no retry; `never()`: no limit)",
+                )
+                .with_span(*n),
+            ),
+            _ => {}
         }
         return;
     }
-    if !DURATION_FNS.contains(&name.as_str()) {
+    if matches!(name.as_str(), "elapsed" | "before_elapsed")
+        && let Some(limit) = positional.first()
+        && literal_seconds(limit) == Some(0.0)
+    {
+        errors.push(
+            Error::custom(format!(
+                "`{name}(0)` stops after the first attempt, whatever it is: write `attempts(1)` for no retry"
+            ))
+            .with_span(*limit),
+        );
+    }
+    // A first delay above `max`: every delay would be `max`, which is what the
+    // user would write as `fixed(max)` (and it is likely a slip of units).
+    if matches!(
+        name.as_str(),
+        "expo" | "random_expo" | "equal_jitter" | "expo_jitter" | "fibonacci" | "linear" | "decorrelated"
+    ) && let (Some(first), Some(max)) = (positional.first(), named_value("max"))
+        && let (Some(f), Some(m)) = (literal_seconds(first), literal_seconds(max))
+        && f > m
+    {
+        errors.push(
+            Error::custom(format!(
+                "the first delay ({}) is greater than `max` ({}): every delay would be `max`; \
+                 write `fixed({})`, or check the units",
+                show(first),
+                show(max),
+                show(max)
+            ))
+            .with_span(*first),
+        );
+    }
+    if !DURATION_FNS_WITH_DURATIONS.contains(&name.as_str()) {
         return;
     }
     let durations = positional
@@ -302,4 +504,20 @@ fn check_call(call: &syn::ExprCall, errors: &mut darling::error::Accumulator) {
 
 fn show(expr: &Expr) -> String {
     expr.to_token_stream().to_string().replace(' ', "")
+}
+
+/// The edit distance between two names (for "did you mean").
+pub(crate) fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let current = row[j + 1];
+            row[j + 1] = (previous + usize::from(ca != *cb)).min(row[j] + 1).min(current + 1);
+            previous = current;
+        }
+    }
+    row[b.len()]
 }

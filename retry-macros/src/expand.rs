@@ -4,21 +4,22 @@
 use std::collections::HashSet;
 
 use darling::Error;
-use darling::error::Accumulator;
 use darling::util::SpannedValue;
-use proc_macro2::TokenStream;
+use proc_macro2::{Ident, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Pat, Type};
 
 use crate::attr::{self, Kind, On, RetryArgs, Unless, Value};
 use crate::check;
 use crate::dsl;
-use crate::item::{self, Output, RetryFn, Shape};
+use crate::item::respanned;
+use crate::item::{self, Mode, Output, Receiver, RetryFn, Shape};
+use crate::shared::{default_name, matcher, value};
 
 /// Expands `#[retry(args)] item` (or `#[retry_if_result]`). Never panics; on any
 /// error it returns the fn unchanged together with every error found.
 pub fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
+    // Parse.
     let mut errors = Error::accumulator();
     let mut mentioned = HashSet::new();
     item::identifiers(args.clone(), &mut mentioned);
@@ -30,37 +31,39 @@ pub fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
         Ok(func) => func,
         Err(error) => {
             errors.push(error.into());
-            return unchanged(item, errors);
+            return unchanged(item, errors.into_inner());
         }
     };
     // `#[retry] #[hedge]`: each attempt runs the hedged call (the hedge is applied
     // here, inside, rather than around the retried fn).
-    if let Some(index) = func.outer_attrs.iter().position(crate::hedge::is_hedge) {
+    let hedge = func.outer_attrs.iter().position(crate::hedge::is_hedge).map(|index| {
         let attr = func.outer_attrs.remove(index);
-        let hedge_args = crate::hedge::attr_args(&attr);
-        item::identifiers(hedge_args.clone(), &mut mentioned);
-        match crate::hedge::hedged_body(hedge_args, &func, &mentioned, &mut errors) {
-            Some((body, inputs)) => {
-                func.body = Some(body);
-                func.sig.inputs = inputs;
-            }
-            None => return unchanged(item, errors),
-        }
+        let tokens = crate::hedge::attr_args(&attr);
+        item::identifiers(tokens.clone(), &mut mentioned);
+        let span = tokens.span();
+        (attr::parse_hedge(tokens, &mut errors), span)
+    });
+    func.output.settle(args.as_ref().is_some_and(|args| args.if_result.is_some()));
+    // Validate: every error, at once.
+    if let Some((hedge_args, span)) = &hedge {
+        check::check_hedge(&func, hedge_args.as_ref(), *span, &mut errors);
     }
     check::check(kind, &func, args.as_ref(), &mut errors);
-    let Some(args) = args else { return unchanged(item, errors) };
-    let policy = policy(kind, &func, args, &mentioned, &mut errors);
-    match errors.finish() {
-        Ok(()) => generate(func, policy, &mentioned),
-        Err(errors) => {
-            let errors = errors.write_errors();
-            quote!(#item #errors)
-        }
+    let errors = errors.into_inner();
+    let Some(args) = args.filter(|_| errors.is_empty()) else { return unchanged(item, errors) };
+    // Generate: nothing here can fail.
+    if let Some((Some(hedge_args), _)) = hedge {
+        let (body, inputs) = crate::hedge::hedged_body(hedge_args, &func, &mentioned);
+        func.body = Some(body);
+        func.sig.inputs = inputs;
     }
+    let policy = policy(kind, &func, args);
+    generate(func, policy, &mentioned)
 }
 
-fn unchanged(item: TokenStream, errors: Accumulator) -> TokenStream {
-    let errors = errors.into_inner().into_iter().map(Error::write_errors);
+/// The fn as it was, with the errors: the rest of the crate still type-checks.
+fn unchanged(item: TokenStream, errors: Vec<Error>) -> TokenStream {
+    let errors = errors.into_iter().map(Error::write_errors);
     quote!(#item #(#errors)*)
 }
 
@@ -78,21 +81,8 @@ struct Policy {
     fallback: bool,
 }
 
-pub(crate) fn value(spanned: SpannedValue<Value>, errors: &mut Accumulator) -> TokenStream {
-    let span = spanned.span();
-    let mut expr = spanned.into_inner().0;
-    dsl::rewrite(&mut expr, errors);
-    quote_spanned!(span=> #expr)
-}
-
 /// The `Retrying` builder chain for the arguments.
-fn policy(
-    kind: Kind,
-    func: &RetryFn,
-    args: RetryArgs,
-    mentioned: &HashSet<String>,
-    errors: &mut Accumulator,
-) -> Policy {
+fn policy(kind: Kind, func: &RetryFn, args: RetryArgs) -> Policy {
     let krate = match &args.krate {
         Some(path) => path.to_token_stream(),
         None => quote!(::retry),
@@ -110,17 +100,14 @@ fn policy(
     };
     let name = match &args.name {
         Some(name) => name.0.to_token_stream(),
-        None => {
-            let ident = func.sig.ident.to_string();
-            quote!(#private::fn_path!(#ident))
-        }
+        None => default_name(&func.sig, &private),
     };
     // The name, stop, wait and first error condition go to one call that makes
     // the policy (`policy`, `policy_when`, `policy_matching`, `polling_policy`);
     // the other keys are setters on its result, appended here.
     let mut setters = TokenStream::new();
     // Items the chain refers to (the `on`/`unless` predicates), at the top of its block.
-    let mut items = TokenStream::new();
+    let mut scope = dsl::Scope::new(&private, &func.sig);
     let mut setter = |method: &str, tokens: TokenStream, span: proc_macro2::Span| {
         let method = syn::Ident::new(method, span);
         // Appended in place: re-quoting the chain for each call would copy it each time.
@@ -130,20 +117,19 @@ fn policy(
     // `deadline` is a stop (no sleep that would end past it) and, on async fns, a
     // cut of the running attempt; `timeout` only the cut.
     let mut prelude = TokenStream::new();
-    let mut limit = |name: &str, spanned: Option<SpannedValue<Value>>, errors: &mut Accumulator| match spanned
-    {
+    let mut limit = |name: &str, spanned: Option<SpannedValue<Value>>| match spanned {
         Some(spanned) => {
             let span = spanned.span();
-            let tokens = value(spanned, errors);
-            let local = syn::Ident::new(&format!("__retry_{name}"), span);
+            let tokens = value(spanned, &mut scope);
+            let local = syn::Ident::new(&format!("__retry_{name}"), span.resolved_at(Span::mixed_site()));
             prelude.extend(quote_spanned!(span=> let #local = #private::limit_duration(#tokens);));
             Some(quote!(::core::option::Option::Some(#local)))
         }
         None => None,
     };
     let limit_span = args.timeout.as_ref().or(args.deadline.as_ref()).map(|v| v.span());
-    let timeout = limit("timeout", args.timeout, errors);
-    let deadline = limit("deadline", args.deadline, errors);
+    let timeout = limit("timeout", args.timeout);
+    let deadline = limit("deadline", args.deadline);
     let has_deadline = deadline.is_some();
     let cuts = func.output.is_result() && !matches!(func.shape, Shape::Sync);
     let limits = (cuts && (timeout.is_some() || has_deadline)).then(|| {
@@ -155,16 +141,17 @@ fn policy(
     // wrong one is reported there.
     let stop = args.stop.map(|spanned| {
         let span = spanned.span();
-        let tokens = value(spanned, errors);
+        let tokens = value(spanned, &mut scope);
         let check = respanned(&private, span);
         (quote_spanned!(span=> #check::stop_policy(#tokens)), span)
     });
+    let deadline_local = syn::Ident::new("__retry_deadline", Span::mixed_site());
     let stop = match (stop, has_deadline) {
         (Some((stop, span)), true) => {
-            quote_spanned!(span=> #private::stop::Either(#stop, #private::dsl::before_elapsed(__retry_deadline)))
+            quote_spanned!(span=> #private::stop::Either(#stop, #private::dsl::before_elapsed(#deadline_local)))
         }
         (None, true) => {
-            quote!(#private::stop::Either(#private::default_stop(), #private::dsl::before_elapsed(__retry_deadline)))
+            quote!(#private::stop::Either(#private::default_stop(), #private::dsl::before_elapsed(#deadline_local)))
         }
         (Some((stop, _)), false) => stop,
         (None, false) => quote!(#private::default_stop()),
@@ -172,7 +159,7 @@ fn policy(
     let wait = match args.wait {
         Some(spanned) => {
             let span = spanned.span();
-            let tokens = value(spanned, errors);
+            let tokens = value(spanned, &mut scope);
             let check = respanned(&private, span);
             quote_spanned!(span=> #check::wait_policy(#tokens))
         }
@@ -190,27 +177,34 @@ fn policy(
                 // reported there (and again where the policy is used).
                 let private = respanned(&private, span);
                 first_when = Some((quote_spanned!(span=> #private::condition::transient), span, Made::Fn));
-                if !retry_after_given {
-                    setter("retry_after", quote_spanned!(span=> #private::transient_retry_after), span);
+                match (&err, retry_after_given) {
+                    (_, true) => {}
+                    // A named error type: its hint through a probe, so a type that
+                    // is not `Transient` is reported once (by the condition).
+                    (Some(err), false) if !item::mentions_impl(err) => {
+                        let hint = quote_spanned! {span=>
+                            {
+                                #[allow(unused_imports)]
+                                use #private::{NoHint as _, TransientHint as _};
+                                (&#private::Probe::<#err>::new()).hint()
+                            }
+                        };
+                        setter("retry_after", hint, span);
+                    }
+                    (_, false) => {
+                        setter("retry_after", quote_spanned!(span=> #private::transient_retry_after), span)
+                    }
                 }
             }
             On::Patterns(patterns) => {
-                let (matcher, item) = predicate(
-                    "__retry_on",
-                    patterns.0,
-                    err.as_ref(),
-                    mentioned,
-                    &private,
-                    errors,
-                    &mut items,
-                );
-                first_when = Some((matcher, span, if item { Made::Item } else { Made::Closure }));
+                let matcher = matcher(patterns.0, err.as_ref(), &func.sig.generics, &private);
+                first_when = Some((matcher, span, Made::Pattern));
             }
         }
     }
     if let Some(when) = args.when {
         let span = when.span();
-        let tokens = value(when, errors);
+        let tokens = value(when, &mut scope);
         match first_when {
             Some(_) => setter("when", tokens, span),
             None => first_when = Some((tokens, span, Made::Closure)),
@@ -219,11 +213,8 @@ fn policy(
     if let Some(unless) = args.unless {
         let span = unless.span();
         let tokens = match unless.into_inner() {
-            Unless::Patterns(patterns) => {
-                predicate("__retry_unless", patterns.0, err.as_ref(), mentioned, &private, errors, &mut items)
-                    .0
-            }
-            Unless::Predicate(expr) => value(SpannedValue::new(Value(expr), span), errors),
+            Unless::Patterns(patterns) => matcher(patterns.0, err.as_ref(), &func.sig.generics, &private),
+            Unless::Predicate(expr) => value(SpannedValue::new(Value(expr), span), &mut scope),
         };
         setter("unless", tokens, span);
     }
@@ -239,45 +230,41 @@ fn policy(
     ] {
         if let Some(spanned) = spanned {
             let span = spanned.span();
-            setter(key, value(spanned, errors), span);
+            setter(key, value(spanned, &mut scope), span);
         }
     }
+    // Which errors count against the breaker: `breaker_counts`, else every error.
+    let counts = args.breaker_counts.map(|counts| {
+        let span = counts.span();
+        let predicate = match counts.into_inner() {
+            Unless::Patterns(patterns) => matcher(patterns.0, err.as_ref(), &func.sig.generics, &private),
+            Unless::Predicate(expr) => value(SpannedValue::new(Value(expr), span), &mut scope),
+        };
+        let check = respanned(&private, span);
+        let err = types.map(|(_, err)| quote_spanned!(span=> ::<#err, _>));
+        quote_spanned!(span=> #check::error_predicate #err(#predicate))
+    });
     // Bound first, so a temporary (`Arc::clone(&b)`) lives as long as the call.
     for (key, spanned) in [("breaker", args.breaker), ("budget", args.budget)] {
         if let Some(spanned) = spanned {
             let span = spanned.span();
-            let tokens = value(spanned, errors);
-            let local = syn::Ident::new(&format!("__retry_{key}"), span);
+            let tokens = value(spanned, &mut scope);
+            let local = syn::Ident::new(&format!("__retry_{key}"), span.resolved_at(Span::mixed_site()));
             prelude.extend(quote_spanned!(span=> let #local = &(#tokens);));
-            setter(key, local.to_token_stream(), span);
+            match (key, &counts) {
+                ("breaker", Some(counts)) => setter("breaker_counting", quote!(#local, #counts), span),
+                _ => setter(key, local.to_token_stream(), span),
+            }
         }
     }
     // Events (feature `tracing` of the runtime; nothing without it): at `log = ..`
     // or DEBUG, the error shown by `Display` when its type has it.
-    let level: u8 = match &args.log {
-        None => 2,
-        Some(spanned) => {
-            let levels = ["off", "trace", "debug", "info", "warn", "error"];
-            let named = match &spanned.0 {
-                syn::Expr::Path(path) => path.path.get_ident().map(ToString::to_string),
-                _ => None,
-            };
-            match named.as_deref().and_then(|name| levels.iter().position(|l| *l == name)) {
-                Some(index) => index as u8,
-                None => {
-                    errors.push(
-                        Error::custom("`log` is a level: `off`, `trace`, `debug`, `info`, `warn` or `error`")
-                            .with_span(&spanned.0),
-                    );
-                    2
-                }
-            }
-        }
-    };
+    // Validation reported a `log` that is not a level.
+    let level: u8 = args.log.as_ref().and_then(|spanned| attr::log_level(&spanned.0)).unwrap_or(2);
     if let Some(sleep) = args.sleep {
         // Checked here, on the value, for the kind of fn it is on.
         let span = sleep.span();
-        let tokens = value(sleep, errors);
+        let tokens = value(sleep, &mut scope);
         let check =
             if matches!(func.shape, Shape::Sync) { quote!(sync_sleeper) } else { quote!(async_sleeper) };
         setter("sleep", quote_spanned!(span=> #private::#check(#tokens)), span);
@@ -285,18 +272,19 @@ fn policy(
     let has_fallback = args.fallback.is_some();
     if let Some(fallback) = args.fallback {
         let span = fallback.span();
-        let mut tokens = value(fallback, errors);
+        let mut tokens = value(fallback, &mut scope);
         if !func.output.is_result() {
             tokens = quote_spanned!(span=> #private::value_fallback(#tokens));
         }
         setter("fallback", tokens, span);
     }
-    // A sync fn takes a `fn` as a pointer (`policy_matching`), which rustc checks
-    // for less than the `fn` item through `policy_when`; an async fn keeps the
-    // item, which adds nothing to its future.
+    // A sync fn takes the patterns' closure (or `transient`) as a `fn` pointer
+    // (`policy_matching`), which rustc checks for less than a generic predicate
+    // through `policy_when`; an async fn keeps the zero-sized closure, which adds
+    // nothing to its future.
     let sync = matches!(func.shape, Shape::Sync);
     let (make, generics) = match (&first_when, kind) {
-        (Some((_, _, Made::Fn | Made::Item)), _) if sync => ("policy_matching", quote!(_, _)),
+        (Some((_, _, Made::Fn | Made::Pattern)), _) if sync => ("policy_matching", quote!(_, _)),
         (Some(_), _) => ("policy_when", quote!(_, _, _)),
         (None, Kind::Retry) => ("policy", quote!(_, _)),
         (None, Kind::RetryIfResult) => ("polling_policy", quote!(_, _)),
@@ -304,7 +292,7 @@ fn policy(
     let when = first_when.map(|(when, span, made)| {
         // The patterns' item is right by construction; a sync fn's pointer is
         // checked where it is coerced, at the value's span.
-        if matches!(made, Made::Item) || (sync && matches!(made, Made::Fn)) {
+        if sync && matches!(made, Made::Fn | Made::Pattern) {
             return quote!(, #when);
         }
         let check = respanned(&private, span);
@@ -321,10 +309,9 @@ fn policy(
         Some(err) if !item::mentions_impl(err) => quote!(#private::events_of!(#chain, #level, #err)),
         _ => quote!(#private::events_of!(#chain, #level)),
     };
+    let clash_check = scope.clash_check();
     let tokens = quote! {{
-        #items
-        #[allow(unused_imports)]
-        use #private::dsl::*;
+        #clash_check
         #chain
     }};
     Policy { krate, prelude, tokens, limits, fallback: has_fallback }
@@ -332,286 +319,208 @@ fn policy(
 
 /// What the first error condition is, for how the policy takes it.
 enum Made {
-    /// The patterns' `fn` item, made here for the error type.
-    Item,
+    /// The patterns' closure, made here: it captures nothing, so a sync fn takes
+    /// it as a `fn` pointer. (A closure, not a `fn` item: an item could not name
+    /// an error type that mentions the fn's or its impl's generic parameters.)
+    Pattern,
     /// A `fn` of the runtime (`transient`), generic over the error type.
     Fn,
     /// A closure, or any value the user wrote.
     Closure,
 }
 
-/// `tokens` (a path) with every token at `span`: a call through it is then
-/// reported at the value it checks, not at the whole attribute.
-fn respanned(tokens: &TokenStream, span: proc_macro2::Span) -> TokenStream {
-    tokens
-        .clone()
-        .into_iter()
-        .map(|mut token| {
-            token.set_span(span);
-            token
-        })
-        .collect()
-}
-
-/// `|e| matches!(e, E::A { .. } | E::B(..))` for `on = [A, B(..)]`.
-pub(crate) fn matcher(
-    patterns: Vec<Pat>,
-    err: Option<&Type>,
-    private: &TokenStream,
-    errors: &mut Accumulator,
-) -> TokenStream {
-    let patterns = qualify_all(patterns, err, errors);
-    quote! {
-        |__retry_error: &_| #private::core::matches!(__retry_error, #(#patterns)|*)
-    }
-}
-
-/// [`matcher`] as a `fn` item named `name`, pushed to `items`, when the patterns
-/// can only match a concrete error type that the item can name (then `true`): rustc
-/// checks an item for less than a closure (5% of an async fn's check, 4% of a sync
-/// one's). Otherwise (an error type with generic arguments, `Self` anywhere in the
-/// attribute (`mentioned`), a wildcard or a binding that would also match a type
-/// parameter), the closure.
-fn predicate(
-    name: &str,
-    patterns: Vec<Pat>,
-    err: Option<&Type>,
-    mentioned: &HashSet<String>,
-    private: &TokenStream,
-    errors: &mut Accumulator,
-    items: &mut TokenStream,
-) -> (TokenStream, bool) {
-    let named = err.filter(|ty| match ty {
-        Type::Path(path) => {
-            path.qself.is_none()
-                && path.path.segments.iter().all(|s| s.arguments.is_none() && s.ident != "Self")
-        }
-        _ => false,
-    });
-    let item_fits = !mentioned.contains("Self") && patterns.iter().all(concrete);
-    let Some(ty) = named.filter(|_| item_fits) else {
-        return (matcher(patterns, err, private, errors), false);
-    };
-    let patterns = qualify_all(patterns, err, errors);
-    let ident = syn::Ident::new(name, proc_macro2::Span::call_site());
-    items.extend(quote! {
-        #[allow(clippy::unneeded_struct_pattern)]
-        fn #ident(__retry_error: &#ty) -> bool {
-            #private::core::matches!(__retry_error, #(#patterns)|*)
-        }
-    });
-    (ident.to_token_stream(), true)
-}
-
-/// Whether a pattern (as written) can only match a concrete type: a variant, a
-/// path, a literal or a range, or alternatives of those. A wildcard or a binding
-/// would match a type parameter too.
-fn concrete(pat: &Pat) -> bool {
-    match pat {
-        Pat::Ident(ident) => ident.by_ref.is_none() && ident.mutability.is_none() && ident.subpat.is_none(),
-        Pat::TupleStruct(_) | Pat::Struct(_) | Pat::Path(_) | Pat::Lit(_) | Pat::Range(_) => true,
-        Pat::Or(or) => or.cases.iter().all(concrete),
-        Pat::Paren(paren) => concrete(&paren.pat),
-        _ => false,
-    }
-}
-
-/// Each pattern with its leading single segment read as a variant of the error type.
-fn qualify_all(patterns: Vec<Pat>, err: Option<&Type>, errors: &mut Accumulator) -> Vec<Pat> {
-    let err_path = err.and_then(|ty| match ty {
-        Type::Path(path) if path.qself.is_none() => Some(expression_path(&path.path)),
-        _ => None,
-    });
-    patterns.into_iter().map(|p| qualify(p, err_path.as_ref(), err, errors)).collect()
-}
-
-/// `MyError<T>` → `MyError::<T>` (a path usable in patterns).
-fn expression_path(path: &syn::Path) -> syn::Path {
-    let mut path = path.clone();
-    for segment in &mut path.segments {
-        if let syn::PathArguments::AngleBracketed(args) = &mut segment.arguments {
-            args.colon2_token.get_or_insert_with(Default::default);
-        }
-    }
-    path
-}
-
-/// Reads a pattern whose leading path is one segment as a variant of the error type.
-fn qualify(pat: Pat, err_path: Option<&syn::Path>, err: Option<&Type>, errors: &mut Accumulator) -> Pat {
-    let mut prefix = |path: &mut syn::Path, span: proc_macro2::Span| -> bool {
-        if path.leading_colon.is_some() || path.segments.len() != 1 {
-            return true;
-        }
-        match err_path {
-            Some(err_path) => {
-                let mut full = err_path.clone();
-                full.segments.push(path.segments[0].clone());
-                *path = full;
-                true
-            }
-            None => {
-                let variant = &path.segments[0].ident;
-                let message = match err {
-                    Some(err) => format!(
-                        "cannot read `{variant}` as a variant of `{}`: write the pattern's full path",
-                        err.to_token_stream()
-                    ),
-                    None => format!(
-                        "cannot tell this fn's error type from its return type (an alias such as \
-                         `io::Result<T>`?), so `{variant}` cannot be read as one of its variants: write \
-                         the full path, e.g. `MyError::{variant}`"
-                    ),
-                };
-                errors.push(Error::custom(message).with_span(&span));
-                false
-            }
-        }
-    };
-    match pat {
-        Pat::Ident(ident)
-            if ident.by_ref.is_none() && ident.mutability.is_none() && ident.subpat.is_none() =>
-        {
-            let span = ident.ident.span();
-            let mut path = syn::Path::from(ident.ident);
-            if prefix(&mut path, span) {
-                // Tokens, not a parsed pattern: they are only printed back.
-                Pat::Verbatim(quote_spanned!(span=> #path { .. }))
-            } else {
-                Pat::Verbatim(quote!(_))
-            }
-        }
-        Pat::TupleStruct(mut p) => {
-            let span = p.path.span();
-            if prefix(&mut p.path, span) { Pat::TupleStruct(p) } else { Pat::Verbatim(quote!(_)) }
-        }
-        Pat::Struct(mut p) => {
-            let span = p.path.span();
-            if prefix(&mut p.path, span) { Pat::Struct(p) } else { Pat::Verbatim(quote!(_)) }
-        }
-        Pat::Path(mut p) if p.qself.is_none() => {
-            let span = p.path.span();
-            if prefix(&mut p.path, span) {
-                let path = &p.path;
-                Pat::Verbatim(quote_spanned!(span=> #path { .. }))
-            } else {
-                Pat::Verbatim(quote!(_))
-            }
-        }
-        Pat::Or(mut or) => {
-            or.cases = or.cases.into_iter().map(|case| qualify(case, err_path, err, errors)).collect();
-            Pat::Or(or)
-        }
-        Pat::Paren(mut paren) => {
-            *paren.pat = qualify(*paren.pat, err_path, err, errors);
-            Pat::Paren(paren)
-        }
-        other => other,
-    }
-}
-
-/// The expanded fn.
+/// The expanded fn. Every name it introduces is hygienic (`Span::mixed_site()`),
+/// so no argument or local of the user's can collide with one.
 fn generate(func: RetryFn, policy: Policy, mentioned: &HashSet<String>) -> TokenStream {
     let RetryFn { outer_attrs, inner_attrs, vis, defaultness, mut sig, body, brace_span, shape, output } =
         func;
-    let Some(mut body) = body else { unreachable_body() };
-    let arguments = item::arguments(&sig, &policy.krate, mentioned);
+    // Validation reports a missing body before generation.
+    let body = body.unwrap_or_default();
+    let mode = if matches!(shape, Shape::Sync) { Mode::Sync } else { Mode::Async };
+    let arguments = item::arguments(&sig, &policy.krate, mentioned, mode, &body);
+    let self_token = sig.receiver().map(|receiver| receiver.self_token);
     sig.inputs = arguments.inputs;
-    // A body that does not parse keeps its tokens: rustc reports its errors.
-    if arguments.self_by_value
-        && let Ok(renamed) = item::rename_self(body.clone())
-    {
-        body = renamed;
-    }
-    let rebinds = arguments.rebinds;
+    let per_attempt = arguments.per_attempt;
+    let prologue = arguments.prologue;
+    let borrows = arguments.borrows;
+    // A `#[tracing::instrument]` above: its wrapper borrows what the attempt lends.
+    let body = if arguments.lends { item::unmove_instrument(body, &borrows) } else { body };
+    // A by-value `self` is moved to a hidden original once the policy (which
+    // may read it) is built; each attempt assigns its own copy to `self`.
+    let keep_original = match (arguments.receiver, self_token) {
+        (Receiver::Value, Some(self_token)) => {
+            let original = item::original_self();
+            quote!(let #original = #self_token;)
+        }
+        _ => TokenStream::new(),
+    };
+    let h = Span::mixed_site();
+    let retry = Ident::new("__retry", h);
     let out_ty = output.ty();
     let annotation = if item::mentions_impl(out_ty) { quote!() } else { quote!(-> #out_ty) };
     let policy_tokens = policy.tokens;
     let prelude = policy.prelude;
     let is_result = output.is_result();
     let krate = &policy.krate;
-    let private = quote!(#krate::__private);
-    let inner = if matches!(shape, Shape::Sync) {
-        let call = if is_result { quote!(call) } else { quote!(call_value) };
-        quote! {
-            // `on = [Timeout]` matches `Timeout { .. }`, whatever the variant's shape.
-            #[allow(clippy::unneeded_struct_pattern)]
-            #prelude
-            let __retry_policy = #policy_tokens;
-            __retry_policy.#call(|| #annotation { #rebinds #body })
+    let private = quote_spanned!(h=> #krate::__private);
+    // A return type taken for an alias of `Result` goes through `Outcome` (by
+    // the kind the type turns out to be): identity for a `Result`; for anything
+    // else, a value, so the expansion type-checks and the only error is the one
+    // that says it is not a `Result`.
+    let kind = Ident::new("__retry_kind", h);
+    let alias = matches!(&output, Output::Result { ty, alias: true, .. } if !item::mentions_impl(ty));
+    let find_kind = if alias {
+        let ty = out_ty;
+        quote_spanned! {h=>
+            let #kind = {
+                #[allow(unused_imports)]
+                use #private::{ProbeResult as _, ProbeValue as _};
+                (&#private::Probe::<#ty>::new()).outcome()
+            };
         }
     } else {
-        // Each attempt is an `async` block awaited in place: `return` and `?` end
-        // the attempt, captures are borrowed (or moved, for per-attempt copies),
-        // and the fn's future stays one state machine.
-        let attempt_future = match &policy.limits {
-            Some((timeout, deadline, span)) => {
-                let limit = syn::Ident::new("limit", *span);
-                quote!(__retry.#limit(async { #body }, #timeout, #deadline))
+        TokenStream::new()
+    };
+    let output_of = |result: TokenStream| match (is_result, alias) {
+        (true, false) => result,
+        (true, true) => quote_spanned!(h=> #private::join(#kind, #result)),
+        (false, _) => quote_spanned!(h=> #private::into_value(#result)),
+    };
+    // What follows an attempt: the call's result, or the delay before the next.
+    // Without `fallback` the call's result is its last outcome, which `next`
+    // hands out; with it, `finish` applies it.
+    let decide = if policy.fallback {
+        let finish = output_of(quote_spanned!(h=> #retry.finish(outcome, failed)));
+        quote_spanned! {h=>
+            match #retry.end(__retry_outcome) {
+                #private::Next::Done { outcome, failed } => break #finish,
+                #private::Next::Sleep(delay) => delay,
             }
-            None => quote!(async { #body }),
-        };
-        let attempt = if is_result { quote!(attempt) } else { quote!(attempt_value) };
-        let output =
-            |result: TokenStream| if is_result { result } else { quote!(#private::into_value(#result)) };
-        // Without `fallback` the call's result is its last outcome, which
-        // `next` hands out; with it, `finish` applies it.
-        let decide = if policy.fallback {
-            let finish = output(quote!(__retry.finish(outcome, failed)));
-            quote! {
-                match __retry.end(__retry_outcome) {
-                    #private::Next::Done { outcome, failed } => break #finish,
-                    #private::Next::Sleep(delay) => delay,
-                }
-            }
-        } else {
-            let result = output(quote!(__retry_result));
-            quote! {
-                match __retry.next(__retry_outcome) {
-                    #private::ControlFlow::Break(__retry_result) => break #result,
-                    #private::ControlFlow::Continue(delay) => delay,
-                }
-            }
-        };
-        // A policy that reads no argument can wait for the first attempt to end
-        // (`Driver::deferred`): a call that succeeds at once then neither builds
-        // nor stores it. One that reads them is built first, as its closure would
-        // hold their borrows across the attempts; so is one whose values hold `?`
-        // or `.await` (they would mean something else in a closure), and one with
-        // a prelude (limits, breaker, budget), which acts before any attempt.
-        let closure_fits = !item::reads_arguments(&sig, mentioned) && !item::has_control_flow(mentioned);
-        let driver = if prelude.is_empty() && closure_fits {
-            quote!(#private::Driver::deferred(|| #policy_tokens))
-        } else {
-            quote!(#private::Driver::new(#policy_tokens))
-        };
-        quote! {
-            #prelude
-            #[allow(clippy::unneeded_struct_pattern)]
-            let mut __retry = #driver;
-            loop {
-                let __retry_outcome = {
-                    #rebinds
-                    __retry.#attempt(#attempt_future).await
-                };
-                // Taken apart before the sleep is awaited: the decision is not
-                // kept in the fn's future across it.
-                let __retry_delay = #decide;
-                __retry.sleep(__retry_delay).await;
+        }
+    } else {
+        let result = output_of(quote_spanned!(h=> __retry_result));
+        quote_spanned! {h=>
+            match #retry.next(__retry_outcome) {
+                #private::ControlFlow::Break(__retry_result) => break #result,
+                #private::ControlFlow::Continue(delay) => delay,
             }
         }
     };
+    let inner = match mode {
+        Mode::Sync if arguments.receiver != Receiver::Value => {
+            let call = if is_result { quote!(call) } else { quote!(call_value) };
+            let run = if alias {
+                let joined = output_of(quote_spanned! {h=>
+                    __retry_policy.call(|| #private::split(#kind, (|| #annotation { #per_attempt #body })()))
+                });
+                quote_spanned!(h=> #find_kind #joined)
+            } else {
+                quote_spanned!(h=> __retry_policy.#call(|| #annotation { #per_attempt #body }))
+            };
+            quote_spanned! {h=>
+                // `on = [Timeout]` matches `Timeout { .. }`, whatever the variant's shape.
+                #[allow(clippy::unneeded_struct_pattern)]
+                #prelude
+                let __retry_policy = #policy_tokens;
+                #run
+            }
+        }
+        Mode::Sync => {
+            // Each attempt owns its `self`, which it may move: the loop is in the
+            // fn, and each attempt a closure called once.
+            let attempt = if alias {
+                quote_spanned!(h=> #retry.attempt_sync(|| #private::split(#kind, (|| #annotation { #body })())))
+            } else if is_result {
+                quote_spanned!(h=> #retry.attempt_sync(|| #annotation { #body }))
+            } else {
+                quote_spanned!(h=> #retry.attempt_sync(|| #private::core::result::Result::Ok((|| #annotation { #body })())))
+            };
+            quote_spanned! {h=>
+                #prelude
+                #[allow(clippy::unneeded_struct_pattern)]
+                let mut #retry = #private::Driver::new_sync(#policy_tokens);
+                #find_kind
+                #keep_original
+                loop {
+                    let __retry_outcome = {
+                        #per_attempt
+                        #attempt
+                    };
+                    let __retry_delay = #decide;
+                    #retry.sleep_sync(__retry_delay);
+                }
+            }
+        }
+        Mode::Async | Mode::Hedge => {
+            // Each attempt is an `async` block awaited in place: `return` and `?`
+            // end the attempt, and the fn's future stays one state machine.
+            let block = quote_spanned!(h=> async { #prologue #borrows #body });
+            let block = if alias { quote_spanned!(h=> #private::split_future(#kind, #block)) } else { block };
+            let attempt_future = match &policy.limits {
+                Some((timeout, deadline, span)) => {
+                    let limit = Ident::new("limit", *span);
+                    quote_spanned!(h=> #retry.#limit(#block, #timeout, #deadline))
+                }
+                None => block,
+            };
+            let attempt = if is_result { quote!(attempt) } else { quote!(attempt_value) };
+            // A policy that reads no argument can wait for the first attempt to end
+            // (`Driver::deferred`): a call that succeeds at once then neither builds
+            // nor stores it. One that reads them is built first, as its closure would
+            // hold their borrows across the attempts; so is one whose values hold `?`
+            // or `.await` (they would mean something else in a closure), and one with
+            // a prelude (limits, breaker, budget), which acts before any attempt.
+            let closure_fits = !item::reads_arguments(&sig, mentioned) && !item::has_control_flow(mentioned);
+            let driver = if prelude.is_empty() && closure_fits {
+                quote_spanned!(h=> #private::Driver::deferred(|| #policy_tokens))
+            } else {
+                quote_spanned!(h=> #private::Driver::new(#policy_tokens))
+            };
+            quote_spanned! {h=>
+                #prelude
+                #[allow(clippy::unneeded_struct_pattern)]
+                let mut #retry = #driver;
+                #find_kind
+                #keep_original
+                loop {
+                    let __retry_outcome = {
+                        #per_attempt
+                        #retry.#attempt(#attempt_future).await
+                    };
+                    // Taken apart before the sleep is awaited: the decision is not
+                    // kept in the fn's future across it.
+                    let __retry_delay = #decide;
+                    #retry.sleep(__retry_delay).await;
+                }
+            }
+        }
+    };
+    // A return type taken for an alias of `Result` is checked to be one, at the
+    // type, before anything else reports a mismatch.
+    let is_result_check = match &output {
+        Output::Result { ty, alias: true, .. } if !item::mentions_impl(ty) => match shape {
+            // A sync fn's may be a future (`BoxFuture<..>`), which is told apart.
+            Shape::Sync => {
+                let private = respanned(&private, ty.span());
+                quote_spanned! {ty.span()=>
+                    {
+                        #[allow(unused_imports)]
+                        use #private::{ProbeFuture as _, ProbeOther as _};
+                        #private::sync_returns_result::<#ty, _>((&#private::Probe::<#ty>::new()).kind());
+                    }
+                }
+            }
+            _ => quote_spanned!(ty.span()=> #private::returns_result::<#ty>();),
+        },
+        _ => TokenStream::new(),
+    };
     let contents = match &shape {
-        Shape::AsyncTrait { pin, .. } => quote!(#inner_attrs #pin(async move { #inner })),
-        _ => quote!(#inner_attrs #inner),
+        Shape::AsyncTrait { pin, .. } => quote!(#inner_attrs #is_result_check #pin(async move { #inner })),
+        _ => quote!(#inner_attrs #is_result_check #inner),
     };
     let mut block = proc_macro2::Group::new(proc_macro2::Delimiter::Brace, contents);
     block.set_span(brace_span);
     quote! {
         #(#outer_attrs)* #vis #defaultness #sig #block
     }
-}
-
-/// `check` reports a missing body before codegen; this is never reached.
-fn unreachable_body() -> ! {
-    unreachable!("a fn without a body is reported before code generation")
 }

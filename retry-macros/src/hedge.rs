@@ -1,37 +1,22 @@
-//! `#[hedge(...)]`: its arguments, its checks, and the hedged body.
+//! `#[hedge(...)]`: the hedged body (its arguments are parsed in `attr`, checked
+//! in `check`).
 //!
 //! The body becomes `Hedging::new(n)...call(|| { per-copy arguments; async move { body } })`.
 //! Under `#[retry]` (in either order) the hedged call is what each attempt runs.
 
 use std::collections::HashSet;
 
-use darling::ast::NestedMeta;
-use darling::error::Accumulator;
+use darling::Error;
 use darling::util::SpannedValue;
-use darling::{Error, FromMeta};
 use proc_macro2::TokenStream;
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Expr, FnArg, Path, Type};
+use syn::{Expr, FnArg};
 
-use crate::attr::{Name, On, Value};
+use crate::attr::{HedgeArgs, On, Value};
 use crate::dsl;
-use crate::expand::{matcher, value};
-use crate::item::{self, Output, RetryFn, Shape, future_output};
-
-/// The arguments of `#[hedge(...)]`.
-#[derive(Debug, Default, FromMeta)]
-#[darling(default)]
-pub(crate) struct HedgeArgs {
-    pub n: Option<SpannedValue<Value>>,
-    pub delay: Option<SpannedValue<Value>>,
-    pub on: Option<SpannedValue<On>>,
-    pub when: Option<SpannedValue<Value>>,
-    pub budget: Option<SpannedValue<Value>>,
-    pub name: Option<Name>,
-    #[darling(rename = "crate")]
-    pub krate: Option<Path>,
-}
+use crate::item::{self, Output, RetryFn, Shape};
+use crate::shared::{matcher, value};
 
 /// Whether an attribute is `#[hedge(..)]` (or `#[retry::hedge(..)]`).
 pub(crate) fn is_hedge(attr: &syn::Attribute) -> bool {
@@ -49,46 +34,46 @@ pub(crate) fn attr_args(attr: &syn::Attribute) -> TokenStream {
 /// Expands `#[hedge(args)] item`. Never panics; on any error it returns the fn
 /// unchanged together with every error found.
 pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+    // Parse.
     let mut errors = Error::accumulator();
     let mut mentioned = HashSet::new();
     item::identifiers(args.clone(), &mut mentioned);
-    let func = match RetryFn::parse(item.clone()) {
+    let span = args.span();
+    let args = crate::attr::parse_hedge(args, &mut errors);
+    let mut func = match RetryFn::parse(item.clone()) {
         Ok(func) => func,
         Err(error) => {
             errors.push(error.into());
-            let errors = errors.finish().err().map(Error::write_errors);
-            return quote!(#item #errors);
+            let errors = errors.into_inner().into_iter().map(Error::write_errors);
+            return quote!(#item #(#errors)*);
         }
     };
-    let hedged = hedged_body(args, &func, &mentioned, &mut errors);
-    match (errors.finish(), hedged) {
-        (Ok(()), Some((body, inputs))) => emit(func, body, inputs),
-        (Err(errors), _) => {
-            let errors = errors.write_errors();
-            quote!(#item #errors)
-        }
-        (Ok(()), None) => item,
-    }
+    func.output.settle(false);
+    // Validate.
+    crate::check::check_hedge(&func, args.as_ref(), span, &mut errors);
+    let errors = errors.into_inner();
+    let Some(args) = args.filter(|_| errors.is_empty()) else {
+        let errors = errors.into_iter().map(Error::write_errors);
+        return quote!(#item #(#errors)*);
+    };
+    // Generate.
+    let (body, inputs) = hedged_body(args, &func, &mentioned);
+    emit(func, body, inputs)
 }
 
 /// The fn's arguments as the hedged body expects them.
 pub(crate) type Inputs = syn::punctuated::Punctuated<FnArg, syn::Token![,]>;
 
-/// Parses and checks the arguments against the fn; the hedged body (statements)
-/// and the fn's new arguments when all is well.
+/// The hedged body (statements) and the fn's new arguments, for arguments the
+/// validation pass (`check::check_hedge`) found right.
 pub(crate) fn hedged_body(
-    args: TokenStream,
+    args: HedgeArgs,
     func: &RetryFn,
     mentioned: &HashSet<String>,
-    errors: &mut Accumulator,
-) -> Option<(TokenStream, Inputs)> {
-    let span = args.span();
-    let args = errors
-        .handle(NestedMeta::parse_meta_list(args).map_err(Error::from))
-        .and_then(|items| errors.handle(HedgeArgs::from_list(&items)));
-    check(func, args.as_ref(), span, errors);
-    let args = args?;
-    let n = args.n.as_ref()?;
+) -> (TokenStream, Inputs) {
+    let n = args
+        .n
+        .unwrap_or_else(|| SpannedValue::new(Value(syn::parse_quote!(2)), proc_macro2::Span::call_site()));
     let krate = match &args.krate {
         Some(path) => path.to_token_stream(),
         None => quote!(::retry),
@@ -100,7 +85,8 @@ pub(crate) fn hedged_body(
     };
 
     let n_span = n.span();
-    let n = value(n.clone(), errors);
+    let mut scope = dsl::Scope::new(&private, &func.sig);
+    let n = value(n, &mut scope);
     let mut prelude = TokenStream::new();
     let mut chain = quote_spanned!(n_span=> #private::Hedging::new(#n));
     // The delay: a fixed duration, or a percentile kept in a `static` of this fn.
@@ -109,7 +95,7 @@ pub(crate) fn hedged_body(
         let mut expr = spanned.into_inner().0;
         let adaptive =
             matches!(&expr, Expr::Call(call) if dsl::callee_name(call).as_deref() == Some("percentile"));
-        dsl::rewrite(&mut expr, errors);
+        dsl::rewrite(&mut expr, &mut scope);
         (expr, adaptive, span)
     });
     match delay {
@@ -119,14 +105,10 @@ pub(crate) fn hedged_body(
         adaptive => {
             let (expr, span) = match adaptive {
                 Some((expr, _, span)) => (expr.to_token_stream(), span),
-                None => (quote!(percentile(0.95)), proc_macro2::Span::call_site()),
+                None => (quote!(#private::dsl::percentile(0.95)), proc_macro2::Span::call_site()),
             };
             prelude.extend(quote_spanned! {span=>
-                static __RETRY_LATENCIES: #private::Latencies = {
-                    #[allow(unused_imports)]
-                    use #private::dsl::*;
-                    #expr
-                };
+                static __RETRY_LATENCIES: #private::Latencies = #expr;
             });
             chain.extend(quote_spanned!(span=> .delay_percentile(&__RETRY_LATENCIES)));
         }
@@ -136,12 +118,12 @@ pub(crate) fn hedged_body(
         match on.into_inner() {
             On::Transient(span) => quote_spanned!(span=> #private::condition::transient),
             On::Patterns(patterns) => {
-                let matcher = matcher(patterns.0, err.as_ref(), &private, errors);
+                let matcher = matcher(patterns.0, err.as_ref(), &func.sig.generics, &private);
                 quote_spanned!(span=> #matcher)
             }
         }
     });
-    let when = args.when.map(|when| value(when, errors));
+    let when = args.when.map(|when| value(when, &mut scope));
     let non_fatal = match (on, when) {
         (Some(on), Some(when)) => Some(quote! {
             {
@@ -156,29 +138,23 @@ pub(crate) fn hedged_body(
     }
     if let Some(budget) = args.budget {
         let span = budget.span();
-        let tokens = value(budget, errors);
-        prelude.extend(quote_spanned!(span=> let __retry_hedge_budget = &(#tokens);));
-        chain.extend(quote_spanned!(span=> .budget(__retry_hedge_budget)));
+        let tokens = value(budget, &mut scope);
+        let local =
+            syn::Ident::new("__retry_hedge_budget", span.resolved_at(proc_macro2::Span::mixed_site()));
+        prelude.extend(quote_spanned!(span=> let #local = &(#tokens);));
+        chain.extend(quote_spanned!(span=> .budget(#local)));
     }
     // `name` labels the metrics; by default the fn's path.
     let name = match &args.name {
         Some(name) => name.0.to_token_stream(),
-        None => {
-            let ident = func.sig.ident.to_string();
-            quote!(#private::fn_path!(#ident))
-        }
+        None => crate::shared::default_name(&func.sig, &private),
     };
     chain.extend(quote!(.name(#name)));
 
-    let body = func.body.as_ref()?;
-    let arguments = item::arguments(&func.sig, &krate, mentioned);
-    let mut body = body.clone();
-    if arguments.self_by_value
-        && let Ok(renamed) = item::rename_self(body.clone())
-    {
-        body = renamed;
-    }
-    let rebinds = arguments.rebinds;
+    // Validation reports a missing body.
+    let body = func.body.clone().unwrap_or_default();
+    let arguments = item::arguments(&func.sig, &krate, mentioned, item::Mode::Hedge, &body);
+    let rebinds = arguments.per_attempt;
     let types = match (&func.output, &err) {
         (Output::Result { ok: Some(ok), .. }, Some(err))
             if !item::mentions_impl(ok) && !item::mentions_impl(err) =>
@@ -187,122 +163,18 @@ pub(crate) fn hedged_body(
         }
         _ => quote!(),
     };
+    let hedging = syn::Ident::new("__retry_hedging", proc_macro2::Span::mixed_site());
+    let clash_check = scope.clash_check();
     let body = quote! {
         #prelude
         #[allow(clippy::unneeded_struct_pattern)]
-        let __retry_hedging = { #[allow(unused_imports)] use #private::dsl::*; #chain };
-        __retry_hedging.call #types (|| {
+        let #hedging = { #clash_check #chain };
+        #hedging.call #types (|| {
             #rebinds
             async move { #body }
         }).await
     };
-    Some((body, arguments.inputs))
-}
-
-/// Every way `#[hedge]` cannot apply to this fn, or its arguments are wrong.
-fn check(func: &RetryFn, args: Option<&HedgeArgs>, span: proc_macro2::Span, errors: &mut Accumulator) {
-    let sig = &func.sig;
-    let returns_future = matches!(&sig.output, syn::ReturnType::Type(_, ty) if future_output(ty).is_some());
-    if matches!(func.shape, Shape::Sync) && !returns_future {
-        errors.push(
-            Error::custom(
-                "#[hedge] runs several copies of the call at once, inside the caller's task, and returns \
-                 the first to succeed: that needs an `async fn` (a sync call cannot run two copies without \
-                 threads); make it `async`, or hedge its async caller",
-            )
-            .with_span(&sig.fn_token),
-        );
-    } else if returns_future {
-        errors.push(
-            Error::custom(
-                "#[hedge] needs an `async fn`: write the fn as `async fn` instead of returning a future",
-            )
-            .with_span(&sig.output),
-        );
-    }
-    if let Some(constness) = &sig.constness {
-        errors.push(Error::custom("#[hedge] cannot go on a `const fn`").with_span(constness));
-    }
-    if let Some(abi) = &sig.abi {
-        errors.push(Error::custom("#[hedge] cannot go on an `extern` fn").with_span(abi));
-    }
-    if func.body.is_none() {
-        errors.push(
-            Error::custom("#[hedge] needs the fn's body: put it on the method in the `impl`")
-                .with_span(&sig.ident),
-        );
-    }
-    if !func.output.is_result() {
-        let ty = func.output.ty();
-        errors.push(
-            Error::custom(format!(
-                "#[hedge] returns the first copy that succeeds, so the fn must return a `Result`, not `{}`",
-                item::show(ty)
-            ))
-            .with_span(ty),
-        );
-    }
-    for input in &sig.inputs {
-        let (shared_mut, by_value_impl, tokens) = match input {
-            FnArg::Receiver(receiver) => {
-                let shared_mut = match &receiver.kind {
-                    syn::ReceiverKind::Reference(_, _, mutability) => mutability.is_some(),
-                    syn::ReceiverKind::Typed(_, ty) => {
-                        matches!(&**ty, Type::Reference(r) if r.mutability.is_some())
-                    }
-                    _ => false,
-                };
-                (shared_mut, false, receiver.to_token_stream())
-            }
-            FnArg::Typed(typed) => (
-                matches!(&*typed.ty, Type::Reference(r) if r.mutability.is_some()),
-                matches!(&*typed.ty, Type::ImplTrait(_)),
-                typed.to_token_stream(),
-            ),
-        };
-        if shared_mut {
-            errors.push(
-                Error::custom(
-                    "hedged copies run at the same time, so they cannot share a `&mut`: take `&` (with \
-                     interior mutability if needed) or an owned value that each copy clones",
-                )
-                .with_span(&tokens),
-            );
-        }
-        if by_value_impl {
-            errors.push(
-                Error::custom(
-                    "each hedged copy needs its own argument, and an `impl Trait` value cannot be cloned \
-                     here: take it by reference (`&impl Trait`) or as a generic `T: Clone`",
-                )
-                .with_span(&tokens),
-            );
-        }
-    }
-    let Some(args) = args else { return };
-    match &args.n {
-        None => errors.push(
-            Error::custom(
-                "#[hedge] needs `n`, the most copies in flight, the first included: `#[hedge(n = 2)]`",
-            )
-            .with_span(&span),
-        ),
-        Some(n) => {
-            if let Some(count) = dsl::literal_seconds(&n.0)
-                && (count < 2.0 || count.fract() != 0.0)
-            {
-                errors.push(
-                    Error::custom("`n` is a whole number of at least 2 (the call plus at least one hedge)")
-                        .with_span(&n.0),
-                );
-            }
-        }
-    }
-    if let Some(delay) = &args.delay
-        && dsl::literal_seconds(&delay.0).is_some_and(|secs| secs < 0.0)
-    {
-        errors.push(Error::custom("a hedge delay cannot be negative").with_span(&delay.0));
-    }
+    (body, arguments.inputs)
 }
 
 /// The expanded fn.

@@ -4,9 +4,8 @@
 use std::collections::HashSet;
 
 use proc_macro2::{Span, TokenStream, TokenTree};
-use quote::{ToTokens, format_ident, quote, quote_spanned};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::visit_mut::{self, VisitMut};
 use syn::{
     Attribute, Block, Expr, FnArg, GenericArgument, Ident, Pat, PathArguments, ReceiverKind, ReturnType,
     Signature, Stmt, Type, TypeParamBound, Visibility,
@@ -24,10 +23,17 @@ pub(crate) enum Shape {
 }
 
 /// What the fn returns, as far as the attribute can tell from the tokens.
+///
+/// The tokens cannot tell whether a named type is a `Result` (`type Fallible<T> =
+/// Result<T, E>` is; `struct SearchResult` is not), so the rule is by what the fn
+/// asks for: a path named `Result` is one; any other path is taken for one unless
+/// the attribute retries on values (`if_result`), and the expansion then checks it
+/// by trait (`IsResult`), with an error that says what to write when it is not.
 pub(crate) enum Output {
-    /// `Result<T, E>` (any path whose last segment ends in `Result`). `ok`/`err` are
-    /// known when it has two generic arguments; not for aliases like `io::Result<T>`.
-    Result { ty: Type, ok: Option<Box<Type>>, err: Option<Box<Type>> },
+    /// `Result<T, E>` (a path whose last segment is `Result`), or any other path
+    /// taken for an alias of one (`alias`). `ok`/`err` are known when the path is
+    /// `Result` with two generic arguments; not for `io::Result<T>` or aliases.
+    Result { ty: Type, ok: Option<Box<Type>>, err: Option<Box<Type>>, alias: bool },
     /// Anything else (only with `if_result`).
     Value { ty: Type },
 }
@@ -42,11 +48,24 @@ impl Output {
     pub(crate) fn is_result(&self) -> bool {
         matches!(self, Output::Result { .. })
     }
+
+    /// Settles a path that is not named `Result`: taken for an alias of one unless
+    /// the attribute retries on values (see [`Output`]).
+    pub(crate) fn settle(&mut self, on_values: bool) {
+        if let Output::Value { ty } = self
+            && !on_values
+            && !surely_not_result(ty)
+            && future_output(ty).is_none()
+        {
+            *self = Output::Result { ty: ty.clone(), ok: None, err: None, alias: true };
+        }
+    }
 }
 
 /// The fn, taken apart. The body stays raw tokens unless the attribute has to look
-/// inside it (an `#[async_trait]` body, a by-value `self` to rename): parsing and
-/// re-printing every body would make each `cargo check` pay for it.
+/// inside it (an `#[async_trait]` body, a `#[tracing::instrument]` wrapper around
+/// it): parsing and re-printing every body would make each `cargo check` pay for
+/// it.
 pub(crate) struct RetryFn {
     pub outer_attrs: Vec<Attribute>,
     pub vis: Visibility,
@@ -97,7 +116,7 @@ impl RetryFn {
         };
         let (shape, body, out_ty) = match (&sig.asyncness, body) {
             (Some(_), body) => (Shape::Async, body, return_type(&sig.output)),
-            (None, Some(body)) => match async_trait_parts(&sig.output, &body) {
+            (None, Some(body)) => match async_trait_parts(&sig.output, &body, receiver_kind(&sig)) {
                 Some((output, pin, inner)) => (Shape::AsyncTrait { pin }, Some(inner), output),
                 None => (Shape::Sync, Some(body), return_type(&sig.output)),
             },
@@ -148,7 +167,7 @@ fn classify(ty: Type) -> Output {
     if let Type::Path(path) = inner
         && path.qself.is_none()
         && let Some(last) = path.path.segments.last()
-        && last.ident.to_string().ends_with("Result")
+        && last.ident == "Result"
     {
         let types: Vec<&Type> = match &last.arguments {
             PathArguments::AngleBracketed(args) => args
@@ -166,9 +185,32 @@ fn classify(ty: Type) -> Output {
             [ok] => (Some(Box::new((*ok).clone())), None),
             _ => (None, None),
         };
-        return Output::Result { ty, ok, err };
+        return Output::Result { ty, ok, err, alias: false };
     }
     Output::Value { ty }
+}
+
+/// Whether a type is certainly not a `Result`: not a path (a tuple, a reference,
+/// `()`, ...), or a primitive or a well-known type of `std` that is not one.
+pub(crate) fn surely_not_result(ty: &Type) -> bool {
+    const NOT_RESULTS: &[&str] = &[
+        "bool", "char", "str", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128",
+        "isize", "f32", "f64", "String", "Vec", "Option", "Box", "HashMap", "BTreeMap", "HashSet", "Cow",
+    ];
+    match ty {
+        Type::Paren(p) => surely_not_result(&p.elem),
+        Type::Group(g) => surely_not_result(&g.elem),
+        Type::Path(path) => {
+            path.qself.is_none()
+                && path
+                    .path
+                    .segments
+                    .last()
+                    .is_some_and(|last| NOT_RESULTS.iter().any(|name| last.ident == name))
+        }
+        Type::ImplTrait(_) | Type::Macro(_) | Type::Verbatim(_) => false,
+        _ => true,
+    }
 }
 
 /// `R` of `Pin<Box<dyn Future<Output = R> + ..>>` or `impl Future<Output = R>`.
@@ -208,59 +250,214 @@ fn first_type_arg(args: &PathArguments) -> Option<&Type> {
 
 /// For `#[async_trait]` output: the future's output, the `Box::pin` path, and the
 /// async block's contents. The body is parsed only when the return type has the shape.
-fn async_trait_parts(output: &ReturnType, body: &TokenStream) -> Option<(Type, TokenStream, TokenStream)> {
+///
+/// `#[async_trait]` moves `self` into its block (`let __self = self;`); run once
+/// per attempt, that move would leave later attempts without it, so a `&mut`
+/// receiver is reborrowed there instead (`&mut *self`, `self.as_mut()`).
+fn async_trait_parts(
+    output: &ReturnType,
+    body: &TokenStream,
+    receiver: Receiver,
+) -> Option<(Type, TokenStream, TokenStream)> {
     let ReturnType::Type(_, ty) = output else { return None };
     let output = future_output(ty).filter(|_| matches!(**ty, Type::Path(_)))?;
     let block = syn::parse::Parser::parse2(Block::parse_within, body.clone()).ok()?;
     let [Stmt::Expr(Expr::Call(call), None)] = block.as_slice() else { return None };
     let [Expr::Async(block)] = call.args.iter().collect::<Vec<_>>().as_slice() else { return None };
     block.capture?;
-    let stmts = &block.block.stmts;
+    let mut stmts = block.block.stmts.clone();
+    for stmt in &mut stmts {
+        let Stmt::Local(local) = stmt else { continue };
+        let Pat::Ident(binding) = &local.pat else { continue };
+        let Some(init) = &mut local.init else { continue };
+        let Expr::Path(path) = &*init.expr else { continue };
+        if binding.ident != "__self" || !path.path.is_ident("self") {
+            continue;
+        }
+        let self_token = &path.path.segments[0].ident;
+        match receiver {
+            Receiver::Mut => *init.expr = syn::parse_quote!(&mut *#self_token),
+            Receiver::PinMut => *init.expr = syn::parse_quote!(#self_token.as_mut()),
+            _ => {}
+        }
+    }
     Some((output, call.func.to_token_stream(), quote!(#(#stmts)*)))
+}
+
+/// How the fn takes `self`, for how each attempt gets it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Receiver {
+    /// No `self`.
+    None,
+    /// `&self`, `self: &Self`, `self: Pin<&Self>`: shared as it is.
+    Shared,
+    /// `&mut self`, `self: &mut Self`: lent to each attempt in turn.
+    Mut,
+    /// `self: Pin<&mut Self>`: lent to each attempt in turn (the body reborrows it
+    /// with `self.as_mut()`).
+    PinMut,
+    /// `self`, `self: Box<Self>`, `Arc<Self>`, ...: each attempt gets its own copy,
+    /// assigned to `self` itself, so every `self` token in the body (format
+    /// strings included) means the attempt's copy.
+    Value,
+}
+
+/// What an attempt of the expansion is: a sync closure, an `async` block, or a
+/// hedged copy (an `async move` block made once per copy).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    Sync,
+    Async,
+    Hedge,
 }
 
 /// How the arguments reach each attempt.
 pub(crate) struct Arguments {
-    /// The fn's inputs for the outer signature (`mut` moved inside, patterns renamed).
+    /// The fn's inputs for the outer signature (patterns renamed, `mut` where an
+    /// attempt lends the binding).
     pub inputs: syn::punctuated::Punctuated<FnArg, syn::Token![,]>,
-    /// `let` statements at the start of each attempt.
-    pub rebinds: TokenStream,
-    /// Whether `self` is taken by value, so the body's `self` must become a copy.
-    pub self_by_value: bool,
+    pub receiver: Receiver,
+    /// Statements run before each attempt, outside its closure or block: the
+    /// per-attempt copies and reborrows (and `self = copy` for a by-value `self`).
+    pub per_attempt: TokenStream,
+    /// Statements at the top of an async attempt's block. They move the
+    /// per-attempt values in and borrow `self` (and `impl Trait` values) uniquely,
+    /// so the block holds `T` or `&mut T`, never `&T` of a value the plain fn
+    /// owns: the future is `Send` exactly when the plain fn's is.
+    pub prologue: TokenStream,
+    /// Statements at the top of an async attempt's block that borrow `self`, the
+    /// `&mut` arguments and lent `impl Trait` values uniquely (see `prologue`).
+    pub borrows: TokenStream,
+    /// Whether an attempt borrows something of the fn's uniquely (`&mut self`,
+    /// a `&mut` argument, a lent `impl Trait` value).
+    pub lends: bool,
 }
 
-/// The name a by-value `self` has inside each attempt.
-pub(crate) fn self_copy() -> Ident {
-    Ident::new("__retry_self", Span::call_site())
+/// The hidden name of a by-value `self`'s original, which each attempt copies.
+pub(crate) fn original_self() -> Ident {
+    Ident::new("__retry_self", Span::mixed_site())
 }
 
-/// Works out the per-attempt handling of each argument (SPEC §2.4): references and
-/// `impl Trait` as they are, `&mut` reborrowed, by-value arguments cloned.
+/// The receiver's kind.
+pub(crate) fn receiver_kind(sig: &Signature) -> Receiver {
+    let Some(FnArg::Receiver(receiver)) = sig.inputs.first() else { return Receiver::None };
+    match &receiver.kind {
+        ReceiverKind::Reference(_, _, Some(_)) => Receiver::Mut,
+        ReceiverKind::Reference(_, _, None) => Receiver::Shared,
+        ReceiverKind::Typed(_, ty) => match &**ty {
+            Type::Reference(r) if r.mutability.is_some() => Receiver::Mut,
+            Type::Reference(_) => Receiver::Shared,
+            ty => match pinned_reference(ty) {
+                Some(true) => Receiver::PinMut,
+                Some(false) => Receiver::Shared,
+                None => Receiver::Value,
+            },
+        },
+        _ => Receiver::Value,
+    }
+}
+
+/// `Some(mutable)` for `Pin<&T>` / `Pin<&mut T>`.
+fn pinned_reference(ty: &Type) -> Option<bool> {
+    let Type::Path(path) = ty else { return None };
+    let pin = path.path.segments.last().filter(|s| s.ident == "Pin")?;
+    match first_type_arg(&pin.arguments)? {
+        Type::Reference(r) => Some(r.mutability.is_some()),
+        _ => None,
+    }
+}
+
+/// Whether an `impl Trait` type promises `Clone` (then each attempt clones it).
+fn impl_clone(ty: &Type) -> bool {
+    let Type::ImplTrait(ty) = ty else { return false };
+    ty.bounds.iter().any(|bound| {
+        matches!(bound, TypeParamBound::Trait(t) if t.path.segments.last().is_some_and(|s| s.ident == "Clone"))
+    })
+}
+
+/// Whether `ty` is a type parameter of the fn (`f: F`) bound by neither `Clone`
+/// nor `Copy`: like an `impl Trait` argument, it cannot be copied, and is lent.
+fn unclonable_param(sig: &Signature, ty: &Type) -> bool {
+    let Type::Path(path) = ty else { return false };
+    let Some(ident) = path.path.get_ident().filter(|_| path.qself.is_none()) else { return false };
+    let Some(param) = sig.generics.type_params().find(|param| param.ident == *ident) else { return false };
+    let copies = |bounds: &syn::punctuated::Punctuated<TypeParamBound, syn::Token![+]>| {
+        bounds.iter().any(|bound| {
+            matches!(bound, TypeParamBound::Trait(t)
+                if t.path.segments.last().is_some_and(|s| s.ident == "Clone" || s.ident == "Copy"))
+        })
+    };
+    let in_where = sig.generics.where_clause.iter().flat_map(|w| &w.predicates).any(|predicate| {
+        matches!(predicate, syn::WherePredicate::Type(p)
+            if matches!(&p.bounded_ty, Type::Path(b) if b.path.is_ident(ident)) && copies(&p.bounds))
+    });
+    !copies(&param.bounds) && !in_where
+}
+
+/// Works out the per-attempt handling of each argument (SPEC §2.4): references as
+/// they are, `&mut` reborrowed, by-value arguments cloned, `impl Trait` values
+/// (not `Clone`) lent. The body's tokens are never renamed.
 ///
 /// An argument the attribute's values mention (`stop = attempts(max)`) is used
 /// even if the body ignores it, so its per-attempt copy may go unused silently;
 /// any other unused argument still warns, at the parameter, as without the attribute.
-pub(crate) fn arguments(sig: &Signature, krate: &TokenStream, mentioned: &HashSet<String>) -> Arguments {
+pub(crate) fn arguments(
+    sig: &Signature,
+    krate: &TokenStream,
+    mentioned: &HashSet<String>,
+    mode: Mode,
+    body: &TokenStream,
+) -> Arguments {
+    // Whether the body may use an argument: an argument it never names is not
+    // borrowed by the attempt, so rustc reports it unused as without the
+    // attribute (and the attempt holds nothing of it). Inline format arguments
+    // (`"{buf}"`) count as a use.
+    let mut body_names: Option<(HashSet<String>, Vec<String>)> = None;
+    let mut uses = |name: &Ident| {
+        let (names, literals) = body_names.get_or_insert_with(|| {
+            let mut names = HashSet::new();
+            let mut literals = Vec::new();
+            body_identifiers(body.clone(), &mut names, &mut literals);
+            (names, literals)
+        });
+        let name = name.to_string();
+        names.contains(&name) || literals.iter().any(|literal| literal.contains(&name))
+    };
+    let hidden = Span::mixed_site();
     let mut inputs = sig.inputs.clone();
-    let mut rebinds = TokenStream::new();
-    let mut self_by_value = false;
+    let mut per_attempt = TokenStream::new();
+    let mut prologue = TokenStream::new();
+    let mut borrows = TokenStream::new();
+    let receiver = receiver_kind(sig);
+    let clone_arg = if mode == Mode::Hedge {
+        quote_spanned!(hidden=> #krate::__private::clone_copy)
+    } else {
+        quote_spanned!(hidden=> #krate::__private::clone_arg)
+    };
+    let clone_arg_mut = quote_spanned!(hidden=> #krate::__private::clone_arg_mut);
     for (index, arg) in inputs.iter_mut().enumerate() {
         match arg {
-            FnArg::Receiver(receiver) => {
-                let by_value = match &receiver.kind {
-                    ReceiverKind::Reference(..) => false,
-                    ReceiverKind::Typed(_, ty) => !matches!(**ty, Type::Reference(_)),
-                    _ => true,
-                };
-                if by_value {
-                    self_by_value = true;
-                    let mutability = receiver.mutability.take();
-                    let copy = self_copy();
-                    let self_token = &receiver.self_token;
-                    rebinds.extend(quote_spanned! {self_token.span()=>
-                        #[allow(unused_variables)]
-                        let #mutability #copy = #krate::__private::clone_arg(&#self_token);
-                    });
+            FnArg::Receiver(recv) => {
+                let self_token = recv.self_token;
+                match receiver {
+                    Receiver::Mut if mode == Mode::Async => {
+                        borrows.extend(quote!(let _ = &mut *#self_token;));
+                    }
+                    Receiver::PinMut if mode == Mode::Async => {
+                        recv.mutability = Some(Default::default());
+                        borrows.extend(quote!(let _ = &mut #self_token;));
+                    }
+                    Receiver::Value if mode != Mode::Hedge => {
+                        recv.mutability = Some(Default::default());
+                        let original = original_self();
+                        per_attempt.extend(quote! {
+                            #self_token = #clone_arg(&#original);
+                        });
+                        if mode == Mode::Async {
+                            borrows.extend(quote!(let _ = &mut #self_token;));
+                        }
+                    }
+                    _ => {}
                 }
             }
             FnArg::Typed(typed) => {
@@ -269,30 +466,63 @@ pub(crate) fn arguments(sig: &Signature, krate: &TokenStream, mentioned: &HashSe
                     Type::Reference(r) => Some(r.mutability.is_some()),
                     _ => None,
                 };
-                let impl_trait = matches!(ty, Type::ImplTrait(_));
+                // (Hedged copies run at once: a generic value is cloned for each,
+                // with the error that says so when it cannot be.)
+                let lent = (matches!(ty, Type::ImplTrait(_)) && !impl_clone(ty))
+                    || (mode != Mode::Hedge && unclonable_param(sig, ty));
                 match &mut *typed.pat {
                     Pat::Wild(_) => {}
                     Pat::Ident(ident) if ident.by_ref.is_none() && ident.subpat.is_none() => {
                         let name = ident.ident.clone();
-                        if impl_trait {
-                            // Used in place: an `impl Trait` value cannot be copied.
+                        let allow =
+                            mentioned.contains(&name.to_string()).then(|| quote!(#[allow(unused_variables)]));
+                        if lent {
+                            // Used in place (an `impl Trait` value cannot be copied);
+                            // an async attempt borrows it uniquely.
+                            if mode == Mode::Async && uses(&name) {
+                                ident.mutability = Some(Default::default());
+                                borrows.extend(quote!(let _ = &mut #name;));
+                            }
                             continue;
                         }
                         let mutability = ident.mutability.take();
-                        if mentioned.contains(&name.to_string()) {
-                            rebinds.extend(quote!(#[allow(unused_variables)]));
+                        if reference == Some(false) && mutability.is_none() {
+                            continue;
                         }
-                        rebinds.extend(match reference {
-                            Some(true) => quote_spanned!(name.span()=> let #mutability #name = &mut *#name;),
-                            Some(false) if mutability.is_some() => quote!(let #mutability #name = #name;),
-                            Some(false) => quote!(),
-                            None => quote_spanned! {name.span()=>
-                                let #mutability #name = #krate::__private::clone_arg(&#name);
-                            },
-                        });
+                        match (mode, reference) {
+                            // The block borrows the argument uniquely and keeps
+                            // no copy of its own (one word in the future, as the
+                            // plain fn's).
+                            (Mode::Async, Some(true)) if mutability.is_none() => {
+                                if uses(&name) {
+                                    borrows.extend(quote!(let _ = &mut *#name;));
+                                }
+                            }
+                            (Mode::Async, None) => {
+                                // Cloned inside the block from a unique borrow: the
+                                // future holds `&mut T` and the copy, never `&T`.
+                                ident.mutability = Some(Default::default());
+                                prologue.extend(quote_spanned! {name.span()=>
+                                    #allow let #mutability #name = #clone_arg_mut(&mut #name);
+                                });
+                            }
+                            (_, reference) => {
+                                let fresh = match reference {
+                                    Some(true) => quote_spanned!(name.span()=> &mut *#name),
+                                    Some(false) => quote!(#name),
+                                    None => quote_spanned!(name.span()=> #clone_arg(&#name)),
+                                };
+                                let rebind = quote!(#allow let #mutability #name = #fresh;);
+                                if mode == Mode::Async {
+                                    prologue.extend(rebind)
+                                } else {
+                                    per_attempt.extend(rebind)
+                                }
+                            }
+                        }
                     }
                     pat => {
-                        let outer = format_ident!("__retry_arg{}", index);
+                        let outer = Ident::new(&format!("__retry_arg{index}"), hidden);
                         let inner = std::mem::replace(
                             pat,
                             Pat::Ident(syn::PatIdent {
@@ -303,68 +533,54 @@ pub(crate) fn arguments(sig: &Signature, krate: &TokenStream, mentioned: &HashSe
                                 subpat: None,
                             }),
                         );
-                        rebinds.extend(match reference {
-                            Some(_) => quote!(let #inner = #outer;),
-                            None => quote_spanned! {inner.span()=>
-                                let #inner = #krate::__private::clone_arg(&#outer);
-                            },
-                        });
+                        let fresh = match (mode, reference) {
+                            (_, Some(true)) => quote!(&mut *#outer),
+                            (_, Some(false)) => quote!(#outer),
+                            (Mode::Async, None) => {
+                                if let Pat::Ident(outer) = pat {
+                                    outer.mutability = Some(Default::default());
+                                }
+                                quote_spanned!(inner.span()=> #clone_arg_mut(&mut #outer))
+                            }
+                            (_, None) => quote_spanned!(inner.span()=> #clone_arg(&#outer)),
+                        };
+                        let rebind = quote!(let #inner = #fresh;);
+                        if mode == Mode::Async { prologue.extend(rebind) } else { per_attempt.extend(rebind) }
                     }
                 }
             }
         }
     }
-    Arguments { inputs, rebinds, self_by_value }
+    let lends = matches!(receiver, Receiver::Mut | Receiver::PinMut)
+        || sig.inputs.iter().any(|input| match input {
+            FnArg::Typed(typed) => match &*typed.ty {
+                Type::Reference(reference) => reference.mutability.is_some(),
+                ty @ Type::ImplTrait(_) => !impl_clone(ty),
+                ty @ Type::Path(_) => unclonable_param(sig, ty),
+                _ => false,
+            },
+            FnArg::Receiver(_) => false,
+        });
+    Arguments { inputs, receiver, per_attempt, prologue, borrows, lends }
 }
 
-/// Renames `self` to the per-attempt copy in a body (not inside nested items).
-pub(crate) fn rename_self(body: TokenStream) -> syn::Result<TokenStream> {
-    struct Rename(Ident);
-    impl VisitMut for Rename {
-        fn visit_item_mut(&mut self, _: &mut syn::Item) {}
-        fn visit_expr_path_mut(&mut self, path: &mut syn::ExprPath) {
-            if path.qself.is_none() && path.path.is_ident("self") {
-                let span = path.path.segments[0].ident.span();
-                path.path.segments[0].ident = Ident::new(&self.0.to_string(), span);
+/// Every identifier of a body, and the text of its literals.
+fn body_identifiers(tokens: TokenStream, names: &mut HashSet<String>, literals: &mut Vec<String>) {
+    for tree in tokens {
+        match tree {
+            TokenTree::Ident(ident) => {
+                names.insert(ident.to_string());
             }
-            visit_mut::visit_expr_path_mut(self, path);
-        }
-        fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
-            mac.tokens = rename_in_tokens(std::mem::take(&mut mac.tokens), &self.0);
-        }
-    }
-    let mut stmts = syn::parse::Parser::parse2(Block::parse_within, body)?;
-    let mut rename = Rename(self_copy());
-    for stmt in &mut stmts {
-        rename.visit_stmt_mut(stmt);
-    }
-    Ok(quote!(#(#stmts)*))
-}
-
-fn rename_in_tokens(tokens: TokenStream, to: &Ident) -> TokenStream {
-    let trees: Vec<TokenTree> = tokens.into_iter().collect();
-    let mut out = Vec::with_capacity(trees.len());
-    for (i, tree) in trees.iter().enumerate() {
-        out.push(match tree {
-            TokenTree::Ident(ident) if ident == "self" => {
-                let path_follows =
-                    matches!(trees.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == ':');
-                if path_follows {
-                    tree.clone()
-                } else {
-                    TokenTree::Ident(Ident::new(&to.to_string(), ident.span()))
+            TokenTree::Group(group) => body_identifiers(group.stream(), names, literals),
+            TokenTree::Literal(literal) => {
+                let text = literal.to_string();
+                if text.contains('{') {
+                    literals.push(text);
                 }
             }
-            TokenTree::Group(group) => {
-                let mut renamed =
-                    proc_macro2::Group::new(group.delimiter(), rename_in_tokens(group.stream(), to));
-                renamed.set_span(group.span());
-                TokenTree::Group(renamed)
-            }
-            other => other.clone(),
-        });
+            TokenTree::Punct(_) => {}
+        }
     }
-    out.into_iter().collect()
 }
 
 /// Whether a type mentions `impl Trait` (which a closure's return type cannot name).
@@ -437,4 +653,87 @@ pub(crate) fn show(tokens: &impl ToTokens) -> String {
         out.push(c);
     }
     out
+}
+
+/// `#[tracing::instrument]` above `#[retry]` wraps the body in `async move { .. }`
+/// (or, on a sync fn with `err`/`ret`, `(move || { .. })()`) before `#[retry]`
+/// sees it. Run once per attempt, that `move` would take `&mut self` (or a `&mut`
+/// argument) from every later attempt; without it, the wrapper borrows them for
+/// one attempt. `borrows` (the attempt's unique borrows) start each block again,
+/// so the wrapper's future holds `&mut T` as the attempt's does.
+pub(crate) fn unmove_instrument(body: TokenStream, borrows: &TokenStream) -> TokenStream {
+    // Its statements come first: a glance at the top level tells.
+    let instrumented = body.clone().into_iter().take(16).any(|tree| {
+        matches!(&tree, TokenTree::Ident(ident) if ident == "__tracing_attr_span" || ident == "__tracing_attr_guard")
+    });
+    if !instrumented {
+        return body;
+    }
+    let Ok(mut stmts) = syn::parse::Parser::parse2(Block::parse_within, body.clone()) else { return body };
+    let borrows: Vec<Stmt> =
+        syn::parse::Parser::parse2(Block::parse_within, borrows.clone()).unwrap_or_default();
+    fn unmove_async(expr: &mut Expr, borrows: &[Stmt], depth: u8) {
+        match expr {
+            Expr::Async(block) => {
+                block.capture = None;
+                if depth == 0 {
+                    // The wrapper's own statements: `match async move { body }.await`,
+                    // `let x = async move { body }.await`.
+                    for stmt in &mut block.block.stmts {
+                        match stmt {
+                            Stmt::Local(local) => {
+                                if let Some(init) = &mut local.init {
+                                    unmove_async(&mut init.expr, borrows, 1);
+                                }
+                            }
+                            Stmt::Expr(Expr::Match(m), _) => unmove_async(&mut m.expr, borrows, 1),
+                            _ => {}
+                        }
+                    }
+                }
+                let mut stmts = borrows.to_vec();
+                stmts.append(&mut block.block.stmts);
+                block.block.stmts = stmts;
+            }
+            Expr::Await(awaited) if depth == 1 => unmove_async(&mut awaited.base, borrows, 2),
+            _ => {}
+        }
+    }
+    fn unmove_closure(expr: &mut Expr) {
+        if let Expr::Call(call) = expr
+            && let Expr::Paren(paren) = &mut *call.func
+            && let Expr::Closure(closure) = &mut *paren.expr
+        {
+            closure.capture = None;
+        }
+    }
+    for stmt in &mut stmts {
+        match stmt {
+            Stmt::Local(local) => {
+                let Some(init) = &mut local.init else { continue };
+                match &local.pat {
+                    Pat::Ident(ident) if ident.ident == "__tracing_instrument_future" => {
+                        unmove_async(&mut init.expr, &borrows, 0)
+                    }
+                    _ => unmove_closure(&mut init.expr),
+                }
+            }
+            Stmt::Expr(Expr::Match(m), _) => unmove_closure(&mut m.expr),
+            _ => {}
+        }
+    }
+    quote!(#(#stmts)*)
+}
+
+/// `tokens` (a path) with every token at `span`: a call through it is then
+/// reported at the value it checks, not at the whole attribute.
+pub(crate) fn respanned(tokens: &TokenStream, span: proc_macro2::Span) -> TokenStream {
+    tokens
+        .clone()
+        .into_iter()
+        .map(|mut token| {
+            token.set_span(span);
+            token
+        })
+        .collect()
 }

@@ -2,9 +2,14 @@
 //! `#[hedge]`.
 //! Use them through the `retry` crate, which documents them.
 //!
-//! Layout, as in tokio-macros and thiserror: these shims call `expand::expand` (parse in
-//! `attr`, cross-checks in `check`, the DSL rewrites in `dsl`, the fn in `item`,
-//! codegen in `expand`).
+//! Layout, as in tokio-macros and thiserror: these shims call `expand::expand` and
+//! `hedge::expand`, which run three passes. Parse: the arguments in `attr` (all
+//! three attributes'), the fn in `item`. Validate: `check`, one pass over the fn
+//! and the attribute(s) that reports every error at once (the DSL values through
+//! `dsl::validate`). Generate, only when nothing was reported, in code that
+//! cannot fail: `expand` (`#[retry]`, `#[retry_if_result]`), `hedge`, and what they
+//! share in `shared` (the DSL rewrites in `dsl`). The modules import in one
+//! direction: `item` ← `dsl` ← `attr` ← `shared` ← `check` ← `hedge` ← `expand`.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -14,6 +19,7 @@ mod dsl;
 mod expand;
 mod hedge;
 mod item;
+mod shared;
 
 use proc_macro::TokenStream;
 

@@ -24,7 +24,8 @@
 //! `#[retry(key = value, ...)]` goes on any fn returning a `Result` (sync or
 //! `async`, free, method, trait method, `#[async_trait]`). Values are Rust
 //! expressions evaluated on each call, inside the fn (they may use `self` and the
-//! arguments), in a scope where [`dsl`]`::*` is imported, after two rewrites:
+//! arguments), where the names of [`dsl`] (`attempts`, `expo`, ...) call the DSL's
+//! fns, after two rewrites:
 //!
 //! * duration literals: `250ms`, `2s`, `1.5s`, `3m`, `1h`, `500us`, `10ns`; a bare
 //!   number where a duration is expected is seconds (`expo(1, max = 10)`);
@@ -43,14 +44,53 @@
 //! | `timeout` | a duration: each attempt of an `async fn` is cut after it, failing with `E::from(`[`TimedOut`]`)` |
 //! | `deadline` | a duration from the call's start: no sleep that would end past it; an `async` attempt running at it is cut (as `timeout`) |
 //! | `breaker` | a [`CircuitBreaker`] (a `static`, a field, an `Arc`, a reference): every attempt passes through it; open, the call returns `E::from(`[`CircuitOpen`]`)` at once, and no retry is slept for that it would refuse ([`guard`]) |
+//! | `breaker_counts` | `[Pattern, ...]` or `Fn(&E) -> bool`: which errors count as failures against `breaker` (default: every error); see below |
 //! | `budget` | a [`RetryBudget`] shared by the fns that name it: first attempts deposit, retries withdraw; empty, the call gives up with its last error |
 //! | `log` | the level of the retry and give-up events with the `tracing` feature: `off`, `trace`, `debug` (default), `info`, `warn`, `error` ([`log`](mod@log)) |
 //! | `before`, `after`, `before_sleep`, `on_success`, `on_giveup` | `FnMut(&Attempt<T, E>)` hooks, in tenacity's order ([`hook`]) |
 //! | `fallback` | `FnOnce(R) -> R`, called with the final outcome when the call gives up |
 //! | `sleep` | a sleeper ([`sleep`]): `FnMut(Duration)` sync, `Fn(Duration) -> impl Future` async |
 //! | `clock` | a [`clock::Clock`] for elapsed time (e.g. [`testing::ManualClock`]); an addition to the SPEC's keys, for deterministic tests |
-//! | `name` | a string literal; default the fn's path |
+//! | `name` | a string literal; default the fn's path (a method's includes its type: see below) |
 //! | `crate` | the path of this crate, for crates that re-export it |
+//!
+//! **Which errors blame the dependency.** Retrying an error and counting it against
+//! the breaker are separate questions. A serialization conflict (SQLSTATE 40001),
+//! a lock timeout or a `409 Conflict` is worth retrying, but it says the data is
+//! contended, not that the dependency is down: counted against the breaker,
+//! contention alone opens it and rejects calls while the dependency is healthy.
+//! Say which errors mean "unhealthy" with `breaker_counts`:
+//!
+//! ```
+//! use retry::{CircuitBreaker, CircuitOpen, retry};
+//!
+//! #[derive(Debug, PartialEq)]
+//! enum TxError { Conflict, Unavailable }
+//! impl From<CircuitOpen> for TxError {
+//!     fn from(_: CircuitOpen) -> Self { TxError::Unavailable }
+//! }
+//!
+//! static DB: CircuitBreaker = CircuitBreaker::new().with_consecutive_failures(3);
+//!
+//! #[retry(stop = attempts(5), wait = none(), on = [Conflict], breaker = DB, breaker_counts = [Unavailable])]
+//! fn transfer(tries: &mut u32) -> Result<(), TxError> {
+//!     *tries += 1;
+//!     if *tries % 4 != 0 { Err(TxError::Conflict) } else { Ok(()) }
+//! }
+//!
+//! let mut tries = 0;
+//! for _ in 0..10 {
+//!     assert_eq!(transfer(&mut tries), Ok(())); // three conflicts each, never blamed on DB
+//! }
+//! assert_eq!(DB.state(), retry::breaker::State::Closed);
+//! ```
+//!
+//! **The default `name`** is the fn's path: `module::fn` for a free fn, and for a
+//! method (a fn with `self`, or whose signature names `Self`) the path of its type,
+//! `module::Type::method` (`core::any::type_name::<Self>()`, generic arguments
+//! included: `module::Pool<u32>::get`). An associated fn that names neither
+//! `self` nor `Self` cannot be told from a free fn: it gets `module::fn`, or give
+//! it `name = "..."`.
 //!
 //! `#[retry_if_result(pred, ...)]` polls: `pred` is `if_result`, and errors are not
 //! retried unless `on`/`when` says so. It works on fns returning any type.
@@ -63,7 +103,8 @@
 //! `static` of the fn; `percentile(0.95, fallback = 50ms, min_samples = 20, period
 //! = 10s)`); errors matching `on`/`when` start the next copy at once (default:
 //! every error), others end the call. Arguments are shared by reference or cloned
-//! per copy; a `&mut` argument is a compile error, since copies run at once.
+//! per copy; a `&mut` argument or a by-value `self` (which each copy would need
+//! for itself) is a compile error, since copies run at once.
 //! `#[retry(..)]` and `#[hedge(..)]` stack in either order, and the retry then
 //! wraps the hedged call.
 //!
@@ -87,10 +128,44 @@
 //! # }
 //! ```
 //!
-//! **How arguments reach each attempt.** References and `impl Trait` as they are,
-//! `&mut` reborrowed, values taken by value cloned (so they must be `Clone`; the
-//! compile error says so and names the argument), a by-value `self` cloned too. The
-//! body runs unchanged in each attempt: `return` and `?` end the attempt.
+//! **The user's names win.** A bare DSL name is the DSL's fn only where it is
+//! called (`stop = attempts(attempts)` calls the DSL's `attempts` with the fn's
+//! argument `attempts`); everywhere else a name means what it means in the fn. An
+//! item of yours named like a DSL fn (`fn fixed(..)` in scope) is never silently
+//! swapped for the DSL's: the attribute does not compile, and the error says to
+//! write `self::fixed` (yours) or `retry::dsl::fixed` (the DSL's).
+//!
+//! **How arguments reach each attempt.** References as they are; `&mut` (and
+//! `self: Pin<&mut Self>`, which the body reborrows with `self.as_mut()`) lent to
+//! each attempt in turn; values taken by value cloned (so they must be `Clone`; the
+//! compile error says so and names the argument), `impl Trait + Clone` too; an
+//! `impl Trait` value that is not `Clone` is lent, and one the body uses up
+//! (`impl Into<String>`) is a compile error that says to clone it or take `&str`. A
+//! by-value `self` (`self`, `Box<Self>`, `Arc<Self>`) is cloned for each attempt and
+//! assigned to `self` itself: every `self` of the body, format strings
+//! (`"{self}"`) included, is the attempt's copy, and the body may move out of it.
+//! The body runs unchanged in each attempt: `return` and `?` end the attempt.
+//!
+//! **Nothing else changes.** The signature, doc comments and other attributes stay
+//! on the fn; an `async fn`'s future is `Send` exactly when the plain fn's is
+//! (`Send + !Sync` arguments and `&mut self` included). `#[tracing::instrument]`
+//! and `#[async_trait]` stack in either order. Where the meaning cannot be kept,
+//! the attribute does not compile and says why: `#[retry]` twice on a fn;
+//! `#[track_caller]` on a sync fn (each attempt runs in a closure, which would
+//! report the body's line; on an `async fn` it is a no-op with or without the
+//! attribute, as rustc warns); a result that borrows from a `&mut` argument lent to
+//! each attempt (return an owned value); `const`, C-variadic and `extern "C"` fns
+//! (`extern "Rust"` is a Rust fn, and fine).
+//!
+//! **The return type** is a `Result` when it is one, whatever it is named: a path
+//! named `Result` (`io::Result<T>`, `anyhow::Result<T>`) is; so is an alias
+//! (`type Fallible<T> = Result<T, E>`), checked by its type; a `struct
+//! SearchResult` is a value, for `if_result` (without it, the error says so). With
+//! `if_result` (and under `#[retry_if_result]`), a return type not named `Result`
+//! is taken for a value: the predicate sees all of it. Bare
+//! variant names in `on` need the error type in the return type
+//! (`Result<T, MyError>`); through an alias or a type parameter, write the full
+//! path (`MyError::Timeout`).
 //!
 //! **When values are evaluated.** On every call, at most once, inside the fn, so
 //! they can read the arguments and `self`. On an `async fn`, a policy that reads
@@ -102,12 +177,15 @@
 //! of a sync fn, is built before the first attempt.
 //!
 //! **Mistakes are compile errors** on the offending tokens, all at once: an unknown
-//! key (with "did you mean"), a duplicate, `attempts(0)`, `min > max`, a negative or
-//! malformed duration, a non-`Result` return without `if_result`, `const` and
-//! `extern` fns, a sync fn returning a future.
+//! key (with "did you mean", or what a key of another library is here:
+//! `max_attempts = 5` is `stop = attempts(5)`), a duplicate, `key: value`,
+//! `attempts(0)`, `min > max`, a first delay above `max`, `elapsed(0)`, a negative
+//! or malformed duration, a misspelled DSL fn, an empty `on = []`, a non-`Result`
+//! return without `if_result`, `const` and `extern "C"` fns, a sync fn returning a
+//! future.
 //!
 //! ```compile_fail
-//! #[retry::retry(wiat = fixed(1))] // error: Unknown field: `wiat`. Did you mean `wait`?
+//! #[retry::retry(wiat = fixed(1))] // error: unknown key `wiat`; did you mean `wait`?
 //! fn f() -> Result<(), ()> { Ok(()) }
 //! ```
 //!

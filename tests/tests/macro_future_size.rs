@@ -39,7 +39,7 @@ async fn plain_fetch(url: &str, body: &mut Vec<u8>) -> Result<usize, FetchError>
     if body.is_empty() { Err(FetchError::Timeout) } else { Ok(body.len()) }
 }
 
-/// `on = [..]` patterns: a `fn` item, zero-sized (a `fn` pointer would add 8 bytes).
+/// `on = [..]` patterns: a closure that captures nothing, zero-sized (a `fn` pointer would add 8 bytes).
 #[retry(stop = attempts(5), wait = expo(100ms, max = 5s), on = [Timeout])]
 async fn retried_fetch(url: &str, body: &mut Vec<u8>) -> Result<usize, FetchError> {
     tokio::time::sleep(std::time::Duration::from_millis(1)).await;

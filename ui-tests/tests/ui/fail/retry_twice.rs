@@ -1,0 +1,11 @@
+use retry::retry;
+
+#[retry(stop = attempts(3))]
+#[retry(stop = attempts(3))]
+fn fetch() -> Result<(), ()> {
+    Ok(())
+}
+
+fn main() {
+    let _ = fetch();
+}
