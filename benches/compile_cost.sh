@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Compile cost of the attribute: `cargo check` of a crate with 100 `#[retry]` fns
-# (50 sync, 50 async) against the same crate with 100 hand-written retry loops.
-# Dependencies are built first; each timed run re-checks only the generated crate.
-# Prints the median of 11 interleaved runs of each (RUNS=n to change), and the ratio.
+# (50 sync, 50 async) against the same crate with 100 hand-written retry loops, and
+# with the same 100 fns written with backon (`Retryable`/`BlockingRetryable`,
+# `.retry(ExponentialBuilder..).when(..)`), the peer users would pick instead.
+# Dependencies are built first; each timed run re-checks only the generated crate:
+# after a touch (incremental, the default), or from scratch with FULL=1 (the
+# crate's own artifacts cleaned first). Prints the median of 11 interleaved runs of
+# each (RUNS=n to change), and the ratios to the hand loops and to backon.
 # With OPT_MACROS=1 both crates build proc macros optimized
 # (`[profile.dev.build-override] opt-level = 3`). With PROBES=1 it also times the
 # hand-written crate under three probe attributes that return the fn unchanged (so
@@ -20,7 +24,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="$root/target/compile-cost${OPT_MACROS:+-opt}"
-rm -rf "$work/retry" "$work/hand" "$work/expanded" "$work"/probe*
+rm -rf "$work/retry" "$work/hand" "$work/backon" "$work/expanded" "$work"/probe*
 mkdir -p "$work"
 
 generate() { # KIND DIR
@@ -38,6 +42,7 @@ publish = false
 [dependencies]
 retry = { path = "$root/retry" }
 tokio = { version = "1", features = ["time"] }
+backon = { version = "1.6", default-features = false, features = ["tokio-sleep", "std-blocking-sleep"] }
 TOML
     if [ "${OPT_MACROS:-0}" = 1 ]; then
         printf '\n[profile.dev.build-override]\nopt-level = 3\n' >> "$dir/Cargo.toml"
@@ -45,7 +50,8 @@ TOML
     cp "$root/Cargo.lock" "$dir/Cargo.lock"
     {
         echo '#![allow(dead_code)]'
-        [ "$kind" = hand ] && echo 'use std::time::Duration;'
+        [ "$kind" != retry ] && echo 'use std::time::Duration;'
+        [ "$kind" = backon ] && echo 'use backon::{BlockingRetryable, ExponentialBuilder, Retryable};'
         echo '#[derive(Debug, Clone)] pub enum NetError { Timeout, Connect, Fatal }'
         echo 'fn op(x: u32) -> Result<u32, NetError> { if x == 0 { Err(NetError::Fatal) } else { Ok(x) } }'
         echo 'async fn op_async(x: u32) -> Result<u32, NetError> { op(x) }'
@@ -61,6 +67,25 @@ pub fn sync_$i(x: u32, name: &str) -> Result<u32, NetError> {
 pub async fn async_$i(x: u32, name: &str) -> Result<u32, NetError> {
     let _ = name;
     op_async(x + $i).await
+}
+RS
+            elif [ "$kind" = backon ]; then
+                cat <<RS
+pub fn sync_$i(x: u32, name: &str) -> Result<u32, NetError> {
+    let _ = name;
+    (|| op(x + $i))
+        .retry(ExponentialBuilder::default().with_min_delay(Duration::from_millis(100)).with_max_delay(Duration::from_secs(10)).with_max_times(2))
+        .sleep(std::thread::sleep)
+        .when(|e| matches!(e, NetError::Timeout | NetError::Connect))
+        .call()
+}
+pub async fn async_$i(x: u32, name: &str) -> Result<u32, NetError> {
+    let _ = name;
+    (|| op_async(x + $i))
+        .retry(ExponentialBuilder::default().with_min_delay(Duration::from_millis(100)).with_max_delay(Duration::from_secs(10)).with_max_times(2))
+        .sleep(tokio::time::sleep)
+        .when(|e| matches!(e, NetError::Timeout | NetError::Connect))
+        .await
 }
 RS
             else
@@ -113,6 +138,9 @@ check() { # DIR: the expanded crate builds apart, with feature gates open
 check_once() { # DIR -> seconds of one check of the crate alone
     local dir=$1 start end
     touch "$dir/src/lib.rs"
+    if [ "${FULL:-0}" = 1 ]; then
+        (cd "$dir" && CARGO_TARGET_DIR="$work/target" cargo clean -q -p "$(sed -n 's/^name = "\(.*\)"/\1/p' Cargo.toml | head -1)")
+    fi
     start=$(date +%s.%N)
     check "$dir"
     end=$(date +%s.%N)
@@ -181,7 +209,8 @@ RS
 
 generate retry "$work/retry"
 generate hand "$work/hand"
-crates="retry hand"
+generate backon "$work/backon"
+crates="retry hand backon"
 if [ "${PROBES:-0}" = 1 ]; then
     probe_macros "$work/probe"
     for attr in identity parse roundtrip; do
@@ -207,14 +236,16 @@ for _ in $(seq 1 "${RUNS:-11}"); do
     for dir in $crates; do check_once "$work/$dir" >> "$work/$dir.times"; done
 done
 hand_s=$(median < "$work/hand.times")
+backon_s=$(median < "$work/backon.times")
 row() { # LABEL CRATE
     local s
     s=$(median < "$work/$2.times")
-    echo "| $1 | ${s} s | $(python3 -c "print(f'{$s/$hand_s:.2f}')")× |"
+    echo "| $1 | ${s} s | $(python3 -c "print(f'{$s/$hand_s:.2f}')")× | $(python3 -c "print(f'{$s/$backon_s:.2f}')")× |"
 }
-echo "| crate (100 fns: 50 sync, 50 async) | cargo check, median of ${RUNS:-11} | ratio |"
-echo "|---|---:|---:|"
+echo "| crate (100 fns: 50 sync, 50 async) | cargo check$([ "${FULL:-0}" = 1 ] && echo ' (full)' || echo ' after a touch'), median of ${RUNS:-11} | vs hand loops | vs backon |"
+echo "|---|---:|---:|---:|"
 row "hand-written loops" hand
+row "backon" backon
 row "\`#[retry]\`" retry
 if [ "${PROBES:-0}" = 1 ]; then
     row "hand loops under a probe: \`identity\`" probe-identity
