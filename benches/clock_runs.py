@@ -6,8 +6,9 @@ baseline (the same baselines as ratios.py).
 On a shared VM one run moves by up to ±5% from the next: a ratio near a target must
 come from several runs of the same binary, not one.
 
-Usage: python3 benches/clock_runs.py [RUNS] [FILTER]
-RUNS defaults to 5; FILTER is criterion's regex (default: the two success groups).
+Usage: python3 benches/clock_runs.py [RUNS] [FILTER] [BENCH]
+RUNS defaults to 5; FILTER is criterion's regex (default: the two success groups);
+BENCH the bench target (default success_path; `matrix` for the policy matrix).
 """
 import json
 import pathlib
@@ -21,7 +22,8 @@ runs = int(sys.argv[1]) if len(sys.argv) > 1 else 5
 pattern = sys.argv[2] if len(sys.argv) > 2 else "^(sync|async)_success/"
 BASELINES = ("hand_loop", "plain_await")
 
-bench = ["cargo", "bench", "-q", "-p", "retry-benches", "--bench", "success_path", "--"]
+target = sys.argv[3] if len(sys.argv) > 3 else "success_path"
+bench = ["cargo", "bench", "-q", "-p", "retry-benches", "--bench", target, "--"]
 # Build first, so the first run is not the one that compiles.
 subprocess.run(bench + ["--test", pattern], cwd=root, check=True, capture_output=True)
 

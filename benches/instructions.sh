@@ -12,8 +12,15 @@ count() { # GROUP VARIANT N -> instructions
         sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
 }
 
-for group in sync_success sync_fail_twice async_success async_fail_twice hedge_overhead; do
+groups="sync_success sync_fail_twice async_success async_fail_twice hedge_overhead"
+# MATRIX=1: the policy matrix's rows (benches/matrix.rs) instead.
+if [ "${MATRIX:-0}" = 1 ]; then
+    groups="matrix_async_at_once matrix_async_hashing matrix_sync_at_once matrix_sync_hashing"
+fi
+for group in $groups; do
     case $group in
+        matrix_async*) variants="plain_await macro_mission macro_defaults macro_on macro_jitter_hook macro_breaker explicit_mission explicit_defaults explicit_on explicit_jitter_hook explicit_breaker tokio_retry2 tryhard backon" ;;
+        matrix_sync*) variants="hand_loop macro_mission macro_defaults macro_on macro_jitter_hook macro_breaker explicit_mission explicit_defaults explicit_on explicit_jitter_hook explicit_breaker backon backoff" ;;
         sync*) variants="hand_loop retry retry_macro backon backoff" ;;
         hedge*) variants="plain_await_once hedge_fixed hedge_percentile" ;;
         *) variants="plain_await retry retry_macro retry_macro_nodrop retry_macro_shared backon tryhard tokio_retry2" ;;
