@@ -5,7 +5,7 @@
 # `.retry(ExponentialBuilder..).when(..)`), the peer users would pick instead.
 # Dependencies are built first; each timed run re-checks only the generated crate:
 # after a touch (incremental, the default), or from scratch with FULL=1 (the
-# crate's own artifacts cleaned first). Prints the median of 11 interleaved runs of
+# crate's own artifacts cleaned first, incremental compilation off). Prints the median of 11 interleaved runs of
 # each (RUNS=n to change), and the ratios to the hand loops and to backon.
 # With OPT_MACROS=1 both crates build proc macros optimized
 # (`[profile.dev.build-override] opt-level = 3`). With PROBES=1 it also times the
@@ -140,6 +140,7 @@ check_once() { # DIR -> seconds of one check of the crate alone
     touch "$dir/src/lib.rs"
     if [ "${FULL:-0}" = 1 ]; then
         (cd "$dir" && CARGO_TARGET_DIR="$work/target" cargo clean -q -p "$(sed -n 's/^name = "\(.*\)"/\1/p' Cargo.toml | head -1)")
+        export CARGO_INCREMENTAL=0
     fi
     start=$(date +%s.%N)
     check "$dir"
