@@ -28,7 +28,7 @@ std::thread_local! {
 }
 
 /// A retried call that failed at least once ended: reports it to a collector.
-#[cold]
+#[inline]
 pub(crate) fn ended(attempts: u32, idle: Duration) {
     // During thread teardown the collector is gone: nothing to report to.
     let _ = SEEN.try_with(|seen| {

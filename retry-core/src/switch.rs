@@ -33,6 +33,7 @@ pub fn enable() {
 }
 
 /// Whether retrying is on for the process (it is, unless [`disable`]d).
+#[inline]
 pub fn is_enabled() -> bool {
     !DISABLED.load(Relaxed)
 }

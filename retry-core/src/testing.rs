@@ -43,6 +43,9 @@ thread_local! {
     static LIMIT: Cell<u32> = const { Cell::new(u32::MAX) };
     static RECORDERS: RefCell<Vec<Rc<RefCell<Vec<Duration>>>>> = const { RefCell::new(Vec::new()) };
     static CALL_RECORDERS: RefCell<Vec<Rc<RefCell<Vec<Retried>>>>> = const { RefCell::new(Vec::new()) };
+    /// Call recorders alive: a plain word, so a call that ends after a failure
+    /// with none alive looks no further.
+    static CALL_RECORDING: Cell<u32> = const { Cell::new(0) };
 }
 
 /// While alive, retried calls on this thread make exactly one attempt: a failure gives
@@ -102,6 +105,7 @@ pub fn disable_retries() -> RetriesDisabled {
 }
 
 /// Whether a limit on this thread forbids retrying after attempt `attempt` failed.
+#[inline]
 pub(crate) fn retry_forbidden(attempt: u32) -> bool {
     attempt > LIMIT.get()
 }
@@ -146,6 +150,7 @@ pub struct CallRecorder {
 pub fn record_calls() -> CallRecorder {
     let calls = Rc::new(RefCell::new(Vec::new()));
     CALL_RECORDERS.with_borrow_mut(|stack| stack.push(Rc::clone(&calls)));
+    CALL_RECORDING.set(CALL_RECORDING.get() + 1);
     CallRecorder { calls, _thread: PhantomData }
 }
 
@@ -179,12 +184,16 @@ impl CallRecorder {
 impl Drop for CallRecorder {
     fn drop(&mut self) {
         CALL_RECORDERS.with_borrow_mut(|stack| stack.retain(|c| !Rc::ptr_eq(c, &self.calls)));
+        CALL_RECORDING.set(CALL_RECORDING.get().saturating_sub(1));
     }
 }
 
 /// A call that failed at least once ended: records it if a recorder is alive.
-#[cold]
+#[inline]
 pub(crate) fn record_call(call: Retried) {
+    if CALL_RECORDING.get() == 0 {
+        return;
+    }
     CALL_RECORDERS.with_borrow(|stack| {
         if let Some(calls) = stack.last() {
             calls.borrow_mut().push(call);
