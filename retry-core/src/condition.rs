@@ -54,10 +54,10 @@ pub struct Nothing;
 pub struct Filter<F>(pub F);
 
 /// The patterns of `#[retry(on = [..])]` on a sync fn, as a `fn` pointer: rustc
-/// checks this filter without proving the `fn` item's higher-ranked `Fn(&E)`
-/// bound (0.75 M fewer of its instructions per fn, an eighth of a sync fn's
-/// check). Not on async fns: the pointer would add 8 bytes to their futures,
-/// where the `fn` item adds none.
+/// checks this filter without proving a closure's higher-ranked `Fn(&E)` bound,
+/// which is a large share of a sync fn's check. Not on async fns: the pointer
+/// would add 8 bytes to their futures, where a closure that captures nothing
+/// adds none.
 #[doc(hidden)]
 pub struct Matcher<E>(pub fn(&E) -> bool);
 

@@ -557,8 +557,8 @@ impl<E, Fut, S> Slow<E, Fut, S> {
 
 /// The hedges in flight (boxed, as each is), with their start times. The list
 /// is boxed too: only a hedged call builds it, and a call done on its first poll
-/// then drops no vector (the drop of a `Vec` field is out of line, ~20
-/// instructions, even when it is empty).
+/// then drops no vector (the drop of a `Vec` field is an out-of-line call, even
+/// when it is empty).
 #[expect(clippy::box_collection, reason = "a one-word field whose drop inlines; see above")]
 struct Hedges<Fut>(Option<Box<Vec<Hedge<Fut>>>>);
 
