@@ -1292,6 +1292,31 @@ where
         }
     }
 
+    /// [`Driver::attempt`] for a boxed attempt, whose type says it is `Send` (for
+    /// callers that must prove it, whatever the guards are): a rejected attempt
+    /// is dropped unpolled and replaced by the rejection.
+    #[cfg(feature = "reqwest-middleware")]
+    pub(crate) fn attempt_boxed<'a>(
+        &mut self,
+        attempt: core::pin::Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'a>>,
+    ) -> InAttempt<core::pin::Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'a>>>
+    where
+        T: Send + 'a,
+        E: Send + 'a,
+    {
+        match self.begin() {
+            Some((number, false, policy)) => {
+                let rejection = policy.guards.rejection();
+                InAttempt::new(
+                    number,
+                    Box::pin(async move { Err(rejection.expect("a rejecting guard says why")) }),
+                )
+            }
+            Some((number, true, _)) => InAttempt::new(number, attempt),
+            None => InAttempt::new(self.number, attempt),
+        }
+    }
+
     /// [`Driver::attempt`] for a sync attempt, run here: `op` runs once, unless
     /// the breaker rejects the attempt.
     #[inline(always)]

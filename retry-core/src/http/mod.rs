@@ -22,6 +22,12 @@
 use core::fmt;
 use core::time::Duration;
 
+#[cfg(feature = "reqwest-middleware")]
+#[cfg_attr(docsrs, doc(cfg(feature = "reqwest-middleware")))]
+mod middleware;
+#[cfg(feature = "reqwest-middleware")]
+pub use middleware::{Failed, NotReplayable, RetryMiddleware, is_retried_status};
+
 use crate::breaker::CircuitOpen;
 use crate::timeout::TimedOut;
 use crate::transient::{Transient, is_transient_status, retry_after_header};
