@@ -358,6 +358,44 @@ impl<T, E, S, W, Wh, Un, If, Ra, H, F, Sl, K, G>
         self.map_conditions(|c| c.if_result(predicate))
     }
 
+    /// Retry the errors that say they are transient, after the delay they ask for
+    /// ([`Transient`](crate::Transient)): what `#[retry(on = transient)]` is.
+    ///
+    /// ```
+    /// use retry::{Retrying, dsl::*};
+    /// use std::io;
+    ///
+    /// let mut calls = 0;
+    /// let out = Retrying::<(), io::Error>::new().wait(none()).on_transient().call(|| {
+    ///     calls += 1;
+    ///     Err(if calls < 2 { io::ErrorKind::TimedOut.into() } else { io::ErrorKind::NotFound.into() })
+    /// });
+    /// assert_eq!((out.unwrap_err().kind(), calls), (io::ErrorKind::NotFound, 2));
+    /// ```
+    #[allow(clippy::type_complexity, reason = "the policy's type, as every setter returns it")]
+    pub fn on_transient(
+        self,
+    ) -> Retrying<
+        T,
+        E,
+        S,
+        W,
+        Conditions<Wh::Output, Un, If, Filter<fn(&E) -> Option<Duration>>>,
+        H,
+        F,
+        Sl,
+        K,
+        G,
+    >
+    where
+        E: crate::Transient,
+        Wh: AddFilter<fn(&E) -> bool>,
+    {
+        let transient: fn(&E) -> bool = |error| error.is_transient();
+        let after: fn(&E) -> Option<Duration> = |error| error.retry_after();
+        self.when(transient).retry_after(after)
+    }
+
     /// A delay the error asks for: when `Some`, it replaces the wait policy's delay
     /// for that sleep (and stop policies see it as the next sleep).
     pub fn retry_after<P>(

@@ -385,3 +385,31 @@ fn the_default_policy_is_three_attempts_with_full_jitter_from_100ms() {
         assert!(recorded[1] <= Duration::from_millis(200), "{recorded:?}");
     }
 }
+
+#[test]
+fn on_transient_retries_what_the_error_calls_transient_after_the_delay_it_asks() {
+    #[derive(Debug, PartialEq)]
+    enum Busy {
+        Later(u64),
+        Never,
+    }
+    impl retry::Transient for Busy {
+        fn is_transient(&self) -> bool {
+            matches!(self, Busy::Later(_))
+        }
+        fn retry_after(&self) -> Option<std::time::Duration> {
+            match self {
+                Busy::Later(secs) => Some(std::time::Duration::from_secs(*secs)),
+                Busy::Never => None,
+            }
+        }
+    }
+    let sleeps = retry::testing::record_sleeps();
+    let mut calls = 0;
+    let out = retry::Retrying::<(), Busy>::new().stop(retry::dsl::attempts(5)).on_transient().call(|| {
+        calls += 1;
+        Err(if calls < 3 { Busy::Later(calls) } else { Busy::Never })
+    });
+    assert_eq!((out, calls), (Err(Busy::Never), 3));
+    assert_eq!(sleeps.sleeps(), [1, 2].map(std::time::Duration::from_secs));
+}
