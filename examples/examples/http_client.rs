@@ -49,7 +49,7 @@ async fn answer(
 
 #[retry(on = transient, stop = attempts(3), wait = fixed(50ms), timeout = 500ms, log = off)]
 async fn get(client: &reqwest::Client, url: &str) -> Result<String, HttpError> {
-    Ok(check_status(client.get(url).send().await?)?.text().await?)
+    Ok(check_status(client.get(url).send().await?).await?.text().await?)
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]

@@ -144,21 +144,21 @@ impl Client {
     /// Transient failures retried (honouring `Retry-After`), each attempt cut at 300 ms.
     #[retry(on = transient, stop = attempts(4), wait = fixed(20ms), timeout = 300ms)]
     async fn get(&self, path: &str) -> Result<String, HttpError> {
-        let response = check_status(self.http.get(format!("{}{path}", self.base)).send().await?)?;
+        let response = check_status(self.http.get(format!("{}{path}", self.base)).send().await?).await?;
         Ok(response.text().await?)
     }
 
     /// Through the breaker: three failures open it for a minute.
     #[retry(on = transient, stop = attempts(2), wait = fixed(20ms), breaker = self.breaker)]
     async fn get_guarded(&self, path: &str) -> Result<String, HttpError> {
-        let response = check_status(self.http.get(format!("{}{path}", self.base)).send().await?)?;
+        let response = check_status(self.http.get(format!("{}{path}", self.base)).send().await?).await?;
         Ok(response.text().await?)
     }
 
     /// Hedged: a second copy after 100 ms.
     #[hedge(n = 2, delay = 100ms)]
     async fn get_hedged(&self, path: &str) -> Result<String, HttpError> {
-        let response = check_status(self.http.get(format!("{}{path}", self.base)).send().await?)?;
+        let response = check_status(self.http.get(format!("{}{path}", self.base)).send().await?).await?;
         Ok(response.text().await?)
     }
 }
@@ -198,7 +198,10 @@ async fn every_policy_makes_exactly_the_requests_it_should() {
 
     // 400 is never retried.
     match client.get("/bad").await {
-        Err(HttpError::Status { status: 400, .. }) => {}
+        Err(error @ HttpError::Status { status: 400, .. }) => {
+            // The server's words come with the status.
+            assert_eq!(error.to_string(), "HTTP status 400: /bad #0");
+        }
         other => panic!("expected the 400 itself, got {other:?}"),
     }
     assert_eq!(log.count("/bad"), 1);
@@ -235,10 +238,11 @@ async fn reqwest_errors_and_statuses_are_classified() {
     let error = HttpError::from(error);
     assert!(error.is_transient() && error.retry_after().is_none());
     // Statuses: 503 with its hint is transient, 404 is not, a rejection is not.
-    let busy = HttpError::Status { status: 503, retry_after: Some(Duration::from_secs(2)) };
+    let busy =
+        HttpError::Status { status: 503, retry_after: Some(Duration::from_secs(2)), body: String::new() };
     assert!(busy.is_transient());
     assert_eq!(busy.retry_after(), Some(Duration::from_secs(2)));
-    assert!(!HttpError::Status { status: 404, retry_after: None }.is_transient());
+    assert!(!HttpError::Status { status: 404, retry_after: None, body: String::new() }.is_transient());
     assert!(!HttpError::CircuitOpen.is_transient());
     assert!(HttpError::TimedOut.is_transient());
 }

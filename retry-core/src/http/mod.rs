@@ -7,7 +7,7 @@
 //!
 //! #[retry(on = transient, stop = attempts(4), timeout = 2s)]
 //! async fn fetch(client: &reqwest::Client, url: &str) -> Result<String, HttpError> {
-//!     let response = check_status(client.get(url).send().await?)?;
+//!     let response = check_status(client.get(url).send().await?).await?;
 //!     Ok(response.text().await?)
 //! }
 //!
@@ -67,6 +67,9 @@ pub enum HttpError {
         status: u16,
         /// The delay its `Retry-After` header asked for, if any.
         retry_after: Option<Duration>,
+        /// The start of the response's body (at most [`BODY_EXCERPT`] bytes, as
+        /// text): what the server said was wrong.
+        body: String,
     },
     /// The attempt was cut by `timeout` or `deadline`.
     TimedOut,
@@ -89,10 +92,16 @@ impl fmt::Display for HttpError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             HttpError::Transport(error) => write!(f, "{error}"),
-            HttpError::Status { status, retry_after: Some(after) } => {
-                write!(f, "HTTP status {status} (retry after {after:?})")
+            HttpError::Status { status, retry_after, body } => {
+                write!(f, "HTTP status {status}")?;
+                if let Some(after) = retry_after {
+                    write!(f, " (retry after {after:?})")?;
+                }
+                if !body.is_empty() {
+                    write!(f, ": {body}")?;
+                }
+                Ok(())
             }
-            HttpError::Status { status, retry_after: None } => write!(f, "HTTP status {status}"),
             HttpError::TimedOut => f.write_str("the attempt timed out"),
             HttpError::CircuitOpen => f.write_str("the circuit breaker is open"),
         }
@@ -147,15 +156,28 @@ impl From<CircuitOpen> for HttpError {
     }
 }
 
+/// The most of an error response's body [`check_status`] keeps.
+pub const BODY_EXCERPT: usize = 1024;
+
 /// The response if its status is a success; otherwise [`HttpError::Status`] with
-/// the status and its `Retry-After`.
-pub fn check_status(response: reqwest::Response) -> Result<reqwest::Response, HttpError> {
+/// the status, its `Retry-After` and the start of its body (read as it arrives,
+/// at most [`BODY_EXCERPT`] bytes; the rest is not waited for).
+pub async fn check_status(mut response: reqwest::Response) -> Result<reqwest::Response, HttpError> {
     let status = response.status();
-    if status.is_client_error() || status.is_server_error() {
-        return Err(HttpError::Status {
-            status: status.as_u16(),
-            retry_after: response_retry_after(&response),
-        });
+    if !(status.is_client_error() || status.is_server_error()) {
+        return Ok(response);
     }
-    Ok(response)
+    let retry_after = response_retry_after(&response);
+    let mut excerpt = Vec::new();
+    // A body that fails midway still says what arrived.
+    while excerpt.len() < BODY_EXCERPT {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                excerpt.extend_from_slice(&chunk[..chunk.len().min(BODY_EXCERPT - excerpt.len())])
+            }
+            Ok(None) | Err(_) => break,
+        }
+    }
+    let body = String::from_utf8_lossy(&excerpt).into_owned();
+    Err(HttpError::Status { status: status.as_u16(), retry_after, body })
 }
