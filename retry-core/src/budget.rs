@@ -244,7 +244,10 @@ impl<K> RetryBudget<K> {
 impl<K> RetryBudget<K> {
     /// Shares this budget's bucket through `hook` (see the module's `# Shared
     /// state`). Once per budget: a second hook is handed back.
-    pub fn set_shared(&self, hook: std::sync::Arc<dyn SharedBudget>) -> Result<(), std::sync::Arc<dyn SharedBudget>> {
+    pub fn set_shared(
+        &self,
+        hook: std::sync::Arc<dyn SharedBudget>,
+    ) -> Result<(), std::sync::Arc<dyn SharedBudget>> {
         self.shared.set(hook)
     }
 

@@ -8,10 +8,10 @@ use core::time::Duration;
 use std::cell::Cell;
 use std::sync::{Arc, Mutex};
 
+use retry_core::CircuitBreaker;
 use retry_core::breaker::{State, Window};
 use retry_core::clock::Clock;
 use retry_core::shared::{BreakerSettings, SharedBreaker};
-use retry_core::CircuitBreaker;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -220,7 +220,11 @@ impl Rules {
     }
 }
 
-pub(crate) fn share<K>(store: &RedisStore, name: &str, breaker: Held<CircuitBreaker<K>>) -> Result<BreakerLink, ShareError>
+pub(crate) fn share<K>(
+    store: &RedisStore,
+    name: &str,
+    breaker: Held<CircuitBreaker<K>>,
+) -> Result<BreakerLink, ShareError>
 where
     K: Clock + Send + Sync + 'static,
 {
@@ -291,7 +295,9 @@ impl<K: Clock + Send + Sync + 'static> Worker<K> {
                 _ = tick.tick() => {}
                 () = health.wake.notified() => {}
                 Some(push) = pushes.recv() => {
-                    self.apply_push(&push);
+                    // A push is only a hint: the state is read back (and checked)
+                    // before anything changes, so a forged message changes nothing.
+                    self.apply_push(&push).await;
                     continue;
                 }
             }
@@ -350,14 +356,41 @@ impl<K: Clock + Send + Sync + 'static> Worker<K> {
         Duration::from_millis(u64::try_from(left_ms).unwrap_or(0).min(self.rules.open_max_ms))
     }
 
-    fn apply_push(&self, push: &str) {
-        if push == "c" {
-            self.breaker.close_shared();
-        } else if let Some(left) = push.strip_prefix("o:").and_then(|ms| ms.parse::<i64>().ok())
-            && left > 0
-        {
-            self.breaker.open_shared(self.remaining(left));
+    async fn apply_push(&mut self, push: &str) {
+        let closing = push == "c";
+        if !closing && !push.starts_with("o:") {
+            return;
         }
+        if let Some(reply) = self.poll().await {
+            match reply.as_slice() {
+                [0, ..] if closing => self.breaker.close_shared(),
+                reply => self.apply_phase(reply),
+            }
+        }
+    }
+
+    /// The fleet's phase: `{phase, ms left}`.
+    async fn poll(&mut self) -> Option<Vec<i64>> {
+        let rules = self.rules;
+        let zero = 0u64;
+        let args: [&dyn link::ToArg; 15] = [
+            &self.prefix,
+            &zero,
+            &zero,
+            &zero,
+            &zero,
+            &zero,
+            &rules.bucket_ms,
+            &rules.buckets,
+            &rules.minimum_calls,
+            &rules.rate_ppm,
+            &rules.slow_rate_ppm,
+            &rules.consecutive,
+            &rules.open_for_ms,
+            &rules.open_max_ms,
+            &rules.probes,
+        ];
+        self.conn.eval::<Vec<i64>>(&FLUSH_SCRIPT, &args).await
     }
 
     fn apply_phase(&self, reply: &[i64]) {
@@ -417,8 +450,15 @@ impl<K: Clock + Send + Sync + 'static> Worker<K> {
             let unused = self.hook.free.swap(0, AcqRel);
             for _ in 0..unused {
                 let Some(slot) = self.held.pop() else { break };
-                let args: [&dyn link::ToArg; 7] =
-                    [&self.prefix, &slot, &self.owner, &0u64, &self.rules.probes, &self.lease_ms, &self.rules.open_max_ms];
+                let args: [&dyn link::ToArg; 7] = [
+                    &self.prefix,
+                    &slot,
+                    &self.owner,
+                    &0u64,
+                    &self.rules.probes,
+                    &self.lease_ms,
+                    &self.rules.open_max_ms,
+                ];
                 let _ = self.conn.eval::<i64>(&RELEASE_SCRIPT, &args).await;
             }
             return;

@@ -41,7 +41,8 @@ impl SharedBudget for Hook {
         if !self.health.is_shared() {
             return None;
         }
-        let taken = self.credit.fetch_update(AcqRel, Acquire, |credit| (credit >= UNIT).then(|| credit - UNIT));
+        let taken =
+            self.credit.fetch_update(AcqRel, Acquire, |credit| (credit >= UNIT).then(|| credit - UNIT));
         match taken {
             Ok(before) => {
                 if before - UNIT < self.lease / 2 {
@@ -103,7 +104,11 @@ impl Drop for BudgetLink {
     }
 }
 
-pub(crate) fn share<K>(store: &RedisStore, name: &str, budget: Held<RetryBudget<K>>) -> Result<BudgetLink, ShareError>
+pub(crate) fn share<K>(
+    store: &RedisStore,
+    name: &str,
+    budget: Held<RetryBudget<K>>,
+) -> Result<BudgetLink, ShareError>
 where
     K: Clock + Send + Sync + 'static,
 {
@@ -120,7 +125,8 @@ where
     });
     budget.set_shared(hook.clone()).map_err(|_| ShareError::AlreadyShared)?;
     let ttl_ms = u64::try_from(settings.ttl.as_millis()).unwrap_or(60_000).clamp(1000, 60_000);
-    let reserve = i64::try_from(settings.min_per_sec.saturating_mul(ttl_ms) / 1000).unwrap_or(i64::MAX / UNIT) * UNIT;
+    let reserve =
+        i64::try_from(settings.min_per_sec.saturating_mul(ttl_ms) / 1000).unwrap_or(i64::MAX / UNIT) * UNIT;
     let mut conn = Conn::new(store.client.clone(), store.timeout, Arc::clone(&health));
     let (worker_hook, worker_prefix) = (Arc::clone(&hook), prefix.clone());
     let (every, poll) = (store.flush_every, store.poll_every);

@@ -279,7 +279,11 @@ impl RedisStore {
     }
 
     /// Shares `budget`'s bucket under `name` (see the [crate docs](crate)).
-    pub fn share_budget<K>(&self, name: &str, budget: impl Into<Held<RetryBudget<K>>>) -> Result<BudgetLink, ShareError>
+    pub fn share_budget<K>(
+        &self,
+        name: &str,
+        budget: impl Into<Held<RetryBudget<K>>>,
+    ) -> Result<BudgetLink, ShareError>
     where
         K: Clock + Send + Sync + 'static,
     {

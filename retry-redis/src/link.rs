@@ -139,7 +139,11 @@ impl Conn {
     }
 
     /// Runs `script`; `None` (and local behaviour) when it fails or is late.
-    pub(crate) async fn eval<T: FromRedisValue>(&mut self, script: &Script, args: &[&dyn ToArg]) -> Option<T> {
+    pub(crate) async fn eval<T: FromRedisValue>(
+        &mut self,
+        script: &Script,
+        args: &[&dyn ToArg],
+    ) -> Option<T> {
         let timeout = self.timeout;
         let health = Arc::clone(&self.health);
         let manager = self.manager().await?;

@@ -38,7 +38,8 @@ fn limit_retries_caps_every_call_in_its_scope() {
             Err(())
         });
         assert_eq!(calls.swap(0, Ordering::SeqCst), 3, "the explicit API too");
-        let rt = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap();
+        let rt =
+            tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap();
         assert_eq!(rt.block_on(release(&calls)), Err("busy"));
         assert_eq!(calls.swap(0, Ordering::SeqCst), 3, "and async fns");
     }
@@ -59,7 +60,8 @@ fn a_scope_can_say_what_was_retried() {
     assert_eq!(recorder.give_ups("inventory::reserve"), 0);
     assert_eq!(recorder.retries("inventory::release"), 9);
     assert_eq!(recorder.give_ups("inventory::release"), 1);
-    let names: Vec<_> = recorder.calls().iter().map(|call| (call.name, call.attempts, call.gave_up)).collect();
+    let names: Vec<_> =
+        recorder.calls().iter().map(|call| (call.name, call.attempts, call.gave_up)).collect();
     assert_eq!(names, [("inventory::reserve", 3, false), ("inventory::release", 10, true)]);
     recorder.clear();
     assert!(recorder.calls().is_empty());
