@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group};
-use retry::breaker::{CircuitBreaker, State};
+use retry::breaker::{CircuitBreaker, State, Window};
 use retry::redis::{BreakerLink, RedisStore};
 
 /// The protected call: as cheap as it gets, so the breaker's own cost shows.
@@ -71,13 +71,20 @@ fn shared(store: &RedisStore, name: &str, breaker: CircuitBreaker) -> (Arc<Circu
 fn closed_state(c: &mut Criterion) {
     let server = Server::start();
     let mut group = c.benchmark_group("redis_closed");
+    let window = || CircuitBreaker::new().with_failure_rate(0.5, Window::Calls(100));
     let local = CircuitBreaker::new();
     group.bench_function("local", |b| b.iter(|| local.call(|| op(black_box(7))).is_ok()));
+    let local_window = window();
+    group.bench_function("local, rate window", |b| b.iter(|| local_window.call(|| op(black_box(7))).is_ok()));
     match &server {
         Some(server) => {
             let store = RedisStore::open(&server.url()).expect("a URL");
             let (breaker, _link) = shared(&store, "bench-closed", CircuitBreaker::new());
             group.bench_function("shared", |b| b.iter(|| breaker.call(|| op(black_box(7))).is_ok()));
+            let (windowed, _link) = shared(&store, "bench-closed-window", window());
+            group.bench_function("shared, rate window", |b| {
+                b.iter(|| windowed.call(|| op(black_box(7))).is_ok())
+            });
         }
         None => eprintln!("redis-server not on the PATH: no shared figure"),
     }

@@ -21,12 +21,10 @@ use crate::breaker::Window;
 
 /// What a breaker tells its shared store, from the caller's thread.
 ///
-/// The closed state's success path calls only [`record`](Self::record): it must
-/// cost a few nanoseconds (no lock-prefixed instruction if it can help it).
+/// The closed state calls none of it: a store learns the closed state's outcomes
+/// by reading the breaker's own counters ([`CircuitBreaker::stats`](crate::CircuitBreaker::stats))
+/// from its background work, so sharing adds nothing to a healthy call.
 pub trait SharedBreaker: Send + Sync {
-    /// A closed-state call's outcome, counted by this breaker too.
-    fn record(&self, failed: bool, slow: bool);
-
     /// A half-open probe the breaker would admit: whether the fleet allows it
     /// (a probe lease is held for it). `true` also when there is no shared state
     /// (the breaker then limits probes as it does alone).

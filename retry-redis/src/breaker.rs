@@ -2,10 +2,9 @@
 //! thread that keeps it and the fleet in step.
 
 use core::fmt;
-use core::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize};
+use core::sync::atomic::Ordering::{AcqRel, Acquire, Release};
+use core::sync::atomic::{AtomicBool, AtomicU32};
 use core::time::Duration;
-use std::cell::Cell;
 use std::sync::{Arc, Mutex};
 
 use retry_core::CircuitBreaker;
@@ -19,37 +18,6 @@ use crate::link::{self, Conn, Health, LinkStats};
 use crate::scripts::{ACQUIRE_SCRIPT, CLOSE_SCRIPT, FLUSH_SCRIPT, OPEN_SCRIPT, RELEASE_SCRIPT, RENEW_SCRIPT};
 use crate::{Held, RedisStore, ShareError, keys};
 
-/// Lanes of the outcome counters: threads are spread over them.
-const LANES: usize = 64;
-/// Failures waiting to be sent that wake the thread at once.
-const EAGER_FAILURES: u32 = 100;
-
-/// One thread's outcome counters, on a cache line of its own.
-#[derive(Debug, Default)]
-#[repr(align(64))]
-struct Lane {
-    ok: AtomicU64,
-    failed: AtomicU64,
-    slow: AtomicU64,
-}
-
-/// This thread's lane.
-fn lane() -> usize {
-    static THREADS: AtomicUsize = AtomicUsize::new(0);
-    std::thread_local! {
-        static LANE: Cell<usize> = const { Cell::new(usize::MAX) };
-    }
-    LANE.try_with(|lane| {
-        let mut index = lane.get();
-        if index == usize::MAX {
-            index = THREADS.fetch_add(1, Relaxed) % LANES;
-            lane.set(index);
-        }
-        index
-    })
-    .unwrap_or(0)
-}
-
 #[derive(Debug)]
 enum Event {
     /// A leased probe ended: give the lease back (and count its success).
@@ -61,11 +29,6 @@ enum Event {
 /// The hook: what the call path touches (atomics only, but for rare events).
 #[derive(Debug)]
 struct Hook {
-    lanes: Box<[Lane]>,
-    /// Failures since the last success, across threads (the streak's tail).
-    trailing: AtomicU32,
-    /// Failures not yet sent.
-    unsent: AtomicU32,
     /// Probe leases held and not in use.
     free: AtomicU32,
     /// Probe leases in use by running probes.
@@ -80,38 +43,9 @@ impl Hook {
         self.events.lock().unwrap_or_else(|e| e.into_inner()).push(event);
         self.health.wake.notify_one();
     }
-
-    fn totals(&self) -> (u64, u64, u64) {
-        self.lanes.iter().fold((0, 0, 0), |(ok, failed, slow), lane| {
-            (ok + lane.ok.load(Relaxed), failed + lane.failed.load(Relaxed), slow + lane.slow.load(Relaxed))
-        })
-    }
 }
 
 impl SharedBreaker for Hook {
-    #[inline]
-    fn record(&self, failed: bool, slow: bool) {
-        let lane = &self.lanes[lane()];
-        if failed {
-            lane.failed.fetch_add(1, Relaxed);
-            self.trailing.fetch_add(1, Relaxed);
-            if self.unsent.fetch_add(1, Relaxed) + 1 == EAGER_FAILURES {
-                self.health.wake.notify_one();
-            }
-        } else {
-            // A plain store: only this lane's threads write it, so the success
-            // path has no lock-prefixed instruction (two threads sharing a lane
-            // may lose a count, which the failure rate tolerates).
-            lane.ok.store(lane.ok.load(Relaxed).wrapping_add(1), Relaxed);
-            if self.trailing.load(Relaxed) != 0 {
-                self.trailing.store(0, Relaxed);
-            }
-        }
-        if slow {
-            lane.slow.fetch_add(1, Relaxed);
-        }
-    }
-
     fn try_probe(&self) -> bool {
         if !self.health.is_shared() {
             return true;
@@ -174,11 +108,10 @@ impl Drop for BreakerLink {
     }
 }
 
-/// How the fleet's counters are judged: bucket length, buckets, and the rules.
+/// How the fleet's counters are judged, and how long a replica's counters live.
 #[derive(Debug, Clone, Copy)]
 struct Rules {
-    bucket_ms: u64,
-    buckets: u64,
+    counts_ttl_ms: u64,
     minimum_calls: u64,
     rate_ppm: u64,
     slow_rate_ppm: u64,
@@ -193,22 +126,16 @@ fn ms(duration: Duration) -> u64 {
 }
 
 impl Rules {
-    fn new(settings: &BreakerSettings) -> Self {
-        // The fleet's counters live in time buckets: the breaker's own time
-        // window, or ten seconds for a count window (or none).
-        let span = match settings.window {
-            Some(Window::Time(span)) => ms(span),
-            _ => 10_000,
-        };
-        let bucket_ms = (span / 10).max(10);
+    fn new(settings: &BreakerSettings, store: &RedisStore) -> Self {
         let minimum_calls = match settings.window {
             Some(Window::Calls(n)) => settings.minimum_calls.min(n),
             _ => settings.minimum_calls,
         };
         let ppm = |rate: f64| if rate > 0.0 { (rate * 1e6).clamp(1.0, 1e6) as u64 } else { 0 };
         Rules {
-            bucket_ms,
-            buckets: span.div_ceil(bucket_ms).max(1),
+            // A replica's counters outlive three polls: a replica that stops
+            // (or dies) drops out of the fleet's sums soon after.
+            counts_ttl_ms: ms(store.poll_every * 3 + store.timeout),
             minimum_calls: u64::from(minimum_calls.max(1)),
             rate_ppm: ppm(settings.failure_rate),
             slow_rate_ppm: settings.slow_call.map_or(0, |(_, rate)| ppm(rate)),
@@ -233,9 +160,6 @@ where
     let prefix = keys::prefix(&store.namespace, name, "b", &version);
     let health = Arc::new(Health::new("breaker", name));
     let hook = Arc::new(Hook {
-        lanes: (0..LANES).map(|_| Lane::default()).collect(),
-        trailing: AtomicU32::new(0),
-        unsent: AtomicU32::new(0),
         free: AtomicU32::new(0),
         in_use: AtomicU32::new(0),
         want_probe: AtomicBool::new(false),
@@ -247,11 +171,11 @@ where
         conn: Conn::new(store.client.clone(), store.timeout, Arc::clone(&health)),
         hook: Arc::clone(&hook),
         breaker,
-        rules: Rules::new(&settings),
+        rules: Rules::new(&settings, store),
         prefix: prefix.clone(),
         owner: keys::owner(),
         held: Vec::new(),
-        sent: (0, 0, 0),
+        sent: Counts::default(),
         flush_every: store.flush_every,
         poll_every: store.poll_every,
         lease_ms: ms(store.lease_ttl),
@@ -275,8 +199,8 @@ struct Worker<K: 'static> {
     owner: String,
     /// Probe lease slots this replica holds (free and in use).
     held: Vec<u64>,
-    /// Outcome totals already sent.
-    sent: (u64, u64, u64),
+    /// The counters last sent.
+    sent: Counts,
     flush_every: Duration,
     poll_every: Duration,
     lease_ms: u64,
@@ -307,8 +231,6 @@ impl<K: Clock + Send + Sync + 'static> Worker<K> {
             // While Redis is away, try again only as often as the poll.
             if !health.is_shared() && last_command.elapsed() < self.poll_every {
                 self.forget_leases();
-                self.sent = self.hook.totals();
-                self.hook.unsent.store(0, Relaxed);
                 self.hook.events.lock().unwrap_or_else(|e| e.into_inner()).clear();
                 continue;
             }
@@ -319,19 +241,16 @@ impl<K: Clock + Send + Sync + 'static> Worker<K> {
                 self.renew().await;
                 last_renew = Instant::now();
             }
-            let (ok, failed, slow) = self.hook.totals();
-            let (sent_ok, sent_failed, sent_slow) = self.sent;
-            let news = failed != sent_failed || slow != sent_slow;
-            let successes = ok != sent_ok;
-            // Failures go out every flush; successes alone five times less often
-            // (they only dilute the rate); with nothing to send, a poll.
+            // New failures go out every flush; more calls alone five times less
+            // often (they only dilute the rate); otherwise the counters are
+            // refreshed (and the fleet's phase read) every poll.
+            let counts = Counts::of(&self.breaker);
             let since = last_flush.elapsed();
-            if news && since >= self.flush_every
-                || successes && since >= self.flush_every * 5
-                || self.hook.unsent.load(Relaxed) >= EAGER_FAILURES
+            if counts.news(&self.sent) && since >= self.flush_every
+                || counts != self.sent && since >= self.flush_every * 5
                 || last_command.elapsed() >= self.poll_every
             {
-                self.flush((ok, failed, slow)).await;
+                self.flush(counts).await;
                 last_flush = Instant::now();
             }
             if health.stats().commands != before || !health.is_shared() {
@@ -369,36 +288,17 @@ impl<K: Clock + Send + Sync + 'static> Worker<K> {
         }
     }
 
-    /// The fleet's phase: `{phase, ms left}`.
-    async fn poll(&mut self) -> Option<Vec<i64>> {
-        let rules = self.rules;
-        let zero = 0u64;
-        let args: [&dyn link::ToArg; 15] = [
-            &self.prefix,
-            &zero,
-            &zero,
-            &zero,
-            &zero,
-            &zero,
-            &rules.bucket_ms,
-            &rules.buckets,
-            &rules.minimum_calls,
-            &rules.rate_ppm,
-            &rules.slow_rate_ppm,
-            &rules.consecutive,
-            &rules.open_for_ms,
-            &rules.open_max_ms,
-            &rules.probes,
-        ];
-        self.conn.eval::<Vec<i64>>(&FLUSH_SCRIPT, &args).await
-    }
-
     fn apply_phase(&self, reply: &[i64]) {
         if let [1, left, ..] = reply
             && *left > 0
         {
             self.breaker.open_shared(self.remaining(*left));
         }
+    }
+
+    /// The fleet's phase (`{phase, ms left}`), sending this replica's counters.
+    async fn poll(&mut self) -> Option<Vec<i64>> {
+        self.send(Counts::of(&self.breaker)).await
     }
 
     async fn events(&mut self) {
@@ -422,13 +322,11 @@ impl<K: Clock + Send + Sync + 'static> Worker<K> {
                     }
                 }
                 Event::Opened(open_for) => {
-                    let args: [&dyn link::ToArg; 6] = [
+                    let args: [&dyn link::ToArg; 4] = [
                         &self.prefix,
                         &ms(open_for).min(rules.open_max_ms),
                         &rules.open_max_ms,
                         &rules.probes,
-                        &rules.bucket_ms,
-                        &rules.buckets,
                     ];
                     if let Some(reply) = self.conn.eval::<Vec<i64>>(&OPEN_SCRIPT, &args).await {
                         self.apply_phase(&reply);
@@ -488,24 +386,23 @@ impl<K: Clock + Send + Sync + 'static> Worker<K> {
         let _ = self.conn.eval::<i64>(&RENEW_SCRIPT, &args).await;
     }
 
-    async fn flush(&mut self, totals: (u64, u64, u64)) {
-        let (ok, failed, slow) = totals;
-        let (sent_ok, sent_failed, sent_slow) = self.sent;
-        self.sent = totals;
-        self.hook.unsent.store(0, Relaxed);
-        let (ok, failed, slow) =
-            (ok.wrapping_sub(sent_ok), failed.wrapping_sub(sent_failed), slow.wrapping_sub(sent_slow));
-        let trailing = u64::from(self.hook.trailing.load(Relaxed)).min(failed);
+    async fn flush(&mut self, counts: Counts) {
+        if let Some(reply) = self.send(counts).await {
+            self.apply_phase(&reply);
+        }
+    }
+
+    async fn send(&mut self, counts: Counts) -> Option<Vec<i64>> {
+        self.sent = counts;
         let rules = self.rules;
-        let args: [&dyn link::ToArg; 15] = [
+        let args: [&dyn link::ToArg; 14] = [
             &self.prefix,
-            &(ok + failed),
-            &failed,
-            &slow,
-            &trailing,
-            &u64::from(ok > 0),
-            &rules.bucket_ms,
-            &rules.buckets,
+            &self.owner,
+            &counts.calls,
+            &counts.failures,
+            &counts.slow,
+            &counts.streak,
+            &rules.counts_ttl_ms,
             &rules.minimum_calls,
             &rules.rate_ppm,
             &rules.slow_rate_ppm,
@@ -514,8 +411,34 @@ impl<K: Clock + Send + Sync + 'static> Worker<K> {
             &rules.open_max_ms,
             &rules.probes,
         ];
-        if let Some(reply) = self.conn.eval::<Vec<i64>>(&FLUSH_SCRIPT, &args).await {
-            self.apply_phase(&reply);
+        self.conn.eval::<Vec<i64>>(&FLUSH_SCRIPT, &args).await
+    }
+}
+
+/// A replica's counters: its breaker's window and failure streak, as they are.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Counts {
+    calls: u64,
+    failures: u64,
+    slow: u64,
+    streak: u64,
+}
+
+impl Counts {
+    fn of<K: Clock>(breaker: &CircuitBreaker<K>) -> Self {
+        let stats = breaker.stats();
+        let calls = u64::from(stats.window_calls);
+        let part = |rate: f64| (rate * calls as f64).round() as u64;
+        Counts {
+            calls,
+            failures: part(stats.failure_rate),
+            slow: part(stats.slow_call_rate),
+            streak: u64::from(stats.consecutive_failures),
         }
+    }
+
+    /// Whether anything that can open the fleet changed.
+    fn news(&self, sent: &Counts) -> bool {
+        (self.failures, self.slow, self.streak) != (sent.failures, sent.slow, sent.streak)
     }
 }

@@ -43,14 +43,19 @@
 //! (the breaker then acts alone).
 //!
 //! # The breaker
-//! * **Closed**: a call makes no network call. Its outcome goes to a per-thread
-//!   counter (a plain store, no lock-prefixed instruction); the background thread
-//!   sends them every `flush_every` (50 ms; 250 ms when there were only
-//!   successes), or at once after 100 failures, into time-bucketed counters with
-//!   a TTL. One Lua script adds a batch and judges the fleet's failure rate
-//!   (over the breaker's time window, or 10 s for a count window) and its
-//!   failure streak (approximate: a batch's failures after its last success).
-//!   When one replica's local rule opens its breaker, it tells the fleet too.
+//! * **Closed**: a call makes no network call, and costs what it costs on a
+//!   breaker alone: the hook is not called at all. The background thread reads
+//!   the breaker's own counters ([`CircuitBreaker::stats`]: its window's calls,
+//!   failures and slow calls, and its failure streak) and sends them when
+//!   failures change (every `flush_every`, 50 ms), when only the call count
+//!   changed (five times less often), and at least every `poll_every` (250 ms),
+//!   as this replica's entry (a hash with a TTL of three polls) in the fleet's
+//!   counters. One Lua script stores the entry and judges the fleet by the
+//!   breaker's own rules over the sums of the live replicas' entries: the
+//!   fleet's failure (and slow-call) rate once it holds `minimum_calls`, and its
+//!   failure streak (approximate: the sum of the replicas' streaks). A replica
+//!   that stops drops out of the sums when its entry expires. When one replica's
+//!   local rule opens its breaker, it tells the fleet too.
 //! * **Open**: the open-until time lives in Redis (Redis's clock, so replicas'
 //!   clocks do not matter), and an opening is pushed over pub/sub; a replica
 //!   that misses the push sees it on its next flush or poll (every 250 ms at

@@ -32,11 +32,6 @@ local function incrby(k, n)
   if type(v) ~= 'number' then redis.call('DEL', k); v = redis.call('INCRBY', k, n) end
   return v
 end
-local function hincrby(k, f, n)
-  local v = redis.pcall('HINCRBY', k, f, n)
-  if type(v) ~= 'number' then redis.call('DEL', k); v = redis.call('HINCRBY', k, f, n) end
-  return v
-end
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -45,7 +40,9 @@ local function int(x) return string.format('%d', x) end
 "#;
 
 /// The breaker's helpers: the fleet's phase, opening and closing.
-/// `P` is the key prefix; the open-until time is `P..'state'` = `o:<ms>`.
+/// `P` is the key prefix; the open-until time is `P..'state'` = `o:<ms>`; each
+/// replica's counters are the hash `P..'r:'..owner`, listed (with their expiry)
+/// in the sorted set `P..'rs'`.
 const BREAKER: &str = r#"
 -- 0 closed, 1 open (and the ms left), 2 open interval over (half-open)
 local function fleet(P, now, open_max)
@@ -59,7 +56,17 @@ end
 local function clear_probes(P, probes)
   for s = 1, probes do redis.call('DEL', P .. 'p:' .. s) end
 end
-local function open(P, now, open_for, open_max, probes, bucket_ms, buckets)
+-- The live replicas (at most 1000), expired ones dropped.
+local function replicas(P, now)
+  local rs = P .. 'rs'
+  if type(redis.pcall('ZREMRANGEBYSCORE', rs, '-inf', now)) ~= 'number' then redis.call('DEL', rs) end
+  return redis.call('ZRANGE', rs, 0, 999)
+end
+local function clear_counts(P, now)
+  for _, m in ipairs(replicas(P, now)) do redis.call('DEL', P .. 'r:' .. m) end
+  redis.call('DEL', P .. 'rs')
+end
+local function open(P, now, open_for, open_max, probes)
   local t = incrby(P .. 'trips', 1)
   local d = open_for
   local i = 1
@@ -68,71 +75,57 @@ local function open(P, now, open_for, open_max, probes, bucket_ms, buckets)
   local keep = d + open_max
   redis.call('PEXPIRE', P .. 'trips', keep)
   redis.call('SET', P .. 'state', 'o:' .. int(now + d), 'PX', keep)
-  redis.call('DEL', P .. 'streak', P .. 'ok')
+  redis.call('DEL', P .. 'ok')
   clear_probes(P, probes)
-  local b = math.floor(now / bucket_ms)
-  for s = b - buckets, b do redis.call('DEL', P .. 'w:' .. int(s)) end
+  clear_counts(P, now)
   redis.call('PUBLISH', P .. 'ch', 'o:' .. int(d))
   return d
 end
 local function close(P, probes)
-  redis.call('DEL', P .. 'state', P .. 'ok', P .. 'trips', P .. 'streak')
+  redis.call('DEL', P .. 'state', P .. 'ok', P .. 'trips')
   clear_probes(P, probes)
   redis.call('PUBLISH', P .. 'ch', 'c')
 end
 "#;
 
-/// Adds a batch of closed-state outcomes and judges the fleet's counters; with
-/// no outcomes, reads the fleet's phase (a poll). Returns `{phase, ms left}`.
+/// Stores this replica's counters (its breaker's window and failure streak, as
+/// they are now) and judges the fleet's: the sums over the live replicas. With
+/// nothing to store, reads the fleet's phase (a poll). Returns `{phase, ms left}`.
 ///
-/// ARGV: prefix, calls, failures, slow, trailing failures, had a success,
-/// bucket ms, buckets, minimum calls, failure rate (ppm), slow rate (ppm),
-/// consecutive threshold, open for, open max, probes.
+/// ARGV: prefix, owner, calls, failures, slow, streak, ttl ms, minimum calls,
+/// failure rate (ppm), slow rate (ppm), consecutive threshold, open for, open
+/// max, probes.
 const FLUSH: &str = r#"
-local P = ARGV[1]
-local calls, fails, slow = count(ARGV[2]), count(ARGV[3]), count(ARGV[4])
-local trailing, had_success = count(ARGV[5]), count(ARGV[6])
-local bucket_ms, buckets, min_calls = count(ARGV[7]), count(ARGV[8]), count(ARGV[9])
-local rate, srate, consecutive = count(ARGV[10]), count(ARGV[11]), count(ARGV[12])
-local open_for, open_max, probes = count(ARGV[13]), count(ARGV[14]), count(ARGV[15])
+local P, owner = ARGV[1], ARGV[2]
+local calls, fails, slow, streak = count(ARGV[3]), count(ARGV[4]), count(ARGV[5]), count(ARGV[6])
+local ttl, min_calls = count(ARGV[7]), count(ARGV[8])
+local rate, srate, consecutive = count(ARGV[9]), count(ARGV[10]), count(ARGV[11])
+local open_for, open_max, probes = count(ARGV[12]), count(ARGV[13]), count(ARGV[14])
 local now = now_ms()
+local me, rs = P .. 'r:' .. owner, P .. 'rs'
+redis.call('DEL', me)
 local phase, left = fleet(P, now, open_max)
-if phase ~= 0 then return {phase, left} end
-if calls == 0 then return {0, 0} end
-local b = math.floor(now / bucket_ms)
-local k = P .. 'w:' .. int(b)
-hincrby(k, 'c', calls)
-if fails > 0 then hincrby(k, 'f', fails) end
-if slow > 0 then hincrby(k, 's', slow) end
-redis.call('PEXPIRE', k, bucket_ms * (buckets + 1))
-if consecutive > 0 then
-  local streak = 0
-  if had_success == 1 then
-    streak = trailing
-    if trailing > 0 then
-      redis.call('SET', P .. 'streak', trailing, 'PX', bucket_ms * buckets)
-    else
-      redis.call('DEL', P .. 'streak')
+if phase ~= 0 or (calls == 0 and streak == 0) then
+  redis.pcall('ZREM', rs, owner)
+  return {phase, left}
+end
+redis.call('HSET', me, 'c', calls, 'f', fails, 's', slow, 't', streak)
+redis.call('PEXPIRE', me, ttl)
+local live = replicas(P, now)
+redis.call('ZADD', rs, now + ttl, owner)
+redis.call('PEXPIRE', rs, ttl)
+local c, f, s, t = calls, fails, slow, streak
+for _, m in ipairs(live) do
+  if m ~= owner then
+    local v = redis.pcall('HMGET', P .. 'r:' .. m, 'c', 'f', 's', 't')
+    if type(v) == 'table' and v.err == nil then
+      c = c + count(v[1]); f = f + count(v[2]); s = s + count(v[3]); t = t + count(v[4])
     end
-  elseif fails > 0 then
-    streak = incrby(P .. 'streak', fails)
-    redis.call('PEXPIRE', P .. 'streak', bucket_ms * buckets)
-  end
-  if streak >= consecutive then
-    return {1, open(P, now, open_for, open_max, probes, bucket_ms, buckets)}
   end
 end
-if rate > 0 or srate > 0 then
-  local c, f, s = 0, 0, 0
-  for i = b - buckets + 1, b do
-    local v = redis.pcall('HMGET', P .. 'w:' .. int(i), 'c', 'f', 's')
-    if type(v) == 'table' and v.err == nil then
-      c = c + count(v[1]); f = f + count(v[2]); s = s + count(v[3])
-    end
-  end
-  if c >= min_calls and ((rate > 0 and f * 1000000 >= rate * c) or (srate > 0 and s * 1000000 >= srate * c)) then
-    return {1, open(P, now, open_for, open_max, probes, bucket_ms, buckets)}
-  end
+if (consecutive > 0 and t >= consecutive)
+  or (c >= min_calls and ((rate > 0 and f * 1000000 >= rate * c) or (srate > 0 and s * 1000000 >= srate * c))) then
+  return {1, open(P, now, open_for, open_max, probes)}
 end
 return {0, 0}
 "#;
@@ -140,15 +133,14 @@ return {0, 0}
 /// A replica's breaker opened on its own evidence: the fleet opens (unless it
 /// is open already). Returns `{1, ms left}`.
 ///
-/// ARGV: prefix, open for, open max, probes, bucket ms, buckets.
+/// ARGV: prefix, open for, open max, probes.
 const OPEN: &str = r#"
 local P = ARGV[1]
 local open_for, open_max, probes = count(ARGV[2]), count(ARGV[3]), count(ARGV[4])
-local bucket_ms, buckets = count(ARGV[5]), count(ARGV[6])
 local now = now_ms()
 local phase, left = fleet(P, now, open_max)
 if phase == 1 then return {1, left} end
-return {1, open(P, now, open_for, open_max, probes, bucket_ms, buckets)}
+return {1, open(P, now, open_for, open_max, probes)}
 "#;
 
 /// A replica's breaker closed on its own probes: so does the fleet.

@@ -51,8 +51,9 @@
 //! A breaker can share its state with the other replicas of a service through a
 //! [`SharedBreaker`] hook ([`set_shared`](CircuitBreaker::set_shared); the
 //! `retry-redis` crate provides one). It stays a local breaker that also hears
-//! from the fleet: its closed-state outcomes are handed to the hook, a half-open
-//! probe needs the hook's consent (a fleet-wide lease), and the hook opens and
+//! from the fleet: the hook reads its counters ([`stats`](CircuitBreaker::stats))
+//! in the background, so a closed-state call costs what it costs alone; a half-open
+//! probe needs the hook's consent (a fleet-wide lease); and the hook opens and
 //! closes it as the fleet decides ([`open_shared`](CircuitBreaker::open_shared),
 //! [`close_shared`](CircuitBreaker::close_shared)). Manual control
 //! (`force_open`, `force_closed`, `reset`) stays local, and wins.
@@ -633,9 +634,6 @@ impl<K: Clock> CircuitBreaker<K> {
         } else if self.consecutive.load(Ordering::Relaxed) != 0 {
             // Only a breaker that saw failures pays a shared write on success.
             self.consecutive.store(0, Ordering::Relaxed);
-        }
-        if let Some(shared) = self.shared.get() {
-            shared.record(failed, slow);
         }
         let (calls, failures, slows) = match self.window {
             None => return,
