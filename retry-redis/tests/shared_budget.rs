@@ -94,4 +94,18 @@ fn redis_away_the_budget_decides_alone() {
         made += failing_call(budget);
     }
     assert_eq!(made - 100, 20);
+    // Back: shared again, retries drawn from the lease.
+    redis.restart();
+    assert!(
+        wait_for(Duration::from_secs(5), || {
+            let _ = budget.try_withdraw();
+            link.stats().shared
+        })
+        .is_some()
+    );
+    for _ in 0..100 {
+        budget.deposit();
+    }
+    assert!(budget.try_withdraw(), "the lease holds this replica's new deposits");
+    assert_eq!(link.stats().fallbacks, 1);
 }

@@ -69,7 +69,11 @@ fn a_breaker_shared_over_tls() {
     std::fs::create_dir_all(&dir).expect("a temp dir");
     if !certificates(&dir) {
         assert!(std::env::var("CI").as_deref() != Ok("true"), "openssl is needed for the TLS test");
-        eprintln!("\n!!! openssl could not make certificates: the TLS test DID NOT RUN\n");
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n!!! openssl could not make certificates: the TLS test DID NOT RUN\n"
+        );
         return;
     }
     let tls_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
