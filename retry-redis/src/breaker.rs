@@ -175,6 +175,7 @@ where
         prefix: prefix.clone(),
         owner: keys::owner(),
         held: Vec::new(),
+        leased_at: Instant::now(),
         sent: Counts::default(),
         flush_every: store.flush_every,
         poll_every: store.poll_every,
@@ -199,6 +200,8 @@ struct Worker<K: 'static> {
     owner: String,
     /// Probe lease slots this replica holds (free and in use).
     held: Vec<u64>,
+    /// When the last lease was taken.
+    leased_at: Instant,
     /// The counters last sent.
     sent: Counts,
     flush_every: Duration,
@@ -345,21 +348,12 @@ impl<K: Clock + Send + Sync + 'static> Worker<K> {
     async fn probes(&mut self) {
         if self.breaker.state() != State::HalfOpen {
             self.hook.want_probe.store(false, Release);
-            let unused = self.hook.free.swap(0, AcqRel);
-            for _ in 0..unused {
-                let Some(slot) = self.held.pop() else { break };
-                let args: [&dyn link::ToArg; 7] = [
-                    &self.prefix,
-                    &slot,
-                    &self.owner,
-                    &0u64,
-                    &self.rules.probes,
-                    &self.lease_ms,
-                    &self.rules.open_max_ms,
-                ];
-                let _ = self.conn.eval::<i64>(&RELEASE_SCRIPT, &args).await;
-            }
-            return;
+            return self.release_unused().await;
+        }
+        // A lease no caller took within its lifetime goes back: a quiet replica
+        // does not hold the fleet's probes.
+        if self.leased_at.elapsed() >= Duration::from_millis(self.lease_ms) {
+            self.release_unused().await;
         }
         if !self.hook.want_probe.swap(false, AcqRel) {
             return;
@@ -371,10 +365,29 @@ impl<K: Clock + Send + Sync + 'static> Worker<K> {
                 [slot, ..] if *slot > 0 && (*slot as u64) <= self.rules.probes => {
                     self.held.push(*slot as u64);
                     self.hook.free.fetch_add(1, AcqRel);
+                    self.leased_at = Instant::now();
                 }
                 [-1, left, ..] if *left > 0 => self.breaker.open_shared(self.remaining(*left)),
                 _ => {}
             }
+        }
+    }
+
+    /// Gives back the leases held and not in use.
+    async fn release_unused(&mut self) {
+        let unused = self.hook.free.swap(0, AcqRel);
+        for _ in 0..unused {
+            let Some(slot) = self.held.pop() else { break };
+            let args: [&dyn link::ToArg; 7] = [
+                &self.prefix,
+                &slot,
+                &self.owner,
+                &0u64,
+                &self.rules.probes,
+                &self.lease_ms,
+                &self.rules.open_max_ms,
+            ];
+            let _ = self.conn.eval::<i64>(&RELEASE_SCRIPT, &args).await;
         }
     }
 

@@ -131,6 +131,26 @@ fn half_open_admits_exactly_the_probes_across_the_fleet() {
 }
 
 #[test]
+fn a_lease_no_caller_takes_goes_back_to_the_fleet() {
+    let Some(redis) = Redis::start() else { return };
+    let replicas = fleet(&redis, "quiet", 2, || {
+        CircuitBreaker::new().with_consecutive_failures(3).with_open_for(Duration::from_millis(300))
+    });
+    fail(&replicas[0].0, 3);
+    assert!(wait_for(Duration::from_secs(2), || all_open(&replicas)).is_some());
+    // Replica 0 asks once in half-open (rejected: no lease yet), then goes quiet
+    // holding the lease it was given.
+    std::thread::sleep(Duration::from_millis(400));
+    assert!(replicas[0].0.try_acquire().is_err());
+    std::thread::sleep(Duration::from_millis(100));
+    // Replica 1 gets the probe once the quiet replica's lease (1 s) goes back.
+    let probed =
+        wait_for(Duration::from_secs(4), || replicas[1].0.try_acquire().map(std::mem::forget).is_ok());
+    let took = probed.expect("the lease goes back");
+    assert!(took >= Duration::from_millis(500), "the quiet replica held it first ({took:?})");
+}
+
+#[test]
 fn probe_successes_close_the_whole_fleet() {
     let Some(redis) = Redis::start() else { return };
     let replicas = fleet(&redis, "inventory", 3, || {
