@@ -78,13 +78,14 @@ local function open(P, now, open_for, open_max, probes)
   redis.call('DEL', P .. 'ok')
   clear_probes(P, probes)
   clear_counts(P, now)
-  redis.call('PUBLISH', P .. 'ch', 'o:' .. int(d))
+  -- A push may be refused (an ACL user without channels): polling still works.
+  redis.pcall('PUBLISH', P .. 'ch', 'o:' .. int(d))
   return d
 end
 local function close(P, probes)
   redis.call('DEL', P .. 'state', P .. 'ok', P .. 'trips')
   clear_probes(P, probes)
-  redis.call('PUBLISH', P .. 'ch', 'c')
+  redis.pcall('PUBLISH', P .. 'ch', 'c')
 end
 "#;
 

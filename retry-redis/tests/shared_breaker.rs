@@ -330,6 +330,30 @@ fn a_password_protected_server() {
 }
 
 #[test]
+fn without_pushes_polling_carries_the_opening() {
+    let Some(redis) = Redis::start() else { return };
+    // A user with no channel rights: no pub/sub, only polls.
+    let mut admin = redis.conn();
+    redis::cmd("ACL")
+        .arg(&["SETUSER", "nopush", "on", ">pw", "~*", "resetchannels", "+@all"])
+        .query::<()>(&mut admin)
+        .expect("ACL SETUSER");
+    let store = store(&format!("redis://nopush:pw@127.0.0.1:{}/", redis.port));
+    let replicas: Vec<Replica> = (0..3)
+        .map(|_| {
+            let breaker = Arc::new(CircuitBreaker::new().with_consecutive_failures(3));
+            let link = store.share_breaker("polled", breaker.clone()).expect("shared");
+            (breaker, link)
+        })
+        .collect();
+    wait_shared(&replicas);
+    fail(&replicas[0].0, 3);
+    let took = wait_for(Duration::from_secs(3), || all_open(&replicas)).expect("polls see the opening");
+    assert!(took < Duration::from_millis(600), "seen after {took:?} (a poll is 250 ms)");
+    assert!(replicas.iter().all(|(_, link)| link.stats().pushes == 0 && link.stats().shared));
+}
+
+#[test]
 fn every_key_expires() {
     let Some(redis) = Redis::start() else { return };
     {
