@@ -58,12 +58,16 @@
 //!   local rule opens its breaker, it tells the fleet too.
 //! * **Open**: the open-until time lives in Redis (Redis's clock, so replicas'
 //!   clocks do not matter), and an opening is pushed over pub/sub; a replica
-//!   that misses the push sees it on its next flush or poll (every 250 ms at
-//!   most). Every replica is open until the same moment.
+//!   that misses the push (or whose user may not use channels) sees it on its
+//!   next flush or poll (every 250 ms at most). A push is only a hint: the
+//!   state is read back before anything changes. Every replica is open until
+//!   the same moment. Manual control (`force_open`, `force_closed`, `reset`)
+//!   stays local.
 //! * **Half-open**: a probe needs one of exactly `half_open_probes` leases
 //!   (`SET NX PX` in Lua, renewed while the probe runs, expiring if its replica
 //!   dies). A caller never waits for one: when this replica holds no free lease,
-//!   the call is rejected and the background thread asks for one. Probe
+//!   the call is rejected and the background thread asks for one (a lease no
+//!   caller takes within its lifetime goes back to the fleet). Probe
 //!   successes are counted fleet-wide; when `half_open_probes` have succeeded the
 //!   fleet closes (pushed to every replica). A failed probe reopens the fleet.
 //!
@@ -244,8 +248,8 @@ impl RedisStore {
         self
     }
 
-    /// How often outcomes are sent when there were failures (successes alone are
-    /// sent five times less often). At least 1 ms.
+    /// How often a breaker's counters are sent when its failures changed (when
+    /// only its call count changed, five times less often). At least 1 ms.
     pub fn with_flush_every(mut self, every: Duration) -> Self {
         self.flush_every = every.max(Duration::from_millis(1));
         self
