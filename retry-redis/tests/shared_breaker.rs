@@ -73,6 +73,22 @@ fn one_replica_opens_and_every_replica_sees_it_for_the_same_interval() {
 }
 
 #[test]
+fn a_replica_that_joins_an_open_fleet_is_open_for_what_is_left() {
+    let Some(redis) = Redis::start() else { return };
+    let open_for = Duration::from_secs(3);
+    let make = || CircuitBreaker::new().with_consecutive_failures(3).with_open_for(open_for);
+    let first = fleet(&redis, "late", 1, make);
+    fail(&first[0].0, 3);
+    std::thread::sleep(Duration::from_secs(1));
+    // A breaker used for the first time now: the fleet's interval began before it.
+    let late = fleet(&redis, "late", 1, make);
+    let (breaker, _) = &late[0];
+    assert!(wait_for(Duration::from_secs(1), || breaker.state() == State::Open).is_some());
+    assert!(!breaker.may_admit_after(Duration::from_millis(1200)));
+    assert!(breaker.may_admit_after(Duration::from_millis(2200)), "open for what is left of the fleet's 3 s");
+}
+
+#[test]
 fn the_fleets_failure_rate_opens_it_where_no_replica_alone_would() {
     let Some(redis) = Redis::start() else { return };
     let replicas = fleet(&redis, "search", 4, || {

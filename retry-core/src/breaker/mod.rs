@@ -75,6 +75,12 @@ pub use gate::{Gate, Ticket, Word};
 pub use gate::{State, Transition};
 use window::{CountWindow, TimeWindow};
 
+/// Where the state machine's millisecond clock starts (some 35 years): an
+/// opening can be stamped before the breaker's first use, as one shared by a
+/// fleet that opened before this replica joined it is
+/// ([`CircuitBreaker::open_shared`]).
+const MS_BEFORE_ORIGIN: u64 = 1 << 40;
+
 /// The error of a call the breaker rejected; the fn's error type must convert from
 /// it to use `#[retry(breaker = ..)]` (`impl From<CircuitOpen> for MyError`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -522,7 +528,7 @@ impl<K: Clock> CircuitBreaker<K> {
     }
 
     fn now_ms(&self) -> u64 {
-        u64::try_from(self.since_origin().as_millis()).unwrap_or(u64::MAX)
+        u64::try_from(self.since_origin().as_millis()).unwrap_or(u64::MAX).saturating_add(MS_BEFORE_ORIGIN)
     }
 
     fn open_duration_ms(&self) -> u64 {
