@@ -117,12 +117,18 @@ fn propagation(server: &Server, trials: usize) -> Vec<Duration> {
     let mut conn = redis::Client::open(server.url()).expect("a URL").get_connection().expect("a connection");
     let mut delays = Vec::new();
     for _ in 0..trials {
+        // A fresh start: no state in Redis, every replica closed, and no poll
+        // of the last trial still in flight to reopen one.
         redis::cmd("FLUSHALL").query::<()>(&mut conn).expect("FLUSHALL");
-        for (breaker, _, seen) in &replicas {
+        std::thread::sleep(Duration::from_millis(50));
+        for (breaker, _, _) in &replicas {
             breaker.reset();
-            seen.store(0, Ordering::SeqCst);
         }
         std::thread::sleep(Duration::from_millis(20));
+        assert!(replicas.iter().all(|(breaker, _, _)| breaker.state() == State::Closed));
+        for (_, _, seen) in &replicas {
+            seen.store(0, Ordering::SeqCst);
+        }
         let opened = base.elapsed().as_nanos() as u64;
         let _ = replicas[0].0.call(|| Err::<(), _>(()));
         let start = Instant::now();
