@@ -37,6 +37,13 @@
 //! `ttl` is split into ten slots; the thread that first sees a new slot expires
 //! the old one. After any idle gap (an hour, a night, a clock that jumped by
 //! years) everything older than `ttl` has expired: only the reserve is left.
+//!
+//! # Shared state
+//! A budget can draw on a bucket shared by the replicas of a service through a
+//! [`SharedBudget`] hook ([`set_shared`](RetryBudget::set_shared); the
+//! `retry-redis` crate provides one). Deposits go to both; a retry asks the hook,
+//! and only when the hook has no shared state (its store unreachable) does the
+//! budget decide alone, from the deposits it has kept counting.
 
 use core::fmt;
 use core::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
@@ -46,6 +53,7 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use crate::clock::{Clock, DefaultClock};
+use crate::shared::{BudgetSettings, SharedBudget};
 
 /// Slots the `ttl` is split into.
 const SLOTS: u64 = 10;
@@ -93,6 +101,7 @@ pub struct RetryBudget<K = DefaultClock> {
     deposits: AtomicU64,
     withdrawals: AtomicU64,
     exhausted: AtomicU64,
+    shared: OnceLock<std::sync::Arc<dyn SharedBudget>>,
 }
 
 impl<K> fmt::Debug for RetryBudget<K> {
@@ -150,6 +159,7 @@ impl<K> RetryBudget<K> {
             deposits: AtomicU64::new(0),
             withdrawals: AtomicU64::new(0),
             exhausted: AtomicU64::new(0),
+            shared: OnceLock::new(),
         };
         budget.configure(Duration::from_secs(10), 10, 0.2)
     }
@@ -231,6 +241,27 @@ impl<K> RetryBudget<K> {
     }
 }
 
+impl<K> RetryBudget<K> {
+    /// Shares this budget's bucket through `hook` (see the module's `# Shared
+    /// state`). Once per budget: a second hook is handed back.
+    pub fn set_shared(
+        &self,
+        hook: std::sync::Arc<dyn SharedBudget>,
+    ) -> Result<(), std::sync::Arc<dyn SharedBudget>> {
+        self.shared.set(hook)
+    }
+
+    /// The settings, as a shared store needs them.
+    pub fn settings(&self) -> BudgetSettings {
+        BudgetSettings { ttl: self.ttl(), min_per_sec: self.min_per_sec(), ratio: self.ratio() }
+    }
+
+    /// The label given with [`with_name`](Self::with_name).
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+}
+
 impl<K: Clock> RetryBudget<K> {
     /// A first attempt: deposits `ratio` of a token.
     #[inline]
@@ -239,11 +270,27 @@ impl<K: Clock> RetryBudget<K> {
         if self.deposit != 0 {
             self.add(self.deposit, self.epoch());
         }
+        if let Some(shared) = self.shared.get() {
+            shared.deposit();
+        }
     }
 
     /// A retry: takes a token if one is there, or counts an exhaustion and
     /// returns `false`.
     pub fn try_withdraw(&self) -> bool {
+        match self.shared.get().and_then(|shared| shared.try_withdraw()) {
+            Some(true) => {
+                self.withdrawals.fetch_add(1, Relaxed);
+                return true;
+            }
+            Some(false) => {
+                self.exhausted.fetch_add(1, Relaxed);
+                #[cfg(feature = "metrics")]
+                metrics::counter!("retry_budget_exhausted_total", "budget" => self.name).increment(1);
+                return false;
+            }
+            None => {}
+        }
         let epoch = self.epoch();
         self.rotate(epoch);
         let taken = self.balance.fetch_update(AcqRel, Acquire, |balance| {
@@ -264,6 +311,10 @@ impl<K: Clock> RetryBudget<K> {
     /// Gives back a retry's token: the retry it was taken for was not made (a
     /// circuit breaker rejected it).
     pub(crate) fn refund(&self) {
+        if self.shared.get().is_some_and(|shared| shared.refund()) {
+            self.withdrawals.fetch_sub(1, Relaxed);
+            return;
+        }
         let epoch = self.epoch();
         self.rotate(epoch);
         self.withdrawals.fetch_sub(1, Relaxed);

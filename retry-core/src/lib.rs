@@ -41,6 +41,7 @@ pub mod hook;
 #[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
 pub mod http;
 pub mod log;
+pub mod shared;
 pub mod sleep;
 pub mod stop;
 pub mod testing;

@@ -243,6 +243,12 @@
 
 pub use retry_core::*;
 
+/// Breakers and budgets shared by the replicas of a service through Redis: the
+/// [`retry-redis`](retry_redis) crate.
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use retry_redis as redis;
+
 /// Paths the macros expand to. Not public API: may change in any release.
 #[doc(hidden)]
 pub mod __private {

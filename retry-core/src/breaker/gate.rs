@@ -308,6 +308,25 @@ impl<A: Word> Gate<A> {
         Some(Transition { from, to: State::Open })
     }
 
+    /// Closes the breaker from `from` (open or half-open) if it is still in
+    /// `generation`: the shared state says the fleet's probes succeeded.
+    pub fn close(&self, from: State, generation: u64) -> Option<Transition> {
+        let word = self.word.load(Acquire);
+        if phase(word) != from || gen_of(word) != generation {
+            return None;
+        }
+        self.word.compare_exchange(word, pack(State::Closed, generation + 1, 0, 0)).ok()?;
+        Some(Transition { from, to: State::Closed })
+    }
+
+    /// Moves the opening of `generation` to `at_ms` if that is later than its own
+    /// (the fleet's open interval ends after this replica's).
+    pub fn extend(&self, generation: u64, at_ms: u64) {
+        if self.opened_at(generation).is_some_and(|opened| opened < at_ms) {
+            self.stamp(generation, at_ms);
+        }
+    }
+
     /// Moves to `to` whatever the state (manual control); returns the transition.
     pub fn force(&self, to: State, now_ms: u64) -> Transition {
         let mut word = self.word.load(Relaxed);

@@ -46,6 +46,17 @@
 //! A breaker measures time from its first use, in whole words: opening times,
 //! open durations and time windows are right after any gap, from nanoseconds to
 //! centuries.
+//!
+//! # Shared state
+//! A breaker can share its state with the other replicas of a service through a
+//! [`SharedBreaker`] hook ([`set_shared`](CircuitBreaker::set_shared); the
+//! `retry-redis` crate provides one). It stays a local breaker that also hears
+//! from the fleet: the hook reads its counters ([`stats`](CircuitBreaker::stats))
+//! in the background, so a closed-state call costs what it costs alone; a half-open
+//! probe needs the hook's consent (a fleet-wide lease); and the hook opens and
+//! closes it as the fleet decides ([`open_shared`](CircuitBreaker::open_shared),
+//! [`close_shared`](CircuitBreaker::close_shared)). Manual control
+//! (`force_open`, `force_closed`, `reset`) stays local, and wins.
 
 mod gate;
 mod window;
@@ -56,12 +67,19 @@ use std::sync::{OnceLock, RwLock};
 use std::time::Instant;
 
 use crate::clock::{Clock, DefaultClock};
+use crate::shared::{BreakerSettings, SharedBreaker};
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 #[doc(hidden)]
 pub use gate::{Gate, Ticket, Word};
 pub use gate::{State, Transition};
 use window::{CountWindow, TimeWindow};
+
+/// Where the state machine's millisecond clock starts (some 35 years): an
+/// opening can be stamped before the breaker's first use, as one shared by a
+/// fleet that opened before this replica joined it is
+/// ([`CircuitBreaker::open_shared`]).
+const MS_BEFORE_ORIGIN: u64 = 1 << 40;
 
 /// The error of a call the breaker rejected; the fn's error type must convert from
 /// it to use `#[retry(breaker = ..)]` (`impl From<CircuitOpen> for MyError`).
@@ -168,6 +186,7 @@ pub struct CircuitBreaker<K = DefaultClock> {
     calls: OnceLock<CountWindow>,
     time: TimeWindow,
     listeners: RwLock<Vec<Listener>>,
+    shared: OnceLock<std::sync::Arc<dyn SharedBreaker>>,
 }
 
 impl<K> fmt::Debug for CircuitBreaker<K> {
@@ -213,6 +232,7 @@ impl<K> CircuitBreaker<K> {
             calls: OnceLock::new(),
             time: TimeWindow::new(),
             listeners: RwLock::new(Vec::new()),
+            shared: OnceLock::new(),
         }
     }
 
@@ -306,6 +326,83 @@ impl<K: Clock> CircuitBreaker<K> {
         self.gate.state()
     }
 
+    /// Shares this breaker's state through `hook` (see the module's `# Shared
+    /// state`). Once per breaker: a second hook is handed back.
+    pub fn set_shared(
+        &self,
+        hook: std::sync::Arc<dyn SharedBreaker>,
+    ) -> Result<(), std::sync::Arc<dyn SharedBreaker>> {
+        self.shared.set(hook)
+    }
+
+    /// The settings, as a shared store needs them.
+    pub fn settings(&self) -> BreakerSettings {
+        BreakerSettings {
+            consecutive_failures: self.consecutive_threshold,
+            failure_rate: self.failure_rate,
+            slow_call: self.slow_call,
+            window: self.window,
+            minimum_calls: self.minimum_calls,
+            open_for: self.open_for,
+            open_max: self.open_max,
+            half_open_probes: self.probes,
+        }
+    }
+
+    /// The label given with [`with_name`](Self::with_name).
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Opens the breaker because the fleet did, until `remaining` from now (the
+    /// fleet's open interval, not a timer of its own). Closed or half-open, it
+    /// opens; open until earlier, its opening is moved later; forced, nothing
+    /// changes. The shared hook is not told (the fleet already knows).
+    pub fn open_shared(&self, remaining: Duration) {
+        let now = self.now_ms();
+        let until = now.saturating_add(u64::try_from(remaining.as_millis()).unwrap_or(u64::MAX));
+        for _ in 0..8 {
+            let generation = self.gate.generation();
+            let state = self.state();
+            match state {
+                State::Closed | State::HalfOpen => {
+                    // The stamp the gate reads against this opening's duration.
+                    let trips = self.trips.load(Ordering::Relaxed).saturating_add(1);
+                    let stamp = until.saturating_sub(self.open_duration_ms_for(trips));
+                    if let Some(transition) = self.gate.open(state, generation, stamp) {
+                        self.trips.fetch_add(1, Ordering::Relaxed);
+                        self.clear_counts();
+                        self.notify(transition);
+                        return;
+                    }
+                }
+                State::Open => {
+                    self.gate.extend(generation, until.saturating_sub(self.open_duration_ms()));
+                    return;
+                }
+                State::ForcedOpen | State::ForcedClosed => return,
+            }
+        }
+    }
+
+    /// Closes an open or half-open breaker because the fleet's probes succeeded.
+    /// Forced, nothing changes. The shared hook is not told.
+    pub fn close_shared(&self) {
+        for _ in 0..8 {
+            let generation = self.gate.generation();
+            let state = self.state();
+            if !matches!(state, State::Open | State::HalfOpen) {
+                return;
+            }
+            if let Some(transition) = self.gate.close(state, generation) {
+                self.trips.store(0, Ordering::Relaxed);
+                self.clear_counts();
+                self.notify(transition);
+                return;
+            }
+        }
+    }
+
     /// Calls `listener` on every state change (from the thread that made it). A
     /// listener may use the breaker, and add listeners: it is called with no lock held.
     pub fn on_transition(&self, listener: impl Fn(Transition) + Send + Sync + 'static) {
@@ -357,6 +454,14 @@ impl<K: Clock> CircuitBreaker<K> {
         let ticket =
             self.gate.acquire(self.probes, || self.now_ms(), || self.open_duration_ms(), |t| self.notify(t));
         match ticket {
+            // A half-open probe needs the fleet's consent too, when shared.
+            Some(ticket) if ticket.probe() && self.shared.get().is_some_and(|shared| !shared.try_probe()) => {
+                self.gate.release(ticket);
+                self.rejected.fetch_add(1, Ordering::Relaxed);
+                #[cfg(feature = "metrics")]
+                metrics::counter!("retry_breaker_rejections_total", "breaker" => self.name).increment(1);
+                Err(CircuitOpen)
+            }
             Some(ticket) => {
                 // A plain word, not an `Option<Instant>`, which the compiler wrote
                 // in parts and read whole, stalling store forwarding.
@@ -423,13 +528,18 @@ impl<K: Clock> CircuitBreaker<K> {
     }
 
     fn now_ms(&self) -> u64 {
-        u64::try_from(self.since_origin().as_millis()).unwrap_or(u64::MAX)
+        u64::try_from(self.since_origin().as_millis()).unwrap_or(u64::MAX).saturating_add(MS_BEFORE_ORIGIN)
     }
 
     fn open_duration_ms(&self) -> u64 {
+        self.open_duration_ms_for(self.trips.load(Ordering::Relaxed))
+    }
+
+    /// The open duration of the `trips`-th consecutive opening.
+    fn open_duration_ms_for(&self, trips: u32) -> u64 {
         // Doubled once per opening after the first, up to the maximum (which a
         // `Duration` reaches within 128 doublings of anything above zero).
-        let doublings = self.trips.load(Ordering::Relaxed).saturating_sub(1).min(128);
+        let doublings = trips.saturating_sub(1).min(128);
         let mut duration = self.open_for;
         for _ in 0..doublings {
             if duration >= self.open_max {
@@ -502,6 +612,9 @@ impl<K: Clock> CircuitBreaker<K> {
             self.trips.fetch_add(1, Ordering::Relaxed);
             self.clear_counts();
             self.notify(transition);
+            if let Some(shared) = self.shared.get() {
+                shared.opened(Duration::from_millis(self.open_duration_ms()));
+            }
         }
     }
 
@@ -600,12 +713,20 @@ impl<K: Clock> Permit<'_, K> {
         if !ticket.counted() {
             return;
         }
+        if ticket.probe()
+            && let Some(shared) = self.breaker.shared.get()
+        {
+            shared.probe_done(Some(!failed));
+        }
         match (ticket.probe(), failed) {
             (true, false) => {
                 if let Some(transition) = self.breaker.gate.probe_succeeded(ticket, self.breaker.probes) {
                     self.breaker.trips.store(0, Ordering::Relaxed);
                     self.breaker.clear_counts();
                     self.breaker.notify(transition);
+                    if let Some(shared) = self.breaker.shared.get() {
+                        shared.closed();
+                    }
                 }
             }
             (true, true) => self.breaker.open_from(State::HalfOpen, ticket.generation()),
@@ -617,6 +738,11 @@ impl<K: Clock> Permit<'_, K> {
 impl<K: Clock> Drop for Permit<'_, K> {
     fn drop(&mut self) {
         if let Some(ticket) = self.ticket.take() {
+            if ticket.probe()
+                && let Some(shared) = self.breaker.shared.get()
+            {
+                shared.probe_done(None);
+            }
             self.breaker.gate.release(ticket);
         }
     }
