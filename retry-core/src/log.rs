@@ -22,7 +22,8 @@
 //! facade, labelled `name` (the fn's name): the counters `retry_attempts_total`,
 //! `retry_retries_total`, `retry_successes_total`, `retry_giveups_total`,
 //! `retry_rejections_total` (calls that ended in a breaker's rejection; not
-//! counted as give-ups) and the histogram `retry_attempt_duration_seconds`; breakers add
+//! counted as give-ups), `retry_fallbacks_total` (calls a `fallback` answered
+//! for; each also a `DEBUG` event, `falling back`) and the histogram `retry_attempt_duration_seconds`; breakers add
 //! `retry_breaker_state` (gauge: 0 closed, 1 open, 2 half-open, 3 forced open, 4
 //! forced closed), `retry_breaker_transitions_total` and
 //! `retry_breaker_rejections_total` (label `breaker`), budgets
@@ -381,3 +382,16 @@ fn warn_hot_loop(name: &'static str, retries: u32, slept: Duration) {
 
 #[cfg(not(feature = "tracing"))]
 fn warn_hot_loop(_: &'static str, _: u32, _: Duration) {}
+
+/// A call gave up and its `fallback` answered instead: a `DEBUG` event (`falling
+/// back`, target `retry`; one per call, so an outage does not flood the logs),
+/// the counter `retry_fallbacks_total{name}`, and a mark for the tower layer's
+/// report of the request being served.
+#[cold]
+pub(crate) fn fell_back(_name: &'static str) {
+    crate::stats::fell_back();
+    #[cfg(feature = "metrics")]
+    metrics::counter!("retry_fallbacks_total", "name" => _name).increment(1);
+    #[cfg(feature = "tracing")]
+    tracing::debug!(target: "retry", name = _name, "falling back");
+}

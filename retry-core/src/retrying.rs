@@ -33,6 +33,13 @@ use crate::wait::{RandomExpo, Wait};
     label = "expected `FnOnce(Result<{T}, {E}>) -> Result<{T}, {E}>`"
 )]
 pub trait Fallback<T, E> {
+    /// Whether it answers for a call that gave up (counted as a fallback in
+    /// events, metrics and the tower layer's report).
+    ///
+    /// # Default
+    /// `true`; [`NoFallback`] says `false`.
+    const ANSWERS: bool = true;
+
     /// Maps the final outcome of a call that gave up.
     fn fallback(self, outcome: Result<T, E>) -> Result<T, E>;
 }
@@ -42,6 +49,7 @@ pub trait Fallback<T, E> {
 pub struct NoFallback;
 
 impl<T, E> Fallback<T, E> for NoFallback {
+    const ANSWERS: bool = false;
     #[inline(always)]
     fn fallback(self, outcome: Result<T, E>) -> Result<T, E> {
         outcome
@@ -849,6 +857,7 @@ where
         run.times.idle_nanos =
             run.times.idle_nanos.saturating_add(u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX));
         crate::log::hot_loop(self.label(), run.attempt, run.idle());
+        crate::stats::retrying();
         Step::Sleep(delay)
     }
 
@@ -1046,7 +1055,13 @@ where
     /// The call's result: the last outcome, or `fallback`'s if the call gave up.
     #[inline(always)]
     fn conclude(self, outcome: Result<T, E>, failed: bool) -> Result<T, E> {
-        if failed { self.fallback.fallback(outcome) } else { outcome }
+        if !failed {
+            return outcome;
+        }
+        if F::ANSWERS {
+            crate::log::fell_back(self.label());
+        }
+        self.fallback.fallback(outcome)
     }
 
     /// Runs `op` until it succeeds or the policy gives up; returns the last outcome

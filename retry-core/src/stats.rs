@@ -13,29 +13,56 @@ use crate::clock::{Clock, DefaultClock};
 use crate::retrying::CallStats;
 
 /// What this thread's innermost collector has seen.
-#[derive(Clone, Copy, Debug)]
-enum Seen {
-    /// Nothing collects.
-    Off,
-    /// Collecting; no retried call has ended yet.
-    Nothing,
-    /// A retried call ended after `attempts` attempts, having slept `idle`.
-    Call { attempts: u32, idle: Duration },
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Seen {
+    /// Whether anything collects (off outside every scope).
+    on: bool,
+    /// The last retried call that ended after a failure: its attempts and sleep.
+    call: Option<(u32, Duration)>,
+    /// Retries made in the scope, by every call.
+    pub(crate) retries: u32,
+    /// Calls in the scope whose `fallback` answered for them.
+    pub(crate) fallbacks: u32,
+}
+
+impl Seen {
+    /// A scope's collector, empty.
+    pub(crate) const COLLECTING: Seen = Seen { on: true, call: None, retries: 0, fallbacks: 0 };
 }
 
 std::thread_local! {
-    static SEEN: Cell<Seen> = const { Cell::new(Seen::Off) };
+    static SEEN: Cell<Seen> = const { Cell::new(Seen { on: false, call: None, retries: 0, fallbacks: 0 }) };
+}
+
+/// Changes the innermost collector, if one is on. (During thread teardown the
+/// collector is gone: nothing to report to.)
+#[inline]
+fn report(change: impl FnOnce(&mut Seen)) {
+    let _ = SEEN.try_with(|seen| {
+        let mut now = seen.get();
+        if now.on {
+            change(&mut now);
+            seen.set(now);
+        }
+    });
 }
 
 /// A retried call that failed at least once ended: reports it to a collector.
 #[inline]
 pub(crate) fn ended(attempts: u32, idle: Duration) {
-    // During thread teardown the collector is gone: nothing to report to.
-    let _ = SEEN.try_with(|seen| {
-        if !matches!(seen.get(), Seen::Off) {
-            seen.set(Seen::Call { attempts, idle });
-        }
-    });
+    report(|seen| seen.call = Some((attempts, idle)));
+}
+
+/// A call is about to sleep for a retry.
+#[inline]
+pub(crate) fn retrying() {
+    report(|seen| seen.retries = seen.retries.saturating_add(1));
+}
+
+/// A call gave up and its `fallback` answered instead.
+#[inline]
+pub(crate) fn fell_back() {
+    report(|seen| seen.fallbacks = seen.fallbacks.saturating_add(1));
 }
 
 /// Puts `seen` in place for a scope, and takes it back out (even on a panic).
@@ -53,20 +80,25 @@ impl<'a> Collect<'a> {
 
 impl Drop for Collect<'_> {
     fn drop(&mut self) {
+        let before = *self.seen;
         let mine = SEEN.replace(self.previous);
         *self.seen = mine;
-        // A call that ended in this scope ended in an enclosing one too.
-        if matches!(mine, Seen::Call { .. }) && !matches!(self.previous, Seen::Off) {
-            SEEN.set(mine);
+        // What happened in this scope happened in an enclosing one too.
+        if self.previous.on {
+            let mut outer = self.previous;
+            if mine.call != before.call {
+                outer.call = mine.call;
+            }
+            outer.retries = outer.retries.saturating_add(mine.retries - before.retries);
+            outer.fallbacks = outer.fallbacks.saturating_add(mine.fallbacks - before.fallbacks);
+            SEEN.set(outer);
         }
     }
 }
 
 fn stats(seen: Seen, elapsed: Duration) -> CallStats {
-    match seen {
-        Seen::Call { attempts, idle } => CallStats::new(attempts, elapsed, idle),
-        Seen::Off | Seen::Nothing => CallStats::new(1, elapsed, Duration::ZERO),
-    }
+    let (attempts, idle) = seen.call.unwrap_or((1, Duration::ZERO));
+    CallStats::new(attempts, elapsed, idle)
 }
 
 /// Runs `f` and returns its result with the [`CallStats`] of the retried call
@@ -92,7 +124,7 @@ fn stats(seen: Seen, elapsed: Duration) -> CallStats {
 /// ```
 pub fn with_stats<R>(f: impl FnOnce() -> R) -> (R, CallStats) {
     let start = DefaultClock.now();
-    let mut seen = Seen::Nothing;
+    let mut seen = Seen::COLLECTING;
     let out = {
         let _collect = Collect::enter(&mut seen);
         f()
@@ -104,7 +136,7 @@ pub fn with_stats<R>(f: impl FnOnce() -> R) -> (R, CallStats) {
 /// the [`CallStats`] of the retried call in it. (`elapsed` follows the default
 /// clock's async reading: tokio's paused clock in a paused test.)
 pub fn with_stats_async<F: Future>(future: F) -> WithStats<F> {
-    WithStats { future, seen: Seen::Nothing, start: None }
+    WithStats { future: Collected::new(future), start: None }
 }
 
 pin_project_lite::pin_project! {
@@ -113,8 +145,7 @@ pin_project_lite::pin_project! {
     #[must_use = "futures do nothing unless awaited"]
     pub struct WithStats<F> {
         #[pin]
-        future: F,
-        seen: Seen,
+        future: Collected<F>,
         start: Option<std::time::Instant>,
     }
 }
@@ -125,10 +156,38 @@ impl<F: Future> Future for WithStats<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let start = *this.start.get_or_insert_with(|| DefaultClock.now_async());
+        this.future
+            .poll(cx)
+            .map(|(out, seen)| (out, stats(seen, DefaultClock.now_async().saturating_duration_since(start))))
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A future polled with a collector in place: its output, and what the
+    /// retried calls in it did (for the server-side tally of the tower layer).
+    #[derive(Debug)]
+    pub(crate) struct Collected<F> {
+        #[pin]
+        future: F,
+        seen: Seen,
+    }
+}
+
+impl<F> Collected<F> {
+    pub(crate) const fn new(future: F) -> Self {
+        Collected { future, seen: Seen::COLLECTING }
+    }
+}
+
+impl<F: Future> Future for Collected<F> {
+    type Output = (F::Output, Seen);
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
         let polled = {
             let _collect = Collect::enter(this.seen);
             this.future.poll(cx)
         };
-        polled.map(|out| (out, stats(*this.seen, DefaultClock.now_async().saturating_duration_since(start))))
+        polled.map(|out| (out, *this.seen))
     }
 }

@@ -154,3 +154,114 @@ where
         Box::pin((self.policy)().call_async(attempt))
     }
 }
+
+/// On the server side: reports, on each response of the service it wraps, what
+/// the retried calls made while serving the request did, so a caller can see that
+/// the service degraded: `X-Retry-Count: <retries>` when there were any, and
+/// `X-Fallback: true` when a `fallback` answered for one of them (names
+/// configurable). Works with axum (`Router::layer`).
+///
+/// The calls counted are those that run inside the request's future, across
+/// every `#[retry]` fn and `Retrying` call the handler makes; a task the handler
+/// spawns is not. Retries and fallbacks are also counted by the `metrics`
+/// feature (`retry_retries_total`, `retry_fallbacks_total`).
+///
+/// # Default
+/// Headers `X-Retry-Count` and `X-Fallback`.
+#[derive(Clone, Debug)]
+pub struct ReportLayer {
+    retry_count: Option<http::HeaderName>,
+    fallback: Option<http::HeaderName>,
+}
+
+impl ReportLayer {
+    /// A layer with the default header names.
+    pub fn new() -> Self {
+        ReportLayer {
+            retry_count: Some(http::HeaderName::from_static("x-retry-count")),
+            fallback: Some(http::HeaderName::from_static("x-fallback")),
+        }
+    }
+
+    /// The header that carries the retries, or `None` for none.
+    pub fn retry_count_header(mut self, name: Option<http::HeaderName>) -> Self {
+        self.retry_count = name;
+        self
+    }
+
+    /// The header that says a fallback answered, or `None` for none.
+    pub fn fallback_header(mut self, name: Option<http::HeaderName>) -> Self {
+        self.fallback = name;
+        self
+    }
+}
+
+impl Default for ReportLayer {
+    fn default() -> Self {
+        ReportLayer::new()
+    }
+}
+
+impl<S> tower_layer::Layer<S> for ReportLayer {
+    type Service = ReportService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        ReportService { inner, layer: self.clone() }
+    }
+}
+
+/// The service [`ReportLayer`] makes.
+#[derive(Clone, Debug)]
+pub struct ReportService<S> {
+    inner: S,
+    layer: ReportLayer,
+}
+
+impl<S, ReqBody, ResBody> tower_service::Service<http::Request<ReqBody>> for ReportService<S>
+where
+    S: tower_service::Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
+{
+    type Response = http::Response<ResBody>;
+    type Error = S::Error;
+    type Future = Reported<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
+        Reported { future: crate::stats::Collected::new(self.inner.call(request)), layer: self.layer.clone() }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`ReportService`].
+    #[derive(Debug)]
+    pub struct Reported<F> {
+        #[pin]
+        future: crate::stats::Collected<F>,
+        layer: ReportLayer,
+    }
+}
+
+impl<F, B, E> Future for Reported<F>
+where
+    F: Future<Output = Result<http::Response<B>, E>>,
+{
+    type Output = Result<http::Response<B>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let (outcome, seen) = core::task::ready!(this.future.poll(cx));
+        Poll::Ready(outcome.map(|mut response| {
+            let headers = response.headers_mut();
+            if let (Some(name), 1..) = (&this.layer.retry_count, seen.retries) {
+                headers.insert(name.clone(), http::HeaderValue::from(seen.retries));
+            }
+            if let (Some(name), 1..) = (&this.layer.fallback, seen.fallbacks) {
+                headers.insert(name.clone(), http::HeaderValue::from_static("true"));
+            }
+            response
+        }))
+    }
+}
