@@ -48,31 +48,89 @@ use crate::stop::Stop;
 use crate::wait::Wait;
 
 /// Retries requests to the service it wraps by the policy its closure builds.
+///
+/// # Default
+/// Requests are copied for each attempt with `Clone` ([`CloneRequest`]); see
+/// [`replay`](Self::replay) for requests that are not `Clone`.
 #[derive(Clone, Debug)]
-pub struct RetryLayer<P> {
+pub struct RetryLayer<P, R = CloneRequest> {
     policy: P,
+    replay: R,
 }
 
 impl<P> RetryLayer<P> {
     /// A layer building each request's policy with `policy` (`|| Retrying::new()...`).
     pub const fn new(policy: P) -> Self {
-        RetryLayer { policy }
+        RetryLayer { policy, replay: CloneRequest }
     }
 }
 
-impl<S, P: Clone> tower_layer::Layer<S> for RetryLayer<P> {
-    type Service = RetryService<S, P>;
+impl<P, R> RetryLayer<P, R> {
+    /// How each attempt gets its copy of the request: `replay(&request)`, or
+    /// `None` when this request cannot be sent twice — it is then sent once (its
+    /// one attempt through the same hooks and guards), as tower's
+    /// `Policy::clone_request` returning `None`. A `replay` that gives a copy of a
+    /// request once must give one every time.
+    ///
+    /// For `http::Request`s whose body is `Clone` (a buffered body, such as
+    /// `Full<Bytes>` or `String`), [`clone_http_request`] is one; a streaming body
+    /// (axum's `Body`) cannot be replayed: buffer it first (with a size limit) in
+    /// a layer below this one, or its requests are sent once.
+    pub fn replay<R2>(self, replay: R2) -> RetryLayer<P, R2> {
+        RetryLayer { policy: self.policy, replay }
+    }
+}
+
+impl<S, P: Clone, R: Clone> tower_layer::Layer<S> for RetryLayer<P, R> {
+    type Service = RetryService<S, P, R>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        RetryService { inner, policy: self.policy.clone() }
+        RetryService { inner, policy: self.policy.clone(), replay: self.replay.clone() }
     }
+}
+
+/// How [`RetryLayer`] copies a request for an attempt: `None` when it cannot.
+pub trait Replay<Req> {
+    /// A copy of `request` for another attempt.
+    fn replay(&self, request: &Req) -> Option<Req>;
+}
+
+/// Copies requests with `Clone` (the default of [`RetryLayer`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CloneRequest;
+
+impl<Req: Clone> Replay<Req> for CloneRequest {
+    #[inline]
+    fn replay(&self, request: &Req) -> Option<Req> {
+        Some(request.clone())
+    }
+}
+
+impl<Req, F: Fn(&Req) -> Option<Req>> Replay<Req> for F {
+    #[inline]
+    fn replay(&self, request: &Req) -> Option<Req> {
+        self(request)
+    }
+}
+
+/// A copy of an `http::Request` whose body is `Clone`: method, URI, version,
+/// headers and body (its extensions, which are not `Clone`, are left out). For
+/// [`RetryLayer::replay`].
+pub fn clone_http_request<B: Clone>(request: &http::Request<B>) -> Option<http::Request<B>> {
+    let mut copy = http::Request::new(request.body().clone());
+    *copy.method_mut() = request.method().clone();
+    *copy.uri_mut() = request.uri().clone();
+    *copy.version_mut() = request.version();
+    *copy.headers_mut() = request.headers().clone();
+    Some(copy)
 }
 
 /// The service [`RetryLayer`] makes.
 #[derive(Clone, Debug)]
-pub struct RetryService<S, P> {
+pub struct RetryService<S, P, R = CloneRequest> {
     inner: S,
     policy: P,
+    replay: R,
 }
 
 /// A boxed response future.
@@ -111,14 +169,15 @@ impl<S: tower_service::Service<Req>, Req> Future for ServiceAttempt<S, Req> {
     }
 }
 
-impl<Req, S, P, St, W, C, H, F, Sl, K, G> tower_service::Service<Req> for RetryService<S, P>
+impl<Req, S, P, R, St, W, C, H, F, Sl, K, G> tower_service::Service<Req> for RetryService<S, P, R>
 where
-    Req: Clone + Send + 'static,
+    Req: Send + 'static,
     S: tower_service::Service<Req> + Clone + Send + 'static,
     S::Future: Send,
     S::Response: Send + 'static,
     S::Error: Send + 'static,
     P: Fn() -> Retrying<S::Response, S::Error, St, W, C, H, F, Sl, K, G>,
+    R: Replay<Req> + Clone + Send + 'static,
     St: Stop + Send + 'static,
     W: Wait + Send + 'static,
     C: Classify<S::Response, S::Error> + Send + 'static,
@@ -143,13 +202,26 @@ where
         // The ready service answers the first attempt; clones wait for the next.
         let clone = self.inner.clone();
         let mut first = Some(core::mem::replace(&mut self.inner, clone));
-        let template = first.clone();
+        let services = first.clone();
+        let next_service = move || first.take().or_else(|| services.clone()).expect("a service to call");
         // Each attempt owns its service and request (so the future needs them
-        // `Send`, not `Sync`); one the breaker rejects clones neither. Each starts
+        // `Send`, not `Sync`); one the breaker rejects copies neither. Each starts
         // by polling readiness, which the already-ready first service answers at once.
+        let Some(copy) = self.replay.replay(&request) else {
+            // Not replayable: its one attempt.
+            let mut once = Some((next_service, request));
+            let attempt = move || {
+                let (mut next_service, request) = once.take().expect("one attempt");
+                ServiceAttempt::Ready { service: next_service(), request: Some(request) }
+            };
+            return Box::pin((self.policy)().stop(crate::stop::attempts(1)).call_async(attempt));
+        };
+        let (replay, mut next_service, mut copy) = (self.replay.clone(), next_service, Some(copy));
         let attempt = move || {
-            let service = first.take().or_else(|| template.clone()).expect("a service to call");
-            ServiceAttempt::Ready { service, request: Some(request.clone()) }
+            let request = copy.take().unwrap_or_else(|| {
+                replay.replay(&request).expect("a replay that gave a copy gives one every time")
+            });
+            ServiceAttempt::Ready { service: next_service(), request: Some(request) }
         };
         Box::pin((self.policy)().call_async(attempt))
     }

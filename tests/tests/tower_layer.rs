@@ -74,3 +74,60 @@ async fn gives_up_after_the_policys_attempts_numbered_from_one() {
     assert_eq!(service.ready().await.unwrap().call(1).await, Err(Error::Busy));
     assert_eq!(*seen.lock().unwrap(), [Some(1), Some(2), Some(3)]);
 }
+
+mod axum_router {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use axum::http::{Request, StatusCode};
+    use axum::routing::post;
+    use retry::tower::{RetryLayer, clone_http_request};
+    use retry::{Retrying, dsl::*};
+    use tower::{Layer, ServiceExt};
+
+    /// A router whose handler answers 503 to its first two calls.
+    fn router(calls: Arc<AtomicU32>) -> axum::Router {
+        axum::Router::new().route(
+            "/orders",
+            post(move |body: String| async move {
+                let n = calls.fetch_add(1, Ordering::SeqCst);
+                if n < 2 { (StatusCode::SERVICE_UNAVAILABLE, String::new()) } else { (StatusCode::OK, body) }
+            }),
+        )
+    }
+
+    /// At most 4 attempts, no wait, retrying 5xx answers.
+    macro_rules! policy {
+        () => {
+            || {
+                Retrying::<axum::response::Response, std::convert::Infallible>::new()
+                    .stop(attempts(4))
+                    .wait(none())
+                    .if_result(|r: &axum::response::Response| r.status().is_server_error())
+            }
+        };
+    }
+
+    #[tokio::test]
+    async fn a_router_behind_the_layer_replays_a_buffered_body() {
+        let calls = Arc::new(AtomicU32::new(0));
+        let service = RetryLayer::new(policy!()).replay(clone_http_request).layer(router(calls.clone()));
+        let request = Request::post("/orders").body("two widgets".to_string()).unwrap();
+        let response = service.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let body = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
+        assert_eq!(body, "two widgets", "the third attempt got the whole body");
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn a_request_that_cannot_be_replayed_is_sent_once() {
+        let calls = Arc::new(AtomicU32::new(0));
+        let no_copy = |_: &Request<axum::body::Body>| None;
+        let service = RetryLayer::new(policy!()).replay(no_copy).layer(router(calls.clone()));
+        let request = Request::post("/orders").body(axum::body::Body::from("x")).unwrap();
+        let response = service.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+}
