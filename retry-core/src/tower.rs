@@ -227,6 +227,119 @@ where
     }
 }
 
+/// Hedges requests to the service it wraps by the [`Hedging`](crate::Hedging)
+/// its closure builds: when the first call is slow, a copy of the request goes to
+/// a clone of the service, up to `n` in flight; the first `Ok` wins and the
+/// others are dropped (tower's hedge, with this crate's delays — fixed or a
+/// percentile of recent latencies —, non-fatal errors and retry budget).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// use retry::{Hedging, tower::HedgeLayer};
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// use std::time::Duration;
+/// use tower::{Service, ServiceBuilder, ServiceExt};
+///
+/// static CALLS: AtomicU32 = AtomicU32::new(0);
+/// let mut service = ServiceBuilder::new()
+///     .layer(HedgeLayer::new(|| Hedging::new(2).delay(Duration::from_millis(50))))
+///     .service_fn(|id: u32| async move {
+///         // The first call is stuck behind a slow disk; its hedge is not.
+///         let slow = CALLS.fetch_add(1, Ordering::SeqCst) == 0;
+///         tokio::time::sleep(Duration::from_millis(if slow { 5_000 } else { 10 })).await;
+///         Ok::<_, std::io::Error>(format!("order {id}"))
+///     });
+/// let start = tokio::time::Instant::now();
+/// assert_eq!(service.ready().await.unwrap().call(7).await.unwrap(), "order 7");
+/// assert_eq!(start.elapsed(), Duration::from_millis(60), "the hedge, sent at 50 ms, won");
+/// # }
+/// ```
+///
+/// # Default
+/// Requests are copied with `Clone`; see [`HedgeLayer::replay`].
+#[derive(Clone, Debug)]
+pub struct HedgeLayer<P, R = CloneRequest> {
+    policy: P,
+    replay: R,
+}
+
+impl<P> HedgeLayer<P> {
+    /// A layer building each request's hedging with `policy` (`|| Hedging::new(2)...`).
+    pub const fn new(policy: P) -> Self {
+        HedgeLayer { policy, replay: CloneRequest }
+    }
+}
+
+impl<P, R> HedgeLayer<P, R> {
+    /// How a hedge gets its copy of the request (as [`RetryLayer::replay`]): a
+    /// request that cannot be copied is sent once, unhedged.
+    pub fn replay<R2>(self, replay: R2) -> HedgeLayer<P, R2> {
+        HedgeLayer { policy: self.policy, replay }
+    }
+}
+
+impl<S, P: Clone, R: Clone> tower_layer::Layer<S> for HedgeLayer<P, R> {
+    type Service = HedgeService<S, P, R>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        HedgeService { inner, policy: self.policy.clone(), replay: self.replay.clone() }
+    }
+}
+
+/// The service [`HedgeLayer`] makes.
+#[derive(Clone, Debug)]
+pub struct HedgeService<S, P, R = CloneRequest> {
+    inner: S,
+    policy: P,
+    replay: R,
+}
+
+impl<Req, S, P, R, D, N, Bu, Sl, K> tower_service::Service<Req> for HedgeService<S, P, R>
+where
+    Req: Send + 'static,
+    S: tower_service::Service<Req> + Clone + Send + 'static,
+    S::Future: Send,
+    S::Response: Send + 'static,
+    S::Error: Send + 'static,
+    P: Fn() -> crate::Hedging<D, N, Bu, Sl, K>,
+    R: Replay<Req> + Clone + Send + 'static,
+    D: crate::hedge::HedgeDelay + Send + 'static,
+    N: crate::hedge::NonFatal<S::Error> + Send + 'static,
+    Bu: crate::guard::BudgetSide + Send + 'static,
+    Sl: AsyncSleeper + Send + 'static,
+    Sl::Sleep: Send,
+    K: Clock + Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Response, S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Req) -> Self::Future {
+        let clone = self.inner.clone();
+        let ready = core::mem::replace(&mut self.inner, clone);
+        let Some(copy) = self.replay.replay(&request) else {
+            // Not replayable: the one call, unhedged.
+            let mut ready = ready;
+            return Box::pin(ready.call(request));
+        };
+        let (services, replay) = (ready.clone(), self.replay.clone());
+        let (mut first, mut copy) = (Some(ready), Some(copy));
+        let make = move || {
+            let service = first.take().unwrap_or_else(|| services.clone());
+            let request = copy.take().unwrap_or_else(|| {
+                replay.replay(&request).expect("a replay that gave a copy gives one every time")
+            });
+            ServiceAttempt::Ready { service, request: Some(request) }
+        };
+        Box::pin((self.policy)().call(make))
+    }
+}
+
 /// On the server side: reports, on each response of the service it wraps, what
 /// the retried calls made while serving the request did, so a caller can see that
 /// the service degraded: `X-Retry-Count: <retries>` when there were any, and

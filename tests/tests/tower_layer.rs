@@ -131,3 +131,63 @@ mod axum_router {
         assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 }
+
+mod hedge_layer {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::time::Duration;
+
+    use retry::Hedging;
+    use retry::tower::HedgeLayer;
+    use tower::{Service, ServiceBuilder, ServiceExt};
+
+    /// Counts its drops: a copy dropped unfinished is a cancelled hedge.
+    struct Dropped(Arc<AtomicU32>);
+    impl Drop for Dropped {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_first_ok_wins_and_the_slow_copy_is_dropped() {
+        let (calls, drops) = (Arc::new(AtomicU32::new(0)), Arc::new(AtomicU32::new(0)));
+        let (counted, dropped) = (calls.clone(), drops.clone());
+        let mut service = ServiceBuilder::new()
+            .layer(HedgeLayer::new(|| Hedging::new(3).delay(Duration::from_millis(20))))
+            .service_fn(move |x: u32| {
+                let n = counted.fetch_add(1, Ordering::SeqCst);
+                let guard = Dropped(dropped.clone());
+                async move {
+                    let _guard = guard;
+                    // The first copy hangs; the second answers after 5 ms.
+                    tokio::time::sleep(Duration::from_millis(if n == 0 { 60_000 } else { 5 })).await;
+                    Ok::<_, ()>(x * 10 + n)
+                }
+            });
+        let start = tokio::time::Instant::now();
+        assert_eq!(service.ready().await.unwrap().call(4).await, Ok(41));
+        assert_eq!(start.elapsed(), Duration::from_millis(25));
+        assert_eq!(calls.load(Ordering::SeqCst), 2, "the third copy never started");
+        assert_eq!(drops.load(Ordering::SeqCst), 2, "the winner and the dropped slow copy");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_that_cannot_be_copied_is_not_hedged() {
+        let calls = Arc::new(AtomicU32::new(0));
+        let counted = calls.clone();
+        let mut service = ServiceBuilder::new()
+            .layer(
+                HedgeLayer::new(|| Hedging::new(2).delay(Duration::from_millis(20))).replay(|_: &u32| None),
+            )
+            .service_fn(move |x: u32| {
+                counted.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    Ok::<_, ()>(x)
+                }
+            });
+        assert_eq!(service.ready().await.unwrap().call(9).await, Ok(9));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+}
