@@ -97,6 +97,16 @@ pub fn error_predicate<E, P: Fn(&E) -> bool>(predicate: P) -> P {
     predicate
 }
 
+/// Never called. `if false { return output::<R>(); }` at the top of an attempt's
+/// `async` block gives the block its output type `R` before its body is checked:
+/// rustc infers an `async` block's output from its first `return` or its tail, so
+/// without it `Ok(Box::new(x))` stays `Result<Box<X>, _>` instead of coercing to
+/// the fn's `Result<Box<dyn Trait>, E>`.
+#[inline(always)]
+pub fn output<R>() -> R {
+    unreachable!("the attempt's output type is only named, never made")
+}
+
 /// The stop policy of a `#[retry]` fn without `stop`: `attempts(3)`.
 #[inline(always)]
 pub const fn default_stop() -> Attempts {

@@ -357,7 +357,10 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &HashSet<String>) -> Token
     let h = Span::mixed_site();
     let retry = Ident::new("__retry", h);
     let out_ty = output.ty();
-    let annotation = if item::mentions_impl(out_ty) { quote!() } else { quote!(-> #out_ty) };
+    // The closure's return type is the fn's (its `impl Trait`s left to inference),
+    // so the body's `Ok(..)`, `Err(..)` and `return`s coerce as in the plain fn.
+    let erased = item::erase_impl(out_ty);
+    let annotation = quote!(-> #erased);
     let policy_tokens = policy.tokens;
     let prelude = policy.prelude;
     let is_result = output.is_result();
@@ -454,7 +457,8 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &HashSet<String>) -> Token
         Mode::Async | Mode::Hedge => {
             // Each attempt is an `async` block awaited in place: `return` and `?`
             // end the attempt, and the fn's future stays one state machine.
-            let block = quote_spanned!(h=> async { #prologue #borrows #body });
+            let typed = item::typed_output(out_ty, &private);
+            let block = quote_spanned!(h=> async { #typed #prologue #borrows #body });
             let block = if alias { quote_spanned!(h=> #private::split_future(#kind, #block)) } else { block };
             let attempt_future = match &policy.limits {
                 Some((timeout, deadline, span)) => {

@@ -596,6 +596,42 @@ pub(crate) fn mentions_impl(ty: &Type) -> bool {
     find.0
 }
 
+/// The type with each `impl Trait` in it made `_`: what an attempt's closure or
+/// block can be told of a return type such as `Result<impl Display, E>` (the
+/// rest, here `E`, still types its `Err(..)` and `return`s).
+pub(crate) fn erase_impl(ty: &Type) -> Type {
+    struct Erase;
+    impl syn::visit_mut::VisitMut for Erase {
+        fn visit_type_mut(&mut self, ty: &mut Type) {
+            if let Type::ImplTrait(impl_trait) = ty {
+                *ty = Type::Infer(syn::TypeInfer {
+                    attrs: Vec::new(),
+                    underscore_token: syn::Token![_](impl_trait.impl_token.span),
+                });
+            } else {
+                syn::visit_mut::visit_type_mut(self, ty);
+            }
+        }
+    }
+    let mut ty = ty.clone();
+    syn::visit_mut::VisitMut::visit_type_mut(&mut Erase, &mut ty);
+    ty
+}
+
+/// The first statement of an attempt's `async` block: it gives the block the
+/// fn's return type (`ty`) before the body is checked, so `Ok(..)`, `Err(..)` and
+/// `return` in the body coerce to it as they do in the plain fn (rustc takes an
+/// `async` block's output from its first `return` or its tail, never from where
+/// the block goes). Never run.
+pub(crate) fn typed_output(ty: &Type, private: &TokenStream) -> TokenStream {
+    let ty = erase_impl(ty);
+    quote_spanned! {Span::mixed_site()=>
+        if false {
+            return #private::output::<#ty>();
+        }
+    }
+}
+
 /// Every identifier in a token stream, and `?` if it holds one: which arguments
 /// the attribute uses, and whether its values fit in a closure.
 pub(crate) fn identifiers(tokens: TokenStream, into: &mut HashSet<String>) {
