@@ -490,11 +490,17 @@ pub(crate) fn arguments(
                             continue;
                         }
                         match (mode, reference) {
-                            // The block borrows the argument uniquely and keeps
-                            // no copy of its own (one word in the future, as the
-                            // plain fn's).
+                            // Reborrowed for each attempt, as a sync attempt's
+                            // closure does: a body that moves the reference
+                            // (`write_to(buf)`, `let b = buf;`) moves the
+                            // attempt's reborrow, and the next attempt has its own.
+                            // Made before the block, which captures it uniquely
+                            // (or moves it) and keeps no other copy: one word in
+                            // the future, as the plain fn's.
                             (Mode::Async, Some(true)) if mutability.is_none() => {
                                 if uses(&name) {
+                                    per_attempt
+                                        .extend(quote_spanned!(name.span()=> let #name = &mut *#name;));
                                     borrows.extend(quote!(let _ = &mut *#name;));
                                 }
                             }

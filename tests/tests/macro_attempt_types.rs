@@ -128,3 +128,38 @@ async fn coercions_in_attempts_work_as_in_the_plain_fn() {
     assert_eq!(async_impl_ok().await.map(|g| g.greet()).ok(), Some(7));
     assert_eq!(hedged_boxed().await.map(|g| g.greet()), Ok(7));
 }
+
+// `&mut` arguments are reborrowed for each async attempt: a body that moves the
+// reference (into a generic `W: Write`, or to another binding) runs again.
+
+fn write_to<W: std::io::Write>(mut w: W) -> std::io::Result<()> {
+    w.write_all(b"x")
+}
+
+#[retry(stop = attempts(3), wait = none())]
+async fn moves_mut_arg(buf: &mut Vec<u8>) -> Result<usize, usize> {
+    write_to(&mut *buf).map_err(|_| 0usize)?;
+    write_to(buf).map_err(|_| 0usize)?;
+    tokio::task::yield_now().await;
+    Err(0)
+}
+
+#[retry(stop = attempts(3), wait = none())]
+async fn rebinds_mut_arg(buf: &mut Vec<u8>) -> Result<usize, usize> {
+    let b = buf;
+    b.push(1);
+    tokio::task::yield_now().await;
+    if b.len() < 3 { Err(b.len()) } else { Ok(b.len()) }
+}
+
+#[tokio::test]
+async fn mut_arguments_are_reborrowed_per_async_attempt() {
+    let mut buf = Vec::new();
+    assert_eq!(moves_mut_arg(&mut buf).await, Err(0));
+    assert_eq!(buf.len(), 6);
+    let mut buf = Vec::new();
+    assert_eq!(rebinds_mut_arg(&mut buf).await, Ok(3));
+    let fut = rebinds_mut_arg(&mut buf);
+    fn is_send<T: Send>(_: &T) {}
+    is_send(&fut);
+}
