@@ -330,7 +330,10 @@ enum Made {
 }
 
 /// The expanded fn. Every name it introduces is hygienic (`Span::mixed_site()`),
-/// so no argument or local of the user's can collide with one.
+/// so no argument or local of the user's can collide with one; and each starts
+/// with `__retry`, as hygiene does not cover items: a binding named like a
+/// constant or unit struct in scope (`const delay: u32`) would be read as a
+/// pattern matching it.
 fn generate(func: RetryFn, policy: Policy, mentioned: &HashSet<String>) -> TokenStream {
     let RetryFn { outer_attrs, inner_attrs, vis, defaultness, mut sig, body, brace_span, shape, output } =
         func;
@@ -393,11 +396,11 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &HashSet<String>) -> Token
     // Without `fallback` the call's result is its last outcome, which `next`
     // hands out; with it, `finish` applies it.
     let decide = if policy.fallback {
-        let finish = output_of(quote_spanned!(h=> #retry.finish(outcome, failed)));
+        let finish = output_of(quote_spanned!(h=> #retry.finish(__retry_last, __retry_failed)));
         quote_spanned! {h=>
             match #retry.end(__retry_outcome) {
-                #private::Next::Done { outcome, failed } => break #finish,
-                #private::Next::Sleep(delay) => delay,
+                #private::Next::Done { outcome: __retry_last, failed: __retry_failed } => break #finish,
+                #private::Next::Sleep(__retry_delay) => __retry_delay,
             }
         }
     } else {
@@ -405,7 +408,7 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &HashSet<String>) -> Token
         quote_spanned! {h=>
             match #retry.next(__retry_outcome) {
                 #private::ControlFlow::Break(__retry_result) => break #result,
-                #private::ControlFlow::Continue(delay) => delay,
+                #private::ControlFlow::Continue(__retry_delay) => __retry_delay,
             }
         }
     };

@@ -144,7 +144,18 @@
 //! by-value `self` (`self`, `Box<Self>`, `Arc<Self>`) is cloned for each attempt and
 //! assigned to `self` itself: every `self` of the body, format strings
 //! (`"{self}"`) included, is the attempt's copy, and the body may move out of it.
-//! The body runs unchanged in each attempt: `return` and `?` end the attempt.
+//! The body runs unchanged in each attempt: `return` and `?` end the attempt, and
+//! its values are typed by the fn's return type, so `Ok(Box::new(x))`,
+//! `Err(e.into())` and `Ok(&self.name)` coerce as in the plain fn. A `&mut`
+//! argument is reborrowed for each attempt, so the body may move it (`write_to(buf)`);
+//! `&mut self` cannot be rebound (`self` is a keyword), so the body reborrows it
+//! (`let me = &mut *self;`) rather than moving it (`let me = self;`, a compile
+//! error: "value moved here, in previous iteration of loop").
+//!
+//! **Reserved names.** The bindings the expansion makes are hygienic: no argument
+//! or local of yours can collide with them. Hygiene does not cover items, so each
+//! starts with `__retry`: an item of yours in scope named so (a `const
+//! __retry_delay`) is the one name that can break the expansion.
 //!
 //! **Nothing else changes.** The signature, doc comments and other attributes stay
 //! on the fn; an `async fn`'s future is `Send` exactly when the plain fn's is
