@@ -309,16 +309,49 @@ pub(crate) fn check_arguments(attr: &str, func: &RetryFn, errors: &mut Accumulat
     }
     let Some(body) = &func.body else { return };
     let mut used = None;
+    // Traits whose values are used up by their use (`into()`, `for`, `.await`, a
+    // call): a lent argument bound only by them cannot serve a second attempt.
+    let consuming = ["Into", "TryInto", "IntoIterator", "FnOnce", "IntoFuture", "Future", "Iterator"];
     for input in &sig.inputs {
         let syn::FnArg::Typed(typed) = input else { continue };
-        let syn::Type::ImplTrait(impl_trait) = &*typed.ty else { continue };
         let syn::Pat::Ident(ident) = &*typed.pat else { continue };
-        let consuming = ["Into", "TryInto", "IntoIterator", "FnOnce", "IntoFuture"];
-        let mut traits = impl_trait.bounds.iter().filter_map(|bound| match bound {
-            syn::TypeParamBound::Trait(bound) => bound.path.segments.last().map(|s| s.ident.to_string()),
-            _ => None,
-        });
-        if !traits.all(|name| consuming.contains(&name.as_str())) {
+        // A lent argument: an `impl Trait` (one with `Clone` is copied), or, but
+        // for `#[hedge]` (which clones it), a type parameter of the fn bound by
+        // neither `Clone` nor `Copy`.
+        let (bounds, shown, param) = match &*typed.ty {
+            syn::Type::ImplTrait(impl_trait) => {
+                let bounds: Vec<&syn::TypeParamBound> = impl_trait.bounds.iter().collect();
+                (bounds, format!("impl {}", crate::item::show(&impl_trait.bounds)), None)
+            }
+            ty @ syn::Type::Path(path) if attr != "#[hedge]" && crate::item::unclonable_param(sig, ty) => {
+                let Some(name) = path.path.get_ident() else { continue };
+                let mut bounds: Vec<&syn::TypeParamBound> = Vec::new();
+                for param in sig.generics.type_params().filter(|param| param.ident == *name) {
+                    bounds.extend(param.bounds.iter());
+                }
+                for predicate in sig.generics.where_clause.iter().flat_map(|w| &w.predicates) {
+                    if let syn::WherePredicate::Type(predicate) = predicate
+                        && matches!(&predicate.bounded_ty, syn::Type::Path(b) if b.path.is_ident(name))
+                    {
+                        bounds.extend(predicate.bounds.iter());
+                    }
+                }
+                (bounds, name.to_string(), Some(name))
+            }
+            _ => continue,
+        };
+        let traits: Vec<String> = bounds
+            .iter()
+            .filter_map(|bound| match bound {
+                syn::TypeParamBound::Trait(bound) => bound.path.segments.last().map(|s| s.ident.to_string()),
+                _ => None,
+            })
+            .collect();
+        // A `mut` iterator may be advanced in place (`it.next()`) by each attempt.
+        let consumes = |name: &String| {
+            consuming.contains(&name.as_str()) && !(name == "Iterator" && ident.mutability.is_some())
+        };
+        if traits.is_empty() || !traits.iter().all(consumes) {
             continue;
         }
         let used = used.get_or_insert_with(|| {
@@ -329,16 +362,26 @@ pub(crate) fn check_arguments(attr: &str, func: &RetryFn, errors: &mut Accumulat
         if !used.contains(&ident.ident.to_string()) {
             continue;
         }
-        let bounds = crate::item::show(&impl_trait.bounds);
-        let instead = if bounds.replace(' ', "") == "Into<String>" { "`&str`" } else { "a reference" };
-        errors.push(
-            Error::custom(format!(
-                "`{name}: impl {bounds}` is taken by value and used up by the first attempt: clone it \
-                 (`impl {bounds} + Clone`, and each attempt gets its own copy), or take {instead}",
-                name = ident.ident
-            ))
-            .with_span(typed),
-        );
+        let shown_bounds = bounds.iter().map(crate::item::show).collect::<Vec<_>>().join(" + ");
+        let instead = if shown_bounds.replace(' ', "") == "Into<String>" { "`&str`" } else { "a reference" };
+        let clone = match param {
+            None => format!("`{shown} + Clone`"),
+            Some(param) => format!("`{param}: {shown_bounds} + Clone`"),
+        };
+        let name = &ident.ident;
+        // A future runs once: what can run again is what makes it.
+        let message = if traits.iter().any(|name| name == "Future" || name == "IntoFuture") {
+            format!(
+                "`{name}: {shown}` is taken by value and used up (awaited) by the first attempt: take what \
+                 makes it instead (`make_{name}: impl Fn() -> F`, called by each attempt)"
+            )
+        } else {
+            format!(
+                "`{name}: {shown}` is taken by value and used up by the first attempt: clone it \
+                 ({clone}, and each attempt gets its own copy), or take {instead}"
+            )
+        };
+        errors.push(Error::custom(message).with_span(typed));
     }
 }
 
@@ -421,7 +464,8 @@ pub(crate) fn check_hedge(
             }
             FnArg::Typed(typed) => (
                 matches!(&*typed.ty, Type::Reference(r) if r.mutability.is_some()),
-                matches!(&*typed.ty, Type::ImplTrait(_)),
+                // `impl Trait + Clone` is cloned for each copy, as by `#[retry]`.
+                matches!(&*typed.ty, Type::ImplTrait(_)) && !item::impl_clone(&typed.ty),
                 typed.to_token_stream(),
             ),
         };
@@ -437,8 +481,8 @@ pub(crate) fn check_hedge(
         if by_value_impl {
             errors.push(
                 Error::custom(
-                    "each hedged copy needs its own argument, and an `impl Trait` value cannot be cloned \
-                     here: take it by reference (`&impl Trait`) or as a generic `T: Clone`",
+                    "each hedged copy needs its own argument, and this `impl Trait` value is not `Clone`: \
+                     add `+ Clone` to its bounds, or take it by reference (`&impl Trait`)",
                 )
                 .with_span(&tokens),
             );

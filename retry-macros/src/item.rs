@@ -368,7 +368,7 @@ fn pinned_reference(ty: &Type) -> Option<bool> {
 }
 
 /// Whether an `impl Trait` type promises `Clone` (then each attempt clones it).
-fn impl_clone(ty: &Type) -> bool {
+pub(crate) fn impl_clone(ty: &Type) -> bool {
     let Type::ImplTrait(ty) = ty else { return false };
     ty.bounds.iter().any(|bound| {
         matches!(bound, TypeParamBound::Trait(t) if t.path.segments.last().is_some_and(|s| s.ident == "Clone"))
@@ -377,7 +377,7 @@ fn impl_clone(ty: &Type) -> bool {
 
 /// Whether `ty` is a type parameter of the fn (`f: F`) bound by neither `Clone`
 /// nor `Copy`: like an `impl Trait` argument, it cannot be copied, and is lent.
-fn unclonable_param(sig: &Signature, ty: &Type) -> bool {
+pub(crate) fn unclonable_param(sig: &Signature, ty: &Type) -> bool {
     let Type::Path(path) = ty else { return false };
     let Some(ident) = path.path.get_ident().filter(|_| path.qself.is_none()) else { return false };
     let Some(param) = sig.generics.type_params().find(|param| param.ident == *ident) else { return false };

@@ -492,3 +492,16 @@ fn dsl_fns_inside_blocks() {
     assert_eq!(dsl_in_blocks(&calls), Err(()));
     assert_eq!(calls.get(), 2);
 }
+
+/// `#[hedge]` clones an `impl Trait + Clone` argument for each copy, as
+/// `#[retry]` clones it for each attempt.
+#[retry::hedge(n = 2, delay = 50ms)]
+async fn hedged_cloneable_callback(f: impl Fn() -> u32 + Clone) -> Result<u32, ()> {
+    Ok(f())
+}
+
+#[tokio::test]
+async fn hedge_clones_a_cloneable_impl_trait_argument() {
+    let base = 40;
+    assert_eq!(hedged_cloneable_callback(move || base + 2).await, Ok(42));
+}
