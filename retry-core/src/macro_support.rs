@@ -125,6 +125,31 @@ pub fn clone_arg<T: CloneArg>(value: &T) -> T {
     value.clone_arg()
 }
 
+/// Gives each attempt its own `self`, for a method taking `self` by value
+/// (`self`, `self: Box<Self>`, ...): [`CloneArg`], with a message about `self`.
+#[diagnostic::on_unimplemented(
+    message = "`#[retry]` hands every attempt its own `self`, but `{Self}` is not `Clone`",
+    label = "`self` is taken by value, and `{Self}` is not `Clone`",
+    note = "take `&self` (or `&mut self`), or implement `Clone` for `{Self}`"
+)]
+pub trait CloneSelf: Sized {
+    /// A copy for one attempt.
+    fn clone_self(&self) -> Self;
+}
+
+impl<T: Clone> CloneSelf for T {
+    #[inline(always)]
+    fn clone_self(&self) -> Self {
+        self.clone()
+    }
+}
+
+/// `CloneSelf::clone_self`, as a function so the error points at `self`.
+#[inline(always)]
+pub fn clone_self<T: CloneSelf>(value: &T) -> T {
+    value.clone_self()
+}
+
 /// Gives each hedged copy of a call its own copy of an argument the fn takes by
 /// value (`#[hedge]`'s [`CloneArg`], with its own message).
 #[diagnostic::on_unimplemented(

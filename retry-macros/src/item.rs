@@ -449,9 +449,13 @@ pub(crate) fn arguments(
                     }
                     Receiver::Value if mode != Mode::Hedge => {
                         recv.mutability = Some(Default::default());
-                        let original = original_self();
-                        per_attempt.extend(quote! {
-                            #self_token = #clone_arg(&#original);
+                        // Spanned at the receiver, hygienic: a `self` that is not
+                        // `Clone` is reported there, with a message about `self`.
+                        let at = self_token.span.resolved_at(hidden);
+                        let original = Ident::new(&original_self().to_string(), at);
+                        let clone_self = quote_spanned!(at=> #krate::__private::clone_self);
+                        per_attempt.extend(quote_spanned! {at=>
+                            #self_token = #clone_self(&#original);
                         });
                         if mode == Mode::Async {
                             borrows.extend(quote!(let _ = &mut #self_token;));
@@ -483,6 +487,12 @@ pub(crate) fn arguments(
                                 ident.mutability = Some(Default::default());
                                 borrows.extend(quote!(let _ = &mut #name;));
                             }
+                            continue;
+                        }
+                        // A by-value argument the body never names needs no copy
+                        // per attempt (the policy, which may read it, is built
+                        // before them): it is left as it is, `Clone` or not.
+                        if reference.is_none() && !uses(&name) {
                             continue;
                         }
                         let mutability = ident.mutability.take();

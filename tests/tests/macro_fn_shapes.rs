@@ -505,3 +505,40 @@ async fn hedge_clones_a_cloneable_impl_trait_argument() {
     let base = 40;
     assert_eq!(hedged_cloneable_callback(move || base + 2).await, Ok(42));
 }
+
+/// A by-value argument the body never names is not copied per attempt, so it
+/// need not be `Clone`: a type parameter of the `impl` (which the attribute
+/// cannot see) as well as one the attribute's values read.
+struct Tagged<T>(std::marker::PhantomData<T>);
+
+struct NotClone(u32);
+
+impl<T> Tagged<T> {
+    #[retry(stop = attempts(3), wait = none())]
+    fn ignore(&self, _tag: T, tries: &Cell<u32>) -> Result<u32, u32> {
+        tries.set(tries.get() + 1);
+        Err(tries.get())
+    }
+}
+
+#[retry(stop = attempts(limit.0), wait = none())]
+fn limited(limit: NotClone, tries: &Cell<u32>) -> Result<u32, u32> {
+    tries.set(tries.get() + 1);
+    Err(tries.get())
+}
+
+#[retry(stop = attempts(limit.0), wait = none())]
+async fn limited_async(limit: NotClone, tries: &Cell<u32>) -> Result<u32, u32> {
+    tries.set(tries.get() + 1);
+    Err(tries.get())
+}
+
+#[tokio::test]
+async fn unused_by_value_arguments_need_not_be_clone() {
+    let tries = Cell::new(0);
+    assert_eq!(Tagged(std::marker::PhantomData).ignore(NotClone(0), &tries), Err(3));
+    let tries = Cell::new(0);
+    assert_eq!(limited(NotClone(2), &tries), Err(2));
+    let tries = Cell::new(0);
+    assert_eq!(limited_async(NotClone(4), &tries).await, Err(4));
+}

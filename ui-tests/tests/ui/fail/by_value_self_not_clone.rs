@@ -1,0 +1,35 @@
+use retry::retry;
+
+struct Connection;
+
+impl Connection {
+    #[retry(stop = attempts(2))]
+    fn send(self) -> Result<(), ()> {
+        let _ = self;
+        Ok(())
+    }
+
+    #[retry(stop = attempts(2))]
+    fn send_boxed(self: Box<Self>) -> Result<(), ()> {
+        let _ = self;
+        Ok(())
+    }
+
+    #[retry(stop = attempts(2))]
+    async fn send_async(self) -> Result<(), ()> {
+        let _ = self;
+        Ok(())
+    }
+}
+
+#[retry(stop = attempts(2))]
+fn call(f: Box<dyn Fn() -> u32>) -> Result<u32, ()> {
+    Ok(f())
+}
+
+fn main() {
+    let _ = Connection.send();
+    let _ = Box::new(Connection).send_boxed();
+    let _ = Connection.send_async();
+    let _ = call(Box::new(|| 1));
+}
