@@ -32,6 +32,15 @@ pub(crate) fn check(kind: Kind, func: &RetryFn, args: Option<&RetryArgs>, errors
             }),
         );
     }
+    // `#[retry] #[again]` (`use retry::retry as again;`): the attribute below cannot
+    // be told by its name; it sees the body the one above made of the fn.
+    if func.body.as_ref().is_some_and(already_retried) {
+        errors.push(Error::custom(format!(
+            "a retry attribute above this one (under another name, as after `use retry::retry as ..;`) \
+             already retries this fn: {attr} here would retry the retried call (3 attempts of 3 attempts \
+             each); put all the keys in one attribute"
+        )));
+    }
     let Some(args) = args else { return };
     check_values(func, args, errors);
     if let Some(timeout) = &args.timeout {
@@ -383,6 +392,45 @@ pub(crate) fn check_arguments(attr: &str, func: &RetryFn, errors: &mut Accumulat
         };
         errors.push(Error::custom(message).with_span(typed));
     }
+}
+
+/// Whether a body is what `#[retry]` or `#[retry_if_result]` made of one: it
+/// calls `__private::events_of!` (the crate's private API, which a user's body
+/// does not call). Its top level tells first, cheaply: the expansion binds
+/// `__retry` or `__retry_policy` there.
+fn already_retried(body: &proc_macro2::TokenStream) -> bool {
+    use proc_macro2::TokenTree;
+    fn calls_events_of(tokens: proc_macro2::TokenStream) -> bool {
+        let mut last: [Option<String>; 3] = [None, None, None];
+        for tree in tokens {
+            match tree {
+                TokenTree::Group(group) => {
+                    if calls_events_of(group.stream()) {
+                        return true;
+                    }
+                    last = [None, None, None];
+                }
+                TokenTree::Ident(ident) => {
+                    let ident = ident.to_string();
+                    if ident == "events_of"
+                        && last.iter().map(Option::as_deref).eq([Some("__private"), Some(":"), Some(":")])
+                    {
+                        return true;
+                    }
+                    last = [last[1].take(), last[2].take(), Some(ident)];
+                }
+                TokenTree::Punct(punct) => {
+                    last = [last[1].take(), last[2].take(), Some(punct.as_char().to_string())]
+                }
+                TokenTree::Literal(_) => last = [None, None, None],
+            }
+        }
+        false
+    }
+    let binds = body.clone().into_iter().any(
+        |tree| matches!(&tree, TokenTree::Ident(ident) if ident == "__retry" || ident == "__retry_policy"),
+    );
+    binds && calls_events_of(body.clone())
 }
 
 /// The named lifetimes a type mentions, and whether it has an elided one (`&T`,

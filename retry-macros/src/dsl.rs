@@ -350,6 +350,10 @@ fn named_arguments(
     let mut setters = Vec::new();
     for arg in &call.args {
         match named(arg) {
+            // A setter given twice would silently keep the last value.
+            Some((key, _)) if setters.iter().any(|(seen, _): &(syn::Ident, Expr)| seen == key) => {
+                report(Error::custom(format!("`{key}` is given twice; keep one")).with_span(key));
+            }
             Some((key, value)) => setters.push((key.clone(), value.clone())),
             None if !setters.is_empty() => {
                 report(
