@@ -537,6 +537,39 @@ pub(crate) fn arguments(
                             }
                         }
                     }
+                    // A pattern over a shared reference binds references and
+                    // `Copy` values: every attempt uses them as they are.
+                    _ if reference == Some(false) => {}
+                    // A pattern over a value stays in the signature (rustdoc
+                    // shows it, and the attribute's values can read its names);
+                    // each name the body uses is cloned for each attempt.
+                    pat if reference.is_none() && clones_by_name(pat) => {
+                        let mut bindings = Vec::new();
+                        pattern_bindings(pat, &mut bindings);
+                        for binding in bindings {
+                            let name = binding.ident.clone();
+                            if !uses(&name) {
+                                continue;
+                            }
+                            let by_ref = binding.by_ref.is_some();
+                            let mutability = if by_ref { None } else { binding.mutability.take() };
+                            let fresh = match mode {
+                                // As for a named argument: cloned from a unique
+                                // borrow, so the future never holds `&T`.
+                                Mode::Async if !by_ref => {
+                                    binding.mutability = Some(Default::default());
+                                    quote_spanned!(name.span()=> #clone_arg_mut(&mut #name))
+                                }
+                                _ => quote_spanned!(name.span()=> #clone_arg(&#name)),
+                            };
+                            let rebind = quote!(let #mutability #name = #fresh;);
+                            if mode == Mode::Async {
+                                prologue.extend(rebind)
+                            } else {
+                                per_attempt.extend(rebind)
+                            }
+                        }
+                    }
                     pat => {
                         let outer = Ident::new(&format!("__retry_arg{index}"), hidden);
                         let inner = std::mem::replace(
@@ -578,6 +611,43 @@ pub(crate) fn arguments(
             FnArg::Receiver(_) => false,
         });
     Arguments { inputs, receiver, per_attempt, prologue, borrows, lends }
+}
+
+/// Whether each name a pattern binds can be cloned for each attempt on its own:
+/// no `ref mut` (a unique borrow of the argument), no `name @ subpattern` (two
+/// bindings of one value), no `|` (a name bound in each case).
+fn clones_by_name(pat: &Pat) -> bool {
+    let mut or = false;
+    syn::visit::Visit::visit_pat(&mut FindOr(&mut or), pat);
+    let mut pat = pat.clone();
+    let mut bindings = Vec::new();
+    pattern_bindings(&mut pat, &mut bindings);
+    struct FindOr<'a>(&'a mut bool);
+    impl syn::visit::Visit<'_> for FindOr<'_> {
+        fn visit_pat_or(&mut self, _: &syn::PatOr) {
+            *self.0 = true;
+        }
+    }
+    !or && bindings.iter().all(|binding| {
+        binding.subpat.is_none() && !(binding.by_ref.is_some() && binding.mutability.is_some())
+    })
+}
+
+/// The names a pattern binds (`a`, `b` of `(a, P { b, .. })`), to edit in place.
+fn pattern_bindings<'a>(pat: &'a mut Pat, into: &mut Vec<&'a mut syn::PatIdent>) {
+    match pat {
+        Pat::Ident(ident) => into.push(ident),
+        Pat::Tuple(tuple) => tuple.elems.iter_mut().for_each(|elem| pattern_bindings(elem, into)),
+        Pat::TupleStruct(tuple) => tuple.elems.iter_mut().for_each(|elem| pattern_bindings(elem, into)),
+        Pat::Struct(strukt) => {
+            strukt.fields.iter_mut().for_each(|field| pattern_bindings(&mut field.pat, into))
+        }
+        Pat::Slice(slice) => slice.elems.iter_mut().for_each(|elem| pattern_bindings(elem, into)),
+        Pat::Reference(reference) => pattern_bindings(&mut reference.pat, into),
+        Pat::Paren(paren) => pattern_bindings(&mut paren.pat, into),
+        Pat::Type(typed) => pattern_bindings(&mut typed.pat, into),
+        _ => {}
+    }
 }
 
 /// Every identifier of a body, and the text of its literals.

@@ -181,7 +181,9 @@
 //! path (`MyError::Timeout`).
 //!
 //! **When values are evaluated.** On every call, at most once, inside the fn, so
-//! they can read the arguments and `self`. On an `async fn`, a policy that reads
+//! they can read the arguments and `self`, names bound by a pattern argument
+//! (`(max, label): (u32, String)`) included, but for a pattern over a `&mut`
+//! (`(a, b): &mut (u32, u32)`, renamed in the signature: bind it to a name instead). On an `async fn`, a policy that reads
 //! neither (and holds no `.await` or `?`) is built when first needed: before the
 //! first attempt if something acts then (a hook, a breaker, a budget, a time limit,
 //! a time-based stop, the `metrics` feature's timings), otherwise when the first

@@ -542,3 +542,50 @@ async fn unused_by_value_arguments_need_not_be_clone() {
     let tries = Cell::new(0);
     assert_eq!(limited_async(NotClone(4), &tries).await, Err(4));
 }
+
+/// A pattern argument keeps its pattern (rustdoc shows it), its names can be
+/// read by the attribute's values, and each attempt gets its own copy of them.
+#[retry(stop = attempts(tries), wait = none())]
+fn pattern_limit((tries, mut label): (u32, String), seen: &Cell<u32>) -> Result<String, String> {
+    label.push('!');
+    seen.set(seen.get() + 1);
+    Err(label)
+}
+
+#[derive(Clone)]
+struct Point {
+    x: u32,
+    y: u32,
+}
+
+#[retry(stop = attempts(x + y), wait = none())]
+async fn pattern_limit_async(
+    Point { x, y }: Point,
+    cell: (Cell<u32>,),
+    seen: &Cell<u32>,
+) -> Result<u32, u32> {
+    let (cell,) = cell;
+    cell.set(cell.get() + 1);
+    seen.set(seen.get() + 1);
+    tokio::task::yield_now().await;
+    Err(cell.get())
+}
+
+#[retry(stop = attempts(2), wait = none())]
+async fn pattern_cell_send((a, b): (Cell<u32>, u32)) -> Result<u32, u32> {
+    a.set(a.get() + b);
+    tokio::task::yield_now().await;
+    Err(a.get())
+}
+
+#[tokio::test]
+async fn pattern_arguments_are_readable_by_values_and_copied_per_attempt() {
+    let seen = Cell::new(0);
+    assert_eq!(pattern_limit((3, "x".to_owned()), &seen), Err("x!".to_owned()));
+    assert_eq!(seen.get(), 3);
+    let seen = Cell::new(0);
+    assert_eq!(pattern_limit_async(Point { x: 1, y: 1 }, (Cell::new(5),), &seen).await, Err(6));
+    assert_eq!(seen.get(), 2);
+    let handle = tokio::spawn(pattern_cell_send((Cell::new(1), 2)));
+    assert_eq!(handle.await.unwrap(), Err(3));
+}
