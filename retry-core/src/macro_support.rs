@@ -90,6 +90,67 @@ pub fn wait_policy<W: Wait>(wait: W) -> W {
     wait
 }
 
+/// A `stop = ..` or `wait = ..` value once [`stop_policy`] or [`wait_policy`]
+/// checked it, for the policy: the value itself when it is right ([`RightStop`],
+/// [`RightWait`]); when it is not, the default ([`WrongStop`], [`WrongWait`]),
+/// so the policy built with it is not reported again (one error per mistake).
+/// Autoref specialization: the by-value impls apply only to right values, and
+/// method lookup tries them before the by-reference ones.
+#[derive(Debug)]
+pub struct Checked<V>(pub V);
+
+/// See [`Checked`].
+pub trait RightStop<S> {
+    /// The stop policy.
+    fn stop(self) -> S;
+}
+
+impl<S: Stop> RightStop<S> for Checked<S> {
+    #[inline(always)]
+    fn stop(self) -> S {
+        self.0
+    }
+}
+
+/// See [`Checked`].
+pub trait WrongStop {
+    /// The default stop policy, in place of a value already reported.
+    fn stop(self) -> Attempts;
+}
+
+impl<S> WrongStop for &Checked<S> {
+    #[inline(always)]
+    fn stop(self) -> Attempts {
+        DEFAULT_STOP
+    }
+}
+
+/// See [`Checked`].
+pub trait RightWait<W> {
+    /// The wait policy.
+    fn wait(self) -> W;
+}
+
+impl<W: Wait> RightWait<W> for Checked<W> {
+    #[inline(always)]
+    fn wait(self) -> W {
+        self.0
+    }
+}
+
+/// See [`Checked`].
+pub trait WrongWait {
+    /// The default wait policy, in place of a value already reported.
+    fn wait(self) -> RandomExpo;
+}
+
+impl<W> WrongWait for &Checked<W> {
+    #[inline(always)]
+    fn wait(self) -> RandomExpo {
+        DEFAULT_WAIT
+    }
+}
+
 /// An `on = ..` or `when = ..` predicate over the errors of type `E`, checked
 /// (and, for a closure, typed) where it is written.
 #[inline(always)]

@@ -143,7 +143,16 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs) -> Policy {
         let span = spanned.span();
         let tokens = value(spanned, &mut scope);
         let check = respanned(&private, span);
-        (quote_spanned!(span=> #check::stop_policy(#tokens)), span)
+        // Checked at the value, then through `Checked`: a wrong one is reported
+        // there alone, not again where the policy is used.
+        let checked = quote_spanned! {span=>
+            {
+                #[allow(unused_imports)]
+                use #check::{RightStop as _, WrongStop as _};
+                #check::Checked(#check::stop_policy(#tokens)).stop()
+            }
+        };
+        (checked, span)
     });
     let deadline_local = syn::Ident::new("__retry_deadline", Span::mixed_site());
     let stop = match (stop, has_deadline) {
@@ -161,7 +170,13 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs) -> Policy {
             let span = spanned.span();
             let tokens = value(spanned, &mut scope);
             let check = respanned(&private, span);
-            quote_spanned!(span=> #check::wait_policy(#tokens))
+            quote_spanned! {span=>
+                {
+                    #[allow(unused_imports)]
+                    use #check::{RightWait as _, WrongWait as _};
+                    #check::Checked(#check::wait_policy(#tokens)).wait()
+                }
+            }
         }
         None => quote!(#private::default_wait()),
     };
