@@ -168,6 +168,153 @@ pub fn output<R>() -> R {
     unreachable!("the attempt's output type is only named, never made")
 }
 
+/// A closure value (`when`, `unless`, `if_result`, `retry_after`, a hook) of a fn
+/// whose `T` and `E` are known, once a check fn ([`error_predicate`],
+/// [`value_predicate`], [`delay_hint`], [`hook`]) typed and checked it: the
+/// value itself when it is right (`Right*`), a no-op of the right type when it
+/// is not (`Wrong*`), so the policy built with it is not reported again (as
+/// [`Checked`]).
+pub struct Typed<V, T, E>(V, core::marker::PhantomData<fn() -> (T, E)>);
+
+impl<V, T, E> core::fmt::Debug for Typed<V, T, E> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Typed")
+    }
+}
+
+impl<V, T, E> Typed<V, T, E> {
+    /// Wraps a checked value.
+    #[inline(always)]
+    pub fn new(value: V) -> Self {
+        Typed(value, core::marker::PhantomData)
+    }
+}
+
+/// See [`Typed`].
+pub trait RightErrorPredicate<P> {
+    /// The predicate.
+    fn error_predicate(self) -> P;
+}
+
+impl<T, E, P: Fn(&E) -> bool> RightErrorPredicate<P> for Typed<P, T, E> {
+    #[inline(always)]
+    fn error_predicate(self) -> P {
+        self.0
+    }
+}
+
+/// See [`Typed`].
+pub trait WrongErrorPredicate<E> {
+    /// A predicate that holds for no error, in place of one already reported.
+    fn error_predicate(self) -> fn(&E) -> bool;
+}
+
+impl<V, T, E> WrongErrorPredicate<E> for &Typed<V, T, E> {
+    #[inline(always)]
+    fn error_predicate(self) -> fn(&E) -> bool {
+        |_| false
+    }
+}
+
+/// See [`Typed`].
+pub trait RightValuePredicate<P> {
+    /// The predicate.
+    fn value_predicate(self) -> P;
+}
+
+impl<T, E, P: Fn(&T) -> bool> RightValuePredicate<P> for Typed<P, T, E> {
+    #[inline(always)]
+    fn value_predicate(self) -> P {
+        self.0
+    }
+}
+
+/// See [`Typed`].
+pub trait WrongValuePredicate<T> {
+    /// A predicate that holds for no value, in place of one already reported.
+    fn value_predicate(self) -> fn(&T) -> bool;
+}
+
+impl<V, T, E> WrongValuePredicate<T> for &Typed<V, T, E> {
+    #[inline(always)]
+    fn value_predicate(self) -> fn(&T) -> bool {
+        |_| false
+    }
+}
+
+/// See [`Typed`].
+pub trait RightDelayHint<P> {
+    /// The hint.
+    fn delay_hint(self) -> P;
+}
+
+impl<T, E, P: Fn(&E) -> Option<Duration>> RightDelayHint<P> for Typed<P, T, E> {
+    #[inline(always)]
+    fn delay_hint(self) -> P {
+        self.0
+    }
+}
+
+/// See [`Typed`].
+pub trait WrongDelayHint<E> {
+    /// A hint that asks for no delay, in place of one already reported.
+    fn delay_hint(self) -> fn(&E) -> Option<Duration>;
+}
+
+impl<V, T, E> WrongDelayHint<E> for &Typed<V, T, E> {
+    #[inline(always)]
+    fn delay_hint(self) -> fn(&E) -> Option<Duration> {
+        |_| None
+    }
+}
+
+/// See [`Typed`].
+pub trait RightHook<P> {
+    /// The hook.
+    fn hook(self) -> P;
+}
+
+impl<T, E, P: FnMut(&crate::attempt::Attempt<'_, T, E>)> RightHook<P> for Typed<P, T, E> {
+    #[inline(always)]
+    fn hook(self) -> P {
+        self.0
+    }
+}
+
+/// See [`Typed`].
+pub trait WrongHook<T, E> {
+    /// A hook that does nothing, in place of one already reported.
+    fn hook(self) -> fn(&crate::attempt::Attempt<'_, T, E>);
+}
+
+impl<V, T, E> WrongHook<T, E> for &Typed<V, T, E> {
+    #[inline(always)]
+    fn hook(self) -> fn(&crate::attempt::Attempt<'_, T, E>) {
+        |_| {}
+    }
+}
+
+/// An `if_result = ..` predicate over the values of type `T`, checked (and, for a
+/// closure, typed) where it is written.
+#[inline(always)]
+pub fn value_predicate<T, P: Fn(&T) -> bool>(predicate: P) -> P {
+    predicate
+}
+
+/// A `retry_after = ..` hint over the errors of type `E`, checked (and typed)
+/// where it is written.
+#[inline(always)]
+pub fn delay_hint<E, P: Fn(&E) -> Option<Duration>>(hint: P) -> P {
+    hint
+}
+
+/// A hook (`before = ..`, `after = ..`, ...) of a call with values `T` and
+/// errors `E`, checked (and typed) where it is written.
+#[inline(always)]
+pub fn hook<T, E, P: FnMut(&crate::attempt::Attempt<'_, T, E>)>(hook: P) -> P {
+    hook
+}
+
 /// The stop policy of a `#[retry]` fn without `stop`: `attempts(3)`.
 #[inline(always)]
 pub const fn default_stop() -> Attempts {

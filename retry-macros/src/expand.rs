@@ -108,6 +108,42 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs) -> Policy {
     let mut setters = TokenStream::new();
     // Items the chain refers to (the `on`/`unless` predicates), at the top of its block.
     let mut scope = dsl::Scope::new(&private, &func.sig);
+    // A closure value of a fn whose `T` and `E` are known: checked (and typed)
+    // where it is written, then passed on through `Typed`, which puts a no-op in
+    // place of a wrong one, so the policy it goes into is not reported again.
+    let guarded = |kind: Closure, tokens: TokenStream, span: proc_macro2::Span| -> TokenStream {
+        let Some((ok, err)) = types else { return tokens };
+        let check = respanned(&private, span);
+        let (checker, generics, method, right, wrong) = match kind {
+            Closure::ErrorPredicate => (
+                "error_predicate",
+                quote!(#err,),
+                "error_predicate",
+                "RightErrorPredicate",
+                "WrongErrorPredicate",
+            ),
+            Closure::ValuePredicate => (
+                "value_predicate",
+                quote!(#ok,),
+                "value_predicate",
+                "RightValuePredicate",
+                "WrongValuePredicate",
+            ),
+            Closure::DelayHint => {
+                ("delay_hint", quote!(#err,), "delay_hint", "RightDelayHint", "WrongDelayHint")
+            }
+            Closure::Hook => ("hook", quote!(#ok, #err,), "hook", "RightHook", "WrongHook"),
+        };
+        let [checker, method, right, wrong] =
+            [checker, method, right, wrong].map(|name| Ident::new(name, span));
+        quote_spanned! {span=>
+            {
+                #[allow(unused_imports)]
+                use #check::{#right as _, #wrong as _};
+                #check::Typed::<_, #ok, #err>::new(#check::#checker::<#generics _>(#tokens)).#method()
+            }
+        }
+    };
     let mut setter = |method: &str, tokens: TokenStream, span: proc_macro2::Span| {
         let method = syn::Ident::new(method, span);
         // Appended in place: re-quoting the chain for each call would copy it each time.
@@ -221,7 +257,7 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs) -> Policy {
         let span = when.span();
         let tokens = value(when, &mut scope);
         match first_when {
-            Some(_) => setter("when", tokens, span),
+            Some(_) => setter("when", guarded(Closure::ErrorPredicate, tokens, span), span),
             None => first_when = Some((tokens, span, Made::Closure)),
         }
     }
@@ -229,7 +265,11 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs) -> Policy {
         let span = unless.span();
         let tokens = match unless.into_inner() {
             Unless::Patterns(patterns) => matcher(patterns.0, err.as_ref(), &func.sig.generics, &private),
-            Unless::Predicate(expr) => value(SpannedValue::new(Value(expr), span), &mut scope),
+            Unless::Predicate(expr) => guarded(
+                Closure::ErrorPredicate,
+                value(SpannedValue::new(Value(expr), span), &mut scope),
+                span,
+            ),
         };
         setter("unless", tokens, span);
     }
@@ -245,7 +285,14 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs) -> Policy {
     ] {
         if let Some(spanned) = spanned {
             let span = spanned.span();
-            setter(key, value(spanned, &mut scope), span);
+            let tokens = value(spanned, &mut scope);
+            let tokens = match key {
+                "if_result" => guarded(Closure::ValuePredicate, tokens, span),
+                "retry_after" => guarded(Closure::DelayHint, tokens, span),
+                "clock" => tokens,
+                _ => guarded(Closure::Hook, tokens, span),
+            };
+            setter(key, tokens, span);
         }
     }
     // Which errors count against the breaker: `breaker_counts`, else every error.
@@ -310,6 +357,10 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs) -> Policy {
         if sync && matches!(made, Made::Fn | Made::Pattern) {
             return quote!(, #when);
         }
+        if matches!(made, Made::Closure) && types.is_some() {
+            let when = guarded(Closure::ErrorPredicate, when, span);
+            return quote!(, #when);
+        }
         let check = respanned(&private, span);
         let err = types.map(|(_, err)| quote_spanned!(span=> ::<#err, _>));
         quote_spanned!(span=> , #check::error_predicate #err(#when))
@@ -330,6 +381,19 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs) -> Policy {
         #chain
     }};
     Policy { krate, prelude, tokens, limits, fallback: has_fallback }
+}
+
+/// What a closure value is, for how [`policy`] checks it (`Typed`).
+#[derive(Clone, Copy)]
+enum Closure {
+    /// `Fn(&E) -> bool`: `when`, `unless`.
+    ErrorPredicate,
+    /// `Fn(&T) -> bool`: `if_result`.
+    ValuePredicate,
+    /// `Fn(&E) -> Option<Duration>`: `retry_after`.
+    DelayHint,
+    /// `FnMut(&Attempt<T, E>)`: `before`, `after`, `before_sleep`, `on_success`, `on_giveup`.
+    Hook,
 }
 
 /// What the first error condition is, for how the policy takes it.
