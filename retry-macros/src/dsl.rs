@@ -163,8 +163,9 @@ impl Scope {
 
     /// Items that fail to compile when a DSL name this attribute used is also a
     /// user's item in scope: an import of the name beside a glob import of the
-    /// DSL is ambiguous (E0659) exactly then, and rustc's message names both and
-    /// how to write each unambiguously (`self::fixed`, `retry::dsl::fixed`).
+    /// DSL is ambiguous (E0659) exactly then. rustc's message names both, and how
+    /// to name the user's unambiguously (`crate::fixed`); the crate docs add
+    /// `retry::dsl::fixed`, which no message of rustc's can be made to show.
     pub(crate) fn clash_check(&self) -> TokenStream {
         if self.used.is_empty() {
             return TokenStream::new();
@@ -177,13 +178,22 @@ impl Scope {
             .used
             .iter()
             .filter(|name| !self.arguments.contains(&name.to_string()) && seen.insert(name.to_string()));
-        quote::quote! {
-            const _: () = {
-                #[allow(unused_imports)]
-                use #private::dsl::*;
-                #(#[allow(unused_imports)] use #names as _;)*
-            };
+        // One check per name, its glob import spanned at the name: rustc's note
+        // on the DSL's side of a clash then points at the value, not at the
+        // whole attribute.
+        let mut checks = TokenStream::new();
+        for name in names {
+            let glob = crate::item::respanned(&quote::quote!(use #private::dsl::*;), name.span());
+            checks.extend(quote::quote! {
+                const _: () = {
+                    #[allow(unused_imports)]
+                    #glob
+                    #[allow(unused_imports)]
+                    use #name as _;
+                };
+            });
         }
+        checks
     }
 }
 

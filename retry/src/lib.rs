@@ -132,8 +132,9 @@
 //! called (`stop = attempts(attempts)` calls the DSL's `attempts` with the fn's
 //! argument `attempts`); everywhere else a name means what it means in the fn. An
 //! item of yours named like a DSL fn (`fn fixed(..)` in scope) is never silently
-//! swapped for the DSL's: the attribute does not compile, and the error says to
-//! write `self::fixed` (yours) or `retry::dsl::fixed` (the DSL's).
+//! swapped for the DSL's: the attribute does not compile ("`fixed` is ambiguous",
+//! at the name); write `self::fixed` for yours, or `retry::dsl::fixed` for the
+//! DSL's (rustc's own help names only the first).
 //!
 //! **How arguments reach each attempt.** References as they are; `&mut` (and
 //! `self: Pin<&mut Self>`, which the body reborrows with `self.as_mut()`) lent to
