@@ -367,6 +367,15 @@ fn pinned_reference(ty: &Type) -> Option<bool> {
     }
 }
 
+/// Whether a type is `Pin<&mut T>`, which each attempt reborrows with `as_mut()`.
+fn pin_mut(ty: &Type) -> bool {
+    let Type::Path(path) = ty else { return false };
+    path.qself.is_none() && path.path.segments.last().is_some_and(|pin| {
+        pin.ident == "Pin"
+            && matches!(first_type_arg(&pin.arguments), Some(Type::Reference(r)) if r.mutability.is_some())
+    })
+}
+
 /// Whether an `impl Trait` type promises `Clone` (then each attempt clones it).
 pub(crate) fn impl_clone(ty: &Type) -> bool {
     let Type::ImplTrait(ty) = ty else { return false };
@@ -495,6 +504,18 @@ pub(crate) fn arguments(
                         if reference.is_none() && !uses(&name) {
                             continue;
                         }
+                        // `Pin<&mut T>`: reborrowed for each attempt through
+                        // `as_mut()`, as a `self: Pin<&mut Self>` is.
+                        if mode != Mode::Hedge && pin_mut(ty) {
+                            if uses(&name) {
+                                let mutability = ident.mutability.replace(Default::default());
+                                per_attempt.extend(quote_spanned!(name.span()=>
+                                    #[allow(unused_mut)]
+                                    let #mutability #name = #name.as_mut();
+                                ));
+                            }
+                            continue;
+                        }
                         let mutability = ident.mutability.take();
                         if reference == Some(false) && mutability.is_none() {
                             continue;
@@ -605,7 +626,7 @@ pub(crate) fn arguments(
             FnArg::Typed(typed) => match &*typed.ty {
                 Type::Reference(reference) => reference.mutability.is_some(),
                 ty @ Type::ImplTrait(_) => !impl_clone(ty),
-                ty @ Type::Path(_) => unclonable_param(sig, ty),
+                ty @ Type::Path(_) => unclonable_param(sig, ty) || pin_mut(ty),
                 _ => false,
             },
             FnArg::Receiver(_) => false,

@@ -137,8 +137,8 @@
 //! DSL's (rustc's own help names only the first).
 //!
 //! **How arguments reach each attempt.** References as they are; `&mut` (and
-//! `self: Pin<&mut Self>`, which the body reborrows with `self.as_mut()`) lent to
-//! each attempt in turn; values taken by value cloned (so they must be `Clone`; the
+//! `Pin<&mut T>` arguments, and `self: Pin<&mut Self>`, which the body reborrows
+//! with `self.as_mut()`) lent to each attempt in turn; values taken by value cloned (so they must be `Clone`; the
 //! compile error says so and names the argument), `impl Trait + Clone` too; an
 //! `impl Trait` value that is not `Clone` is lent, and one the body uses up
 //! (`impl Into<String>`) is a compile error that says to clone it or take `&str`. A

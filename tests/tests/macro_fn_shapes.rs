@@ -589,3 +589,31 @@ async fn pattern_arguments_are_readable_by_values_and_copied_per_attempt() {
     let handle = tokio::spawn(pattern_cell_send((Cell::new(1), 2)));
     assert_eq!(handle.await.unwrap(), Err(3));
 }
+
+/// A `Pin<&mut T>` argument is reborrowed for each attempt (`as_mut()`), as a
+/// `self: Pin<&mut Self>` is.
+#[retry(stop = attempts(3), wait = none())]
+fn pinned_counter(counter: Pin<&mut u32>) -> Result<u32, u32> {
+    let n = counter.get_mut();
+    *n += 1;
+    if *n < 3 { Err(*n) } else { Ok(*n) }
+}
+
+#[retry(stop = attempts(3), wait = none())]
+async fn pinned_future(
+    mut job: Pin<&mut (dyn std::future::Future<Output = u32> + Send)>,
+) -> Result<u32, u32> {
+    let polled = std::future::poll_fn(|cx| std::task::Poll::Ready(job.as_mut().poll(cx))).await;
+    match polled {
+        std::task::Poll::Ready(n) => Ok(n),
+        std::task::Poll::Pending => Err(0),
+    }
+}
+
+#[tokio::test]
+async fn pin_mut_arguments_are_reborrowed_per_attempt() {
+    let mut n = 0;
+    assert_eq!(pinned_counter(Pin::new(&mut n)), Ok(3));
+    let mut job = std::pin::pin!(async { 7 });
+    assert_eq!(pinned_future(job.as_mut()).await, Ok(7));
+}
