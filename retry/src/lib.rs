@@ -138,10 +138,16 @@
 //!
 //! **How arguments reach each attempt.** References as they are; `&mut` (and
 //! `Pin<&mut T>` arguments, and `self: Pin<&mut Self>`, which the body reborrows
-//! with `self.as_mut()`) lent to each attempt in turn; values taken by value cloned (so they must be `Clone`; the
-//! compile error says so and names the argument), `impl Trait + Clone` too; an
-//! `impl Trait` value that is not `Clone` is lent, and one the body uses up
-//! (`impl Into<String>`) is a compile error that says to clone it or take `&str`. A
+//! with `self.as_mut()`) lent to each attempt in turn; values taken by value
+//! cloned (so they must be `Clone`; the compile error says so and names the
+//! argument), `impl Trait + Clone` too, unless the body never names them (then
+//! they are left as they are). An `impl Trait` value that is not `Clone` is lent,
+//! and so is a value of a type parameter of the fn whose bounds there say neither
+//! `Clone` nor `Copy`; one the body uses up (`impl Into<String>`, `T:
+//! Into<String>`, an `impl Future` it awaits) is a compile error that says what to
+//! take instead. The attribute sees only the fn's tokens: `Clone` through another
+//! trait (`M: Msg` where `trait Msg: Clone`) is not seen (write `M: Msg + Clone`),
+//! nor is a type parameter of the `impl` known to be one (it is cloned). A
 //! by-value `self` (`self`, `Box<Self>`, `Arc<Self>`) is cloned for each attempt and
 //! assigned to `self` itself: every `self` of the body, format strings
 //! (`"{self}"`) included, is the attempt's copy, and the body may move out of it.
