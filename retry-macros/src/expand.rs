@@ -300,6 +300,13 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs) -> Policy {
         let span = counts.span();
         let predicate = match counts.into_inner() {
             Unless::Patterns(patterns) => matcher(patterns.0, err.as_ref(), &func.sig.generics, &private),
+            Unless::Predicate(expr) if types.is_some() => {
+                return guarded(
+                    Closure::ErrorPredicate,
+                    value(SpannedValue::new(Value(expr), span), &mut scope),
+                    span,
+                );
+            }
             Unless::Predicate(expr) => value(SpannedValue::new(Value(expr), span), &mut scope),
         };
         let check = respanned(&private, span);

@@ -27,9 +27,28 @@ async fn more() -> Result<(), NetError> {
     Ok(())
 }
 
+static BREAKER: retry::CircuitBreaker = retry::CircuitBreaker::new();
+
+#[derive(Debug)]
+enum DbError {
+    Rejected,
+}
+
+impl From<retry::CircuitOpen> for DbError {
+    fn from(_: retry::CircuitOpen) -> Self {
+        DbError::Rejected
+    }
+}
+
+#[retry(breaker = BREAKER, breaker_counts = |e: &NetError| true)]
+async fn guarded() -> Result<(), DbError> {
+    Err(DbError::Rejected)
+}
+
 fn main() {
     let _ = fetch();
     let _ = poll();
     let _ = hooked();
     let _ = more();
+    let _ = guarded();
 }
