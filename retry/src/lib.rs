@@ -156,8 +156,10 @@
 //! `Err(e.into())` and `Ok(&self.name)` coerce as in the plain fn. A `&mut`
 //! argument is reborrowed for each attempt, so the body may move it (`write_to(buf)`);
 //! `&mut self` cannot be rebound (`self` is a keyword), so the body reborrows it
-//! (`let me = &mut *self;`) rather than moving it (`let me = self;`, a compile
-//! error: "value moved here, in previous iteration of loop").
+//! (`let me = &mut *self;`) rather than moving it (`let me = self;` is a compile
+//! error that says so; a move the attribute cannot see, such as passing `self` to
+//! a generic `W: Write`, is rustc's "value moved here, in previous iteration of
+//! loop").
 //!
 //! **Reserved names.** The bindings the expansion makes are hygienic: no argument
 //! or local of yours can collide with them. Hygiene does not cover items, so each
