@@ -362,6 +362,26 @@ pub(crate) fn check_arguments(attr: &str, func: &RetryFn, errors: &mut Accumulat
                 }
                 (bounds, name.to_string(), Some(name))
             }
+            // A boxed `FnOnce` is lent (never `Clone`), and a call uses it up.
+            ty @ syn::Type::Path(path)
+                if attr != "#[hedge]" && item::boxed_fn(ty).as_deref() == Some("FnOnce") =>
+            {
+                let Some(syn::Type::TraitObject(object)) =
+                    path.path.segments.last().and_then(|boxed| match &boxed.arguments {
+                        syn::PathArguments::AngleBracketed(args) => {
+                            args.args.iter().find_map(|arg| match arg {
+                                syn::GenericArgument::Type(ty) => Some(ty),
+                                _ => None,
+                            })
+                        }
+                        _ => None,
+                    })
+                else {
+                    continue;
+                };
+                let bounds: Vec<&syn::TypeParamBound> = object.bounds.iter().collect();
+                (bounds, item::show(ty), None)
+            }
             _ => continue,
         };
         let traits: Vec<String> = bounds
@@ -394,7 +414,12 @@ pub(crate) fn check_arguments(attr: &str, func: &RetryFn, errors: &mut Accumulat
         };
         let name = &ident.ident;
         // A future runs once: what can run again is what makes it.
-        let message = if traits.iter().any(|name| name == "Future" || name == "IntoFuture") {
+        let message = if item::boxed_fn(&typed.ty).is_some() {
+            format!(
+                "`{name}: {shown}` is taken by value and used up by the first attempt's call: take a \
+                 `Box<dyn Fn(..)>` (or `impl Fn(..)`), which every attempt can call"
+            )
+        } else if traits.iter().any(|name| name == "Future" || name == "IntoFuture") {
             format!(
                 "`{name}: {shown}` is taken by value and used up (awaited) by the first attempt: take what \
                  makes it instead (`make_{name}: impl Fn() -> F`, called by each attempt)"

@@ -376,6 +376,24 @@ fn pin_mut(ty: &Type) -> bool {
     })
 }
 
+/// `Fn`, `FnMut` or `FnOnce` for `Box<dyn Fn(..) -> R + ..>`: never `Clone` (no
+/// crate can implement `Clone` for it), so lent to each attempt like an `impl
+/// Fn(..)` that is not `Clone`.
+pub(crate) fn boxed_fn(ty: &Type) -> Option<String> {
+    let Type::Path(path) = ty else { return None };
+    let boxed = path.path.segments.last().filter(|s| s.ident == "Box" && path.qself.is_none())?;
+    let Some(Type::TraitObject(object)) = first_type_arg(&boxed.arguments) else { return None };
+    object.bounds.iter().find_map(|bound| match bound {
+        TypeParamBound::Trait(bound) => bound
+            .path
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .filter(|name| matches!(name.as_str(), "Fn" | "FnMut" | "FnOnce")),
+        _ => None,
+    })
+}
+
 /// Whether an `impl Trait` type promises `Clone` (then each attempt clones it).
 pub(crate) fn impl_clone(ty: &Type) -> bool {
     let Type::ImplTrait(ty) = ty else { return false };
@@ -482,7 +500,7 @@ pub(crate) fn arguments(
                 // (Hedged copies run at once: a generic value is cloned for each,
                 // with the error that says so when it cannot be.)
                 let lent = (matches!(ty, Type::ImplTrait(_)) && !impl_clone(ty))
-                    || (mode != Mode::Hedge && unclonable_param(sig, ty));
+                    || (mode != Mode::Hedge && (unclonable_param(sig, ty) || boxed_fn(ty).is_some()));
                 match &mut *typed.pat {
                     Pat::Wild(_) => {}
                     Pat::Ident(ident) if ident.by_ref.is_none() && ident.subpat.is_none() => {
@@ -626,7 +644,7 @@ pub(crate) fn arguments(
             FnArg::Typed(typed) => match &*typed.ty {
                 Type::Reference(reference) => reference.mutability.is_some(),
                 ty @ Type::ImplTrait(_) => !impl_clone(ty),
-                ty @ Type::Path(_) => unclonable_param(sig, ty) || pin_mut(ty),
+                ty @ Type::Path(_) => unclonable_param(sig, ty) || pin_mut(ty) || boxed_fn(ty).is_some(),
                 _ => false,
             },
             FnArg::Receiver(_) => false,

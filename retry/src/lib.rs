@@ -142,8 +142,8 @@
 //! cloned (so they must be `Clone`; the compile error says so and names the
 //! argument), `impl Trait + Clone` too, unless the body never names them (then
 //! they are left as they are). An `impl Trait` value that is not `Clone` is lent,
-//! and so is a value of a type parameter of the fn whose bounds there say neither
-//! `Clone` nor `Copy`; one the body uses up (`impl Into<String>`, `T:
+//! and so is a boxed closure (`Box<dyn Fn(..)>`, never `Clone`) and a value of a
+//! type parameter of the fn whose bounds there say neither `Clone` nor `Copy`; one the body uses up (`impl Into<String>`, `T:
 //! Into<String>`, an `impl Future` it awaits) is a compile error that says what to
 //! take instead. The attribute sees only the fn's tokens: `Clone` through another
 //! trait (`M: Msg` where `trait Msg: Clone`) is not seen (write `M: Msg + Clone`),

@@ -617,3 +617,40 @@ async fn pin_mut_arguments_are_reborrowed_per_attempt() {
     let mut job = std::pin::pin!(async { 7 });
     assert_eq!(pinned_future(job.as_mut()).await, Ok(7));
 }
+
+/// A boxed `Fn`/`FnMut` (never `Clone`) is lent to each attempt, as an `impl Fn`
+/// is, in sync and async fns.
+#[retry(stop = attempts(3), wait = none())]
+fn boxed_callback(f: Box<dyn Fn() -> u32>, mut g: Box<dyn FnMut() -> u32>) -> Result<u32, u32> {
+    let n = f() + g();
+    if n < 6 { Err(n) } else { Ok(n) }
+}
+
+#[retry(stop = attempts(3), wait = none())]
+async fn boxed_callback_async(f: Box<dyn Fn() -> u32 + Send>) -> Result<u32, u32> {
+    let n = f();
+    tokio::task::yield_now().await;
+    if n < 3 { Err(n) } else { Ok(n) }
+}
+
+#[tokio::test]
+async fn boxed_fn_arguments_are_lent() {
+    let calls = std::rc::Rc::new(Cell::new(0));
+    let mut counter = 0;
+    let counted = calls.clone();
+    let f = Box::new(move || {
+        counted.set(counted.get() + 1);
+        counted.get()
+    });
+    let g = Box::new(move || {
+        counter += 1;
+        counter
+    });
+    assert_eq!(boxed_callback(f, g), Ok(6));
+    assert_eq!(calls.get(), 3);
+    let calls = std::sync::atomic::AtomicU32::new(0);
+    let calls = std::sync::Arc::new(calls);
+    let counted = calls.clone();
+    let f = Box::new(move || counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1);
+    assert_eq!(tokio::spawn(boxed_callback_async(f)).await.unwrap(), Ok(3));
+}

@@ -22,14 +22,8 @@ impl Connection {
     }
 }
 
-#[retry(stop = attempts(2))]
-fn call(f: Box<dyn Fn() -> u32>) -> Result<u32, ()> {
-    Ok(f())
-}
-
 fn main() {
     let _ = Connection.send();
     let _ = Box::new(Connection).send_boxed();
     let _ = Connection.send_async();
-    let _ = call(Box::new(|| 1));
 }

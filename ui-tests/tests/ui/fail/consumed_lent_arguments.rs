@@ -32,10 +32,16 @@ fn first(mut items: impl Iterator<Item = u32>) -> Result<u32, ()> {
     items.next().ok_or(())
 }
 
+#[retry(stop = attempts(3))]
+fn run_once(job: Box<dyn FnOnce() -> u32>) -> Result<u32, ()> {
+    Ok(job())
+}
+
 fn main() {
     let _ = greet("you");
     let _ = total([1].into_iter());
     let _ = sum([1].into_iter());
     let _ = drive(async { 1 });
     let _ = first([1].into_iter());
+    let _ = run_once(Box::new(|| 1));
 }
