@@ -476,20 +476,32 @@ fn moves_self(tokens: proc_macro2::TokenStream) -> Option<(proc_macro2::Span, St
 /// does not call). Its top level tells first, cheaply: the expansion binds
 /// `__retry` or `__retry_policy` there.
 fn already_retried(body: &proc_macro2::TokenStream) -> bool {
+    made_by(body, &["__retry", "__retry_policy"], "events_of")
+}
+
+/// Whether a body is what `#[hedge]` made of one: it binds `__retry_hedging`
+/// and calls `__private::Hedging` (as [`already_retried`]).
+fn already_hedged(body: &proc_macro2::TokenStream) -> bool {
+    made_by(body, &["__retry_hedging"], "Hedging")
+}
+
+/// Whether a body binds one of `bindings` at its top level and names
+/// `__private::{item}` somewhere: what an expansion of this crate made of it.
+fn made_by(body: &proc_macro2::TokenStream, bindings: &[&str], item: &str) -> bool {
     use proc_macro2::TokenTree;
-    fn calls_events_of(tokens: proc_macro2::TokenStream) -> bool {
+    fn names(tokens: proc_macro2::TokenStream, item: &str) -> bool {
         let mut last: [Option<String>; 3] = [None, None, None];
         for tree in tokens {
             match tree {
                 TokenTree::Group(group) => {
-                    if calls_events_of(group.stream()) {
+                    if names(group.stream(), item) {
                         return true;
                     }
                     last = [None, None, None];
                 }
                 TokenTree::Ident(ident) => {
                     let ident = ident.to_string();
-                    if ident == "events_of"
+                    if ident == item
                         && last.iter().map(Option::as_deref).eq([Some("__private"), Some(":"), Some(":")])
                     {
                         return true;
@@ -505,9 +517,9 @@ fn already_retried(body: &proc_macro2::TokenStream) -> bool {
         false
     }
     let binds = body.clone().into_iter().any(
-        |tree| matches!(&tree, TokenTree::Ident(ident) if ident == "__retry" || ident == "__retry_policy"),
+        |tree| matches!(&tree, TokenTree::Ident(ident) if bindings.iter().any(|binding| ident == binding)),
     );
-    binds && calls_events_of(body.clone())
+    binds && names(body.clone(), item)
 }
 
 /// The named lifetimes a type mentions, and whether it has an elided one (`&T`,
@@ -561,6 +573,14 @@ pub(crate) fn check_hedge(
         );
     }
     crate::check::check_fn("#[hedge]", func, errors);
+    // `#[hedge] #[again]` (`use retry::hedge as again;`): seen by the body the
+    // one above made, as for `#[retry]`.
+    if func.body.as_ref().is_some_and(already_hedged) {
+        errors.push(Error::custom(
+            "a #[hedge] above this one (under another name, as after `use retry::hedge as ..;`) already \
+             hedges this fn: #[hedge] here would hedge each hedged copy; put all the keys in one attribute",
+        ));
+    }
     if !func.output.is_result() {
         let ty = func.output.ty();
         errors.push(

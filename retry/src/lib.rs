@@ -170,9 +170,8 @@
 //! on the fn; an `async fn`'s future is `Send` exactly when the plain fn's is
 //! (`Send + !Sync` arguments and `&mut self` included). `#[tracing::instrument]`
 //! and `#[async_trait]` stack in either order. Where the meaning cannot be kept,
-//! the attribute does not compile and says why: `#[retry]` twice on a fn (also
-//! when one is renamed, `use retry::retry as again;`; a renamed `#[hedge]` under
-//! `#[hedge]` is not seen, and hedges the hedged call);
+//! the attribute does not compile and says why: `#[retry]` (or `#[hedge]`) twice
+//! on a fn, also when one is renamed (`use retry::retry as again;`);
 //! `#[track_caller]` on a sync fn (each attempt runs in a closure, which would
 //! report the body's line; on an `async fn` it is a no-op with or without the
 //! attribute, as rustc warns); a result that borrows from a `&mut` argument lent to
