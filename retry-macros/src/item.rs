@@ -313,8 +313,8 @@ pub(crate) enum Mode {
 
 /// How the arguments reach each attempt.
 pub(crate) struct Arguments {
-    /// The fn's inputs for the outer signature (patterns renamed, `mut` where an
-    /// attempt lends the binding).
+    /// The fn's inputs for the outer signature (a pattern over `&mut` renamed,
+    /// `mut` where an attempt lends or clones from the binding).
     pub inputs: syn::punctuated::Punctuated<FnArg, syn::Token![,]>,
     pub receiver: Receiver,
     /// Statements run before each attempt, outside its closure or block: the
@@ -422,12 +422,14 @@ pub(crate) fn unclonable_param(sig: &Signature, ty: &Type) -> bool {
 }
 
 /// Works out the per-attempt handling of each argument (SPEC §2.4): references as
-/// they are, `&mut` reborrowed, by-value arguments cloned, `impl Trait` values
-/// (not `Clone`) lent. The body's tokens are never renamed.
+/// they are, `&mut` and `Pin<&mut T>` reborrowed, by-value arguments cloned
+/// (each name of a pattern on its own), `impl Trait` values, boxed closures and
+/// unbounded type parameters (not `Clone`) lent. The body's tokens are never
+/// renamed.
 ///
-/// An argument the attribute's values mention (`stop = attempts(max)`) is used
-/// even if the body ignores it, so its per-attempt copy may go unused silently;
-/// any other unused argument still warns, at the parameter, as without the attribute.
+/// A by-value argument the body never names is not copied: the attribute's
+/// values (`stop = attempts(max)`) read it before the attempts, and an argument
+/// nothing reads still warns, at the parameter, as without the attribute.
 pub(crate) fn arguments(
     sig: &Signature,
     krate: &TokenStream,
