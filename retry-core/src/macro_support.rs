@@ -646,6 +646,52 @@ pub fn into_value<T>(outcome: Result<T, Infallible>) -> T {
     }
 }
 
+/// See [`Checked`]: a `sleep = ..` value of a sync fn.
+pub trait RightSleeper<S> {
+    /// The sleeper.
+    fn sleeper(self) -> S;
+}
+
+impl<S: Sleeper> RightSleeper<S> for Checked<S> {
+    #[inline(always)]
+    fn sleeper(self) -> S {
+        self.0
+    }
+}
+
+/// See [`Checked`]: a `sleep = ..` value of an async fn.
+pub trait RightAsyncSleeper<S> {
+    /// The sleeper.
+    fn async_sleeper(self) -> S;
+}
+
+impl<S: AsyncSleeper> RightAsyncSleeper<S> for Checked<S> {
+    #[inline(always)]
+    fn async_sleeper(self) -> S {
+        self.0
+    }
+}
+
+/// See [`Checked`].
+pub trait WrongSleeper {
+    /// The default sleeper, in place of a value already reported.
+    fn sleeper(self) -> crate::sleep::DefaultSleeper;
+    /// The default sleeper, in place of a value already reported.
+    fn async_sleeper(self) -> crate::sleep::DefaultSleeper;
+}
+
+impl<S> WrongSleeper for &Checked<S> {
+    #[inline(always)]
+    fn sleeper(self) -> crate::sleep::DefaultSleeper {
+        crate::sleep::DefaultSleeper
+    }
+
+    #[inline(always)]
+    fn async_sleeper(self) -> crate::sleep::DefaultSleeper {
+        crate::sleep::DefaultSleeper
+    }
+}
+
 /// `sleep = ..` on a sync fn: checked where it is written.
 #[inline(always)]
 pub fn sync_sleeper<S: Sleeper>(sleeper: S) -> S {

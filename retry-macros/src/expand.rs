@@ -334,9 +334,25 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs) -> Policy {
         // Checked here, on the value, for the kind of fn it is on.
         let span = sleep.span();
         let tokens = value(sleep, &mut scope);
-        let check =
-            if matches!(func.shape, Shape::Sync) { quote!(sync_sleeper) } else { quote!(async_sleeper) };
-        setter("sleep", quote_spanned!(span=> #private::#check(#tokens)), span);
+        let (check, right) = if matches!(func.shape, Shape::Sync) {
+            (quote_spanned!(span=> sleeper), quote_spanned!(span=> RightSleeper))
+        } else {
+            (quote_spanned!(span=> async_sleeper), quote_spanned!(span=> RightAsyncSleeper))
+        };
+        let checker = if matches!(func.shape, Shape::Sync) {
+            quote_spanned!(span=> sync_sleeper)
+        } else {
+            quote_spanned!(span=> async_sleeper)
+        };
+        // Through `Checked`: a wrong sleeper is reported at the value alone.
+        let checked = quote_spanned! {span=>
+            {
+                #[allow(unused_imports)]
+                use #private::{#right as _, WrongSleeper as _};
+                #private::Checked(#private::#checker(#tokens)).#check()
+            }
+        };
+        setter("sleep", checked, span);
     }
     let has_fallback = args.fallback.is_some();
     if let Some(fallback) = args.fallback {
