@@ -90,11 +90,229 @@ pub fn wait_policy<W: Wait>(wait: W) -> W {
     wait
 }
 
+/// A `stop = ..` or `wait = ..` value once [`stop_policy`] or [`wait_policy`]
+/// checked it, for the policy: the value itself when it is right ([`RightStop`],
+/// [`RightWait`]); when it is not, the default ([`WrongStop`], [`WrongWait`]),
+/// so the policy built with it is not reported again (one error per mistake).
+/// Autoref specialization: the by-value impls apply only to right values, and
+/// method lookup tries them before the by-reference ones.
+#[derive(Debug)]
+pub struct Checked<V>(pub V);
+
+/// See [`Checked`].
+pub trait RightStop<S> {
+    /// The stop policy.
+    fn stop(self) -> S;
+}
+
+impl<S: Stop> RightStop<S> for Checked<S> {
+    #[inline(always)]
+    fn stop(self) -> S {
+        self.0
+    }
+}
+
+/// See [`Checked`].
+pub trait WrongStop {
+    /// The default stop policy, in place of a value already reported.
+    fn stop(self) -> Attempts;
+}
+
+impl<S> WrongStop for &Checked<S> {
+    #[inline(always)]
+    fn stop(self) -> Attempts {
+        DEFAULT_STOP
+    }
+}
+
+/// See [`Checked`].
+pub trait RightWait<W> {
+    /// The wait policy.
+    fn wait(self) -> W;
+}
+
+impl<W: Wait> RightWait<W> for Checked<W> {
+    #[inline(always)]
+    fn wait(self) -> W {
+        self.0
+    }
+}
+
+/// See [`Checked`].
+pub trait WrongWait {
+    /// The default wait policy, in place of a value already reported.
+    fn wait(self) -> RandomExpo;
+}
+
+impl<W> WrongWait for &Checked<W> {
+    #[inline(always)]
+    fn wait(self) -> RandomExpo {
+        DEFAULT_WAIT
+    }
+}
+
 /// An `on = ..` or `when = ..` predicate over the errors of type `E`, checked
 /// (and, for a closure, typed) where it is written.
 #[inline(always)]
 pub fn error_predicate<E, P: Fn(&E) -> bool>(predicate: P) -> P {
     predicate
+}
+
+/// Never called. `if false { return output::<R>(); }` at the top of an attempt's
+/// `async` block gives the block its output type `R` before its body is checked:
+/// rustc infers an `async` block's output from its first `return` or its tail, so
+/// without it `Ok(Box::new(x))` stays `Result<Box<X>, _>` instead of coercing to
+/// the fn's `Result<Box<dyn Trait>, E>`.
+#[inline(always)]
+pub fn output<R>() -> R {
+    unreachable!("the attempt's output type is only named, never made")
+}
+
+/// A closure value (`when`, `unless`, `if_result`, `retry_after`, a hook) of a fn
+/// whose `T` and `E` are known, once a check fn ([`error_predicate`],
+/// [`value_predicate`], [`delay_hint`], [`hook`]) typed and checked it: the
+/// value itself when it is right (`Right*`), a no-op of the right type when it
+/// is not (`Wrong*`), so the policy built with it is not reported again (as
+/// [`Checked`]).
+pub struct Typed<V, T, E>(V, core::marker::PhantomData<fn() -> (T, E)>);
+
+impl<V, T, E> core::fmt::Debug for Typed<V, T, E> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Typed")
+    }
+}
+
+impl<V, T, E> Typed<V, T, E> {
+    /// Wraps a checked value.
+    #[inline(always)]
+    pub fn new(value: V) -> Self {
+        Typed(value, core::marker::PhantomData)
+    }
+}
+
+/// See [`Typed`].
+pub trait RightErrorPredicate<P> {
+    /// The predicate.
+    fn error_predicate(self) -> P;
+}
+
+impl<T, E, P: Fn(&E) -> bool> RightErrorPredicate<P> for Typed<P, T, E> {
+    #[inline(always)]
+    fn error_predicate(self) -> P {
+        self.0
+    }
+}
+
+/// See [`Typed`].
+pub trait WrongErrorPredicate<E> {
+    /// A predicate that holds for no error, in place of one already reported.
+    fn error_predicate(self) -> fn(&E) -> bool;
+}
+
+impl<V, T, E> WrongErrorPredicate<E> for &Typed<V, T, E> {
+    #[inline(always)]
+    fn error_predicate(self) -> fn(&E) -> bool {
+        |_| false
+    }
+}
+
+/// See [`Typed`].
+pub trait RightValuePredicate<P> {
+    /// The predicate.
+    fn value_predicate(self) -> P;
+}
+
+impl<T, E, P: Fn(&T) -> bool> RightValuePredicate<P> for Typed<P, T, E> {
+    #[inline(always)]
+    fn value_predicate(self) -> P {
+        self.0
+    }
+}
+
+/// See [`Typed`].
+pub trait WrongValuePredicate<T> {
+    /// A predicate that holds for no value, in place of one already reported.
+    fn value_predicate(self) -> fn(&T) -> bool;
+}
+
+impl<V, T, E> WrongValuePredicate<T> for &Typed<V, T, E> {
+    #[inline(always)]
+    fn value_predicate(self) -> fn(&T) -> bool {
+        |_| false
+    }
+}
+
+/// See [`Typed`].
+pub trait RightDelayHint<P> {
+    /// The hint.
+    fn delay_hint(self) -> P;
+}
+
+impl<T, E, P: Fn(&E) -> Option<Duration>> RightDelayHint<P> for Typed<P, T, E> {
+    #[inline(always)]
+    fn delay_hint(self) -> P {
+        self.0
+    }
+}
+
+/// See [`Typed`].
+pub trait WrongDelayHint<E> {
+    /// A hint that asks for no delay, in place of one already reported.
+    fn delay_hint(self) -> fn(&E) -> Option<Duration>;
+}
+
+impl<V, T, E> WrongDelayHint<E> for &Typed<V, T, E> {
+    #[inline(always)]
+    fn delay_hint(self) -> fn(&E) -> Option<Duration> {
+        |_| None
+    }
+}
+
+/// See [`Typed`].
+pub trait RightHook<P> {
+    /// The hook.
+    fn hook(self) -> P;
+}
+
+impl<T, E, P: FnMut(&crate::attempt::Attempt<'_, T, E>)> RightHook<P> for Typed<P, T, E> {
+    #[inline(always)]
+    fn hook(self) -> P {
+        self.0
+    }
+}
+
+/// See [`Typed`].
+pub trait WrongHook<T, E> {
+    /// A hook that does nothing, in place of one already reported.
+    fn hook(self) -> fn(&crate::attempt::Attempt<'_, T, E>);
+}
+
+impl<V, T, E> WrongHook<T, E> for &Typed<V, T, E> {
+    #[inline(always)]
+    fn hook(self) -> fn(&crate::attempt::Attempt<'_, T, E>) {
+        |_| {}
+    }
+}
+
+/// An `if_result = ..` predicate over the values of type `T`, checked (and, for a
+/// closure, typed) where it is written.
+#[inline(always)]
+pub fn value_predicate<T, P: Fn(&T) -> bool>(predicate: P) -> P {
+    predicate
+}
+
+/// A `retry_after = ..` hint over the errors of type `E`, checked (and typed)
+/// where it is written.
+#[inline(always)]
+pub fn delay_hint<E, P: Fn(&E) -> Option<Duration>>(hint: P) -> P {
+    hint
+}
+
+/// A hook (`before = ..`, `after = ..`, ...) of a call with values `T` and
+/// errors `E`, checked (and typed) where it is written.
+#[inline(always)]
+pub fn hook<T, E, P: FnMut(&crate::attempt::Attempt<'_, T, E>)>(hook: P) -> P {
+    hook
 }
 
 /// The stop policy of a `#[retry]` fn without `stop`: `attempts(3)`.
@@ -113,6 +331,31 @@ pub const fn default_wait() -> RandomExpo {
 #[inline(always)]
 pub fn clone_arg<T: CloneArg>(value: &T) -> T {
     value.clone_arg()
+}
+
+/// Gives each attempt its own `self`, for a method taking `self` by value
+/// (`self`, `self: Box<Self>`, ...): [`CloneArg`], with a message about `self`.
+#[diagnostic::on_unimplemented(
+    message = "`#[retry]` hands every attempt its own `self`, but `{Self}` is not `Clone`",
+    label = "`self` is taken by value, and `{Self}` is not `Clone`",
+    note = "take `&self` (or `&mut self`), or implement `Clone` for `{Self}`"
+)]
+pub trait CloneSelf: Sized {
+    /// A copy for one attempt.
+    fn clone_self(&self) -> Self;
+}
+
+impl<T: Clone> CloneSelf for T {
+    #[inline(always)]
+    fn clone_self(&self) -> Self {
+        self.clone()
+    }
+}
+
+/// `CloneSelf::clone_self`, as a function so the error points at `self`.
+#[inline(always)]
+pub fn clone_self<T: CloneSelf>(value: &T) -> T {
+    value.clone_self()
 }
 
 /// Gives each hedged copy of a call its own copy of an argument the fn takes by
@@ -400,6 +643,52 @@ pub fn into_value<T>(outcome: Result<T, Infallible>) -> T {
     match outcome {
         Ok(value) => value,
         Err(never) => match never {},
+    }
+}
+
+/// See [`Checked`]: a `sleep = ..` value of a sync fn.
+pub trait RightSleeper<S> {
+    /// The sleeper.
+    fn sleeper(self) -> S;
+}
+
+impl<S: Sleeper> RightSleeper<S> for Checked<S> {
+    #[inline(always)]
+    fn sleeper(self) -> S {
+        self.0
+    }
+}
+
+/// See [`Checked`]: a `sleep = ..` value of an async fn.
+pub trait RightAsyncSleeper<S> {
+    /// The sleeper.
+    fn async_sleeper(self) -> S;
+}
+
+impl<S: AsyncSleeper> RightAsyncSleeper<S> for Checked<S> {
+    #[inline(always)]
+    fn async_sleeper(self) -> S {
+        self.0
+    }
+}
+
+/// See [`Checked`].
+pub trait WrongSleeper {
+    /// The default sleeper, in place of a value already reported.
+    fn sleeper(self) -> crate::sleep::DefaultSleeper;
+    /// The default sleeper, in place of a value already reported.
+    fn async_sleeper(self) -> crate::sleep::DefaultSleeper;
+}
+
+impl<S> WrongSleeper for &Checked<S> {
+    #[inline(always)]
+    fn sleeper(self) -> crate::sleep::DefaultSleeper {
+        crate::sleep::DefaultSleeper
+    }
+
+    #[inline(always)]
+    fn async_sleeper(self) -> crate::sleep::DefaultSleeper {
+        crate::sleep::DefaultSleeper
     }
 }
 

@@ -283,7 +283,24 @@ pub(crate) fn parse_list(
     }
     let items = errors.handle(NestedMeta::parse_meta_list(args).map_err(Error::from))?;
     let mut kept = Vec::with_capacity(items.len());
+    let mut seen: Vec<String> = Vec::new();
     for item in items {
+        // A key given twice is reported here and its second value left out, so
+        // the first (and every other key) is still checked.
+        let key = match &item {
+            NestedMeta::Meta(meta) => Some((meta.path().to_token_stream().to_string(), meta.path().span())),
+            NestedMeta::NameValueInvalidExpr(meta) => {
+                Some((meta.path.to_token_stream().to_string(), meta.path.span()))
+            }
+            NestedMeta::Lit(_) => None,
+        };
+        if let Some((key, span)) = key {
+            if seen.contains(&key) {
+                errors.push(Error::custom(format!("`{key}` is given twice; keep one")).with_span(&span));
+                continue;
+            }
+            seen.push(key);
+        }
         match &item {
             NestedMeta::Lit(lit) => errors.push(
                 Error::custom(format!(

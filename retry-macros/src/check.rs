@@ -32,6 +32,15 @@ pub(crate) fn check(kind: Kind, func: &RetryFn, args: Option<&RetryArgs>, errors
             }),
         );
     }
+    // `#[retry] #[again]` (`use retry::retry as again;`): the attribute below cannot
+    // be told by its name; it sees the body the one above made of the fn.
+    if func.body.as_ref().is_some_and(already_retried) {
+        errors.push(Error::custom(format!(
+            "a retry attribute above this one (under another name, as after `use retry::retry as ..;`) \
+             already retries this fn: {attr} here would retry the retried call (3 attempts of 3 attempts \
+             each); put all the keys in one attribute"
+        )));
+    }
     let Some(args) = args else { return };
     check_values(func, args, errors);
     if let Some(timeout) = &args.timeout {
@@ -308,17 +317,85 @@ pub(crate) fn check_arguments(attr: &str, func: &RetryFn, errors: &mut Accumulat
         }
     }
     let Some(body) = &func.body else { return };
+    // `&mut self` cannot be rebound for each attempt (`self` is a keyword), so a
+    // body that moves it (`let me = self;`) would leave the next attempt none.
+    if attr != "#[hedge]"
+        && matches!(receiver_kind(sig), Receiver::Mut | Receiver::PinMut)
+        && let Some((span, name)) = moves_self(body.clone())
+    {
+        let reborrow = if receiver_kind(sig) == Receiver::Mut { "&mut *self" } else { "self.as_mut()" };
+        errors.push(
+            Error::custom(format!(
+                "{attr} lends `self` to each attempt in turn, and `let {name} = self;` moves it into the \
+                 first: reborrow it instead (`let {name} = {reborrow};`)"
+            ))
+            .with_span(&span),
+        );
+    }
     let mut used = None;
+    // Traits whose values are used up by their use (`into()`, `for`, `.await`, a
+    // call): a lent argument bound only by them cannot serve a second attempt.
+    let consuming = ["Into", "TryInto", "IntoIterator", "FnOnce", "IntoFuture", "Future", "Iterator"];
     for input in &sig.inputs {
         let syn::FnArg::Typed(typed) = input else { continue };
-        let syn::Type::ImplTrait(impl_trait) = &*typed.ty else { continue };
         let syn::Pat::Ident(ident) = &*typed.pat else { continue };
-        let consuming = ["Into", "TryInto", "IntoIterator", "FnOnce", "IntoFuture"];
-        let mut traits = impl_trait.bounds.iter().filter_map(|bound| match bound {
-            syn::TypeParamBound::Trait(bound) => bound.path.segments.last().map(|s| s.ident.to_string()),
-            _ => None,
-        });
-        if !traits.all(|name| consuming.contains(&name.as_str())) {
+        // A lent argument: an `impl Trait` (one with `Clone` is copied), or, but
+        // for `#[hedge]` (which clones it), a type parameter of the fn bound by
+        // neither `Clone` nor `Copy`.
+        let (bounds, shown, param) = match &*typed.ty {
+            syn::Type::ImplTrait(impl_trait) => {
+                let bounds: Vec<&syn::TypeParamBound> = impl_trait.bounds.iter().collect();
+                (bounds, format!("impl {}", crate::item::show(&impl_trait.bounds)), None)
+            }
+            ty @ syn::Type::Path(path) if attr != "#[hedge]" && crate::item::unclonable_param(sig, ty) => {
+                let Some(name) = path.path.get_ident() else { continue };
+                let mut bounds: Vec<&syn::TypeParamBound> = Vec::new();
+                for param in sig.generics.type_params().filter(|param| param.ident == *name) {
+                    bounds.extend(param.bounds.iter());
+                }
+                for predicate in sig.generics.where_clause.iter().flat_map(|w| &w.predicates) {
+                    if let syn::WherePredicate::Type(predicate) = predicate
+                        && matches!(&predicate.bounded_ty, syn::Type::Path(b) if b.path.is_ident(name))
+                    {
+                        bounds.extend(predicate.bounds.iter());
+                    }
+                }
+                (bounds, name.to_string(), Some(name))
+            }
+            // A boxed `FnOnce` is lent (never `Clone`), and a call uses it up.
+            ty @ syn::Type::Path(path)
+                if attr != "#[hedge]" && item::boxed_fn(ty).as_deref() == Some("FnOnce") =>
+            {
+                let Some(syn::Type::TraitObject(object)) =
+                    path.path.segments.last().and_then(|boxed| match &boxed.arguments {
+                        syn::PathArguments::AngleBracketed(args) => {
+                            args.args.iter().find_map(|arg| match arg {
+                                syn::GenericArgument::Type(ty) => Some(ty),
+                                _ => None,
+                            })
+                        }
+                        _ => None,
+                    })
+                else {
+                    continue;
+                };
+                let bounds: Vec<&syn::TypeParamBound> = object.bounds.iter().collect();
+                (bounds, item::show(ty), None)
+            }
+            _ => continue,
+        };
+        let traits: Vec<String> = bounds
+            .iter()
+            .filter_map(|bound| match bound {
+                syn::TypeParamBound::Trait(bound) => bound.path.segments.last().map(|s| s.ident.to_string()),
+                _ => None,
+            })
+            .collect();
+        // A `mut` iterator may be advanced in place (`it.next()`) by each attempt.
+        let consumes = |name: &String| {
+            consuming.contains(&name.as_str()) && !(name == "Iterator" && ident.mutability.is_some())
+        };
+        if traits.is_empty() || !traits.iter().all(consumes) {
             continue;
         }
         let used = used.get_or_insert_with(|| {
@@ -329,17 +406,120 @@ pub(crate) fn check_arguments(attr: &str, func: &RetryFn, errors: &mut Accumulat
         if !used.contains(&ident.ident.to_string()) {
             continue;
         }
-        let bounds = crate::item::show(&impl_trait.bounds);
-        let instead = if bounds.replace(' ', "") == "Into<String>" { "`&str`" } else { "a reference" };
-        errors.push(
-            Error::custom(format!(
-                "`{name}: impl {bounds}` is taken by value and used up by the first attempt: clone it \
-                 (`impl {bounds} + Clone`, and each attempt gets its own copy), or take {instead}",
-                name = ident.ident
-            ))
-            .with_span(typed),
-        );
+        let shown_bounds = bounds.iter().map(crate::item::show).collect::<Vec<_>>().join(" + ");
+        let instead = if shown_bounds.replace(' ', "") == "Into<String>" { "`&str`" } else { "a reference" };
+        let clone = match param {
+            None => format!("`{shown} + Clone`"),
+            Some(param) => format!("`{param}: {shown_bounds} + Clone`"),
+        };
+        let name = &ident.ident;
+        // A future runs once: what can run again is what makes it.
+        let message = if item::boxed_fn(&typed.ty).is_some() {
+            format!(
+                "`{name}: {shown}` is taken by value and used up by the first attempt's call: take a \
+                 `Box<dyn Fn(..)>` (or `impl Fn(..)`), which every attempt can call"
+            )
+        } else if traits.iter().any(|name| name == "Future" || name == "IntoFuture") {
+            format!(
+                "`{name}: {shown}` is taken by value and used up (awaited) by the first attempt: take what \
+                 makes it instead (`make_{name}: impl Fn() -> F`, called by each attempt)"
+            )
+        } else {
+            format!(
+                "`{name}: {shown}` is taken by value and used up by the first attempt: clone it \
+                 ({clone}, and each attempt gets its own copy), or take {instead}"
+            )
+        };
+        errors.push(Error::custom(message).with_span(typed));
     }
+}
+
+/// The first `let name = self;` of a body (at any depth): the `self` token and
+/// the binding (`mut name`). With a type (`let me: &mut Self = self;`) it is a reborrow, not a move.
+fn moves_self(tokens: proc_macro2::TokenStream) -> Option<(proc_macro2::Span, String)> {
+    use proc_macro2::TokenTree;
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    for (i, tree) in trees.iter().enumerate() {
+        if let TokenTree::Group(group) = tree
+            && let Some(found) = moves_self(group.stream())
+        {
+            return Some(found);
+        }
+        let TokenTree::Ident(keyword) = tree else { continue };
+        if keyword != "let" {
+            continue;
+        }
+        let rest = &trees[i + 1..];
+        let (rest, mutability) = match rest.first() {
+            Some(TokenTree::Ident(mutability)) if mutability == "mut" => (&rest[1..], "mut "),
+            _ => (rest, ""),
+        };
+        if let [
+            TokenTree::Ident(name),
+            TokenTree::Punct(eq),
+            TokenTree::Ident(this),
+            TokenTree::Punct(semi),
+            ..,
+        ] = rest
+            && eq.as_char() == '='
+            && this == "self"
+            && semi.as_char() == ';'
+        {
+            return Some((this.span(), format!("{mutability}{name}")));
+        }
+    }
+    None
+}
+
+/// Whether a body is what `#[retry]` or `#[retry_if_result]` made of one: it
+/// calls `__private::events_of!` (the crate's private API, which a user's body
+/// does not call). Its top level tells first, cheaply: the expansion binds
+/// `__retry` or `__retry_policy` there.
+fn already_retried(body: &proc_macro2::TokenStream) -> bool {
+    made_by(body, &["__retry", "__retry_policy"], "events_of")
+}
+
+/// Whether a body is what `#[hedge]` made of one: it binds `__retry_hedging`
+/// and calls `__private::Hedging` (as [`already_retried`]).
+fn already_hedged(body: &proc_macro2::TokenStream) -> bool {
+    made_by(body, &["__retry_hedging"], "Hedging")
+}
+
+/// Whether a body binds one of `bindings` at its top level and names
+/// `__private::{item}` somewhere: what an expansion of this crate made of it.
+fn made_by(body: &proc_macro2::TokenStream, bindings: &[&str], item: &str) -> bool {
+    use proc_macro2::TokenTree;
+    fn names(tokens: proc_macro2::TokenStream, item: &str) -> bool {
+        let mut last: [Option<String>; 3] = [None, None, None];
+        for tree in tokens {
+            match tree {
+                TokenTree::Group(group) => {
+                    if names(group.stream(), item) {
+                        return true;
+                    }
+                    last = [None, None, None];
+                }
+                TokenTree::Ident(ident) => {
+                    let ident = ident.to_string();
+                    if ident == item
+                        && last.iter().map(Option::as_deref).eq([Some("__private"), Some(":"), Some(":")])
+                    {
+                        return true;
+                    }
+                    last = [last[1].take(), last[2].take(), Some(ident)];
+                }
+                TokenTree::Punct(punct) => {
+                    last = [last[1].take(), last[2].take(), Some(punct.as_char().to_string())]
+                }
+                TokenTree::Literal(_) => last = [None, None, None],
+            }
+        }
+        false
+    }
+    let binds = body.clone().into_iter().any(
+        |tree| matches!(&tree, TokenTree::Ident(ident) if bindings.iter().any(|binding| ident == binding)),
+    );
+    binds && names(body.clone(), item)
 }
 
 /// The named lifetimes a type mentions, and whether it has an elided one (`&T`,
@@ -393,6 +573,14 @@ pub(crate) fn check_hedge(
         );
     }
     crate::check::check_fn("#[hedge]", func, errors);
+    // `#[hedge] #[again]` (`use retry::hedge as again;`): seen by the body the
+    // one above made, as for `#[retry]`.
+    if func.body.as_ref().is_some_and(already_hedged) {
+        errors.push(Error::custom(
+            "a #[hedge] above this one (under another name, as after `use retry::hedge as ..;`) already \
+             hedges this fn: #[hedge] here would hedge each hedged copy; put all the keys in one attribute",
+        ));
+    }
     if !func.output.is_result() {
         let ty = func.output.ty();
         errors.push(
@@ -421,7 +609,8 @@ pub(crate) fn check_hedge(
             }
             FnArg::Typed(typed) => (
                 matches!(&*typed.ty, Type::Reference(r) if r.mutability.is_some()),
-                matches!(&*typed.ty, Type::ImplTrait(_)),
+                // `impl Trait + Clone` is cloned for each copy, as by `#[retry]`.
+                matches!(&*typed.ty, Type::ImplTrait(_)) && !item::impl_clone(&typed.ty),
                 typed.to_token_stream(),
             ),
         };
@@ -437,8 +626,8 @@ pub(crate) fn check_hedge(
         if by_value_impl {
             errors.push(
                 Error::custom(
-                    "each hedged copy needs its own argument, and an `impl Trait` value cannot be cloned \
-                     here: take it by reference (`&impl Trait`) or as a generic `T: Clone`",
+                    "each hedged copy needs its own argument, and this `impl Trait` value is not `Clone`: \
+                     add `+ Clone` to its bounds, or take it by reference (`&impl Trait`)",
                 )
                 .with_span(&tokens),
             );

@@ -163,8 +163,9 @@ impl Scope {
 
     /// Items that fail to compile when a DSL name this attribute used is also a
     /// user's item in scope: an import of the name beside a glob import of the
-    /// DSL is ambiguous (E0659) exactly then, and rustc's message names both and
-    /// how to write each unambiguously (`self::fixed`, `retry::dsl::fixed`).
+    /// DSL is ambiguous (E0659) exactly then. rustc's message names both, and how
+    /// to name the user's unambiguously (`crate::fixed`); the crate docs add
+    /// `retry::dsl::fixed`, which no message of rustc's can be made to show.
     pub(crate) fn clash_check(&self) -> TokenStream {
         if self.used.is_empty() {
             return TokenStream::new();
@@ -177,13 +178,22 @@ impl Scope {
             .used
             .iter()
             .filter(|name| !self.arguments.contains(&name.to_string()) && seen.insert(name.to_string()));
-        quote::quote! {
-            const _: () = {
-                #[allow(unused_imports)]
-                use #private::dsl::*;
-                #(#[allow(unused_imports)] use #names as _;)*
-            };
+        // One check per name, its glob import spanned at the name: rustc's note
+        // on the DSL's side of a clash then points at the value, not at the
+        // whole attribute.
+        let mut checks = TokenStream::new();
+        for name in names {
+            let glob = crate::item::respanned(&quote::quote!(use #private::dsl::*;), name.span());
+            checks.extend(quote::quote! {
+                const _: () = {
+                    #[allow(unused_imports)]
+                    #glob
+                    #[allow(unused_imports)]
+                    use #name as _;
+                };
+            });
         }
+        checks
     }
 }
 
@@ -350,6 +360,10 @@ fn named_arguments(
     let mut setters = Vec::new();
     for arg in &call.args {
         match named(arg) {
+            // A setter given twice would silently keep the last value.
+            Some((key, _)) if setters.iter().any(|(seen, _): &(syn::Ident, Expr)| seen == key) => {
+                report(Error::custom(format!("`{key}` is given twice; keep one")).with_span(key));
+            }
             Some((key, value)) => setters.push((key.clone(), value.clone())),
             None if !setters.is_empty() => {
                 report(

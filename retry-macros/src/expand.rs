@@ -108,6 +108,42 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs) -> Policy {
     let mut setters = TokenStream::new();
     // Items the chain refers to (the `on`/`unless` predicates), at the top of its block.
     let mut scope = dsl::Scope::new(&private, &func.sig);
+    // A closure value of a fn whose `T` and `E` are known: checked (and typed)
+    // where it is written, then passed on through `Typed`, which puts a no-op in
+    // place of a wrong one, so the policy it goes into is not reported again.
+    let guarded = |kind: Closure, tokens: TokenStream, span: proc_macro2::Span| -> TokenStream {
+        let Some((ok, err)) = types else { return tokens };
+        let check = respanned(&private, span);
+        let (checker, generics, method, right, wrong) = match kind {
+            Closure::ErrorPredicate => (
+                "error_predicate",
+                quote!(#err,),
+                "error_predicate",
+                "RightErrorPredicate",
+                "WrongErrorPredicate",
+            ),
+            Closure::ValuePredicate => (
+                "value_predicate",
+                quote!(#ok,),
+                "value_predicate",
+                "RightValuePredicate",
+                "WrongValuePredicate",
+            ),
+            Closure::DelayHint => {
+                ("delay_hint", quote!(#err,), "delay_hint", "RightDelayHint", "WrongDelayHint")
+            }
+            Closure::Hook => ("hook", quote!(#ok, #err,), "hook", "RightHook", "WrongHook"),
+        };
+        let [checker, method, right, wrong] =
+            [checker, method, right, wrong].map(|name| Ident::new(name, span));
+        quote_spanned! {span=>
+            {
+                #[allow(unused_imports)]
+                use #check::{#right as _, #wrong as _};
+                #check::Typed::<_, #ok, #err>::new(#check::#checker::<#generics _>(#tokens)).#method()
+            }
+        }
+    };
     let mut setter = |method: &str, tokens: TokenStream, span: proc_macro2::Span| {
         let method = syn::Ident::new(method, span);
         // Appended in place: re-quoting the chain for each call would copy it each time.
@@ -143,7 +179,16 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs) -> Policy {
         let span = spanned.span();
         let tokens = value(spanned, &mut scope);
         let check = respanned(&private, span);
-        (quote_spanned!(span=> #check::stop_policy(#tokens)), span)
+        // Checked at the value, then through `Checked`: a wrong one is reported
+        // there alone, not again where the policy is used.
+        let checked = quote_spanned! {span=>
+            {
+                #[allow(unused_imports)]
+                use #check::{RightStop as _, WrongStop as _};
+                #check::Checked(#check::stop_policy(#tokens)).stop()
+            }
+        };
+        (checked, span)
     });
     let deadline_local = syn::Ident::new("__retry_deadline", Span::mixed_site());
     let stop = match (stop, has_deadline) {
@@ -161,7 +206,13 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs) -> Policy {
             let span = spanned.span();
             let tokens = value(spanned, &mut scope);
             let check = respanned(&private, span);
-            quote_spanned!(span=> #check::wait_policy(#tokens))
+            quote_spanned! {span=>
+                {
+                    #[allow(unused_imports)]
+                    use #check::{RightWait as _, WrongWait as _};
+                    #check::Checked(#check::wait_policy(#tokens)).wait()
+                }
+            }
         }
         None => quote!(#private::default_wait()),
     };
@@ -206,7 +257,7 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs) -> Policy {
         let span = when.span();
         let tokens = value(when, &mut scope);
         match first_when {
-            Some(_) => setter("when", tokens, span),
+            Some(_) => setter("when", guarded(Closure::ErrorPredicate, tokens, span), span),
             None => first_when = Some((tokens, span, Made::Closure)),
         }
     }
@@ -214,7 +265,11 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs) -> Policy {
         let span = unless.span();
         let tokens = match unless.into_inner() {
             Unless::Patterns(patterns) => matcher(patterns.0, err.as_ref(), &func.sig.generics, &private),
-            Unless::Predicate(expr) => value(SpannedValue::new(Value(expr), span), &mut scope),
+            Unless::Predicate(expr) => guarded(
+                Closure::ErrorPredicate,
+                value(SpannedValue::new(Value(expr), span), &mut scope),
+                span,
+            ),
         };
         setter("unless", tokens, span);
     }
@@ -230,7 +285,14 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs) -> Policy {
     ] {
         if let Some(spanned) = spanned {
             let span = spanned.span();
-            setter(key, value(spanned, &mut scope), span);
+            let tokens = value(spanned, &mut scope);
+            let tokens = match key {
+                "if_result" => guarded(Closure::ValuePredicate, tokens, span),
+                "retry_after" => guarded(Closure::DelayHint, tokens, span),
+                "clock" => tokens,
+                _ => guarded(Closure::Hook, tokens, span),
+            };
+            setter(key, tokens, span);
         }
     }
     // Which errors count against the breaker: `breaker_counts`, else every error.
@@ -238,6 +300,13 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs) -> Policy {
         let span = counts.span();
         let predicate = match counts.into_inner() {
             Unless::Patterns(patterns) => matcher(patterns.0, err.as_ref(), &func.sig.generics, &private),
+            Unless::Predicate(expr) if types.is_some() => {
+                return guarded(
+                    Closure::ErrorPredicate,
+                    value(SpannedValue::new(Value(expr), span), &mut scope),
+                    span,
+                );
+            }
             Unless::Predicate(expr) => value(SpannedValue::new(Value(expr), span), &mut scope),
         };
         let check = respanned(&private, span);
@@ -265,9 +334,25 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs) -> Policy {
         // Checked here, on the value, for the kind of fn it is on.
         let span = sleep.span();
         let tokens = value(sleep, &mut scope);
-        let check =
-            if matches!(func.shape, Shape::Sync) { quote!(sync_sleeper) } else { quote!(async_sleeper) };
-        setter("sleep", quote_spanned!(span=> #private::#check(#tokens)), span);
+        let (check, right) = if matches!(func.shape, Shape::Sync) {
+            (quote_spanned!(span=> sleeper), quote_spanned!(span=> RightSleeper))
+        } else {
+            (quote_spanned!(span=> async_sleeper), quote_spanned!(span=> RightAsyncSleeper))
+        };
+        let checker = if matches!(func.shape, Shape::Sync) {
+            quote_spanned!(span=> sync_sleeper)
+        } else {
+            quote_spanned!(span=> async_sleeper)
+        };
+        // Through `Checked`: a wrong sleeper is reported at the value alone.
+        let checked = quote_spanned! {span=>
+            {
+                #[allow(unused_imports)]
+                use #private::{#right as _, WrongSleeper as _};
+                #private::Checked(#private::#checker(#tokens)).#check()
+            }
+        };
+        setter("sleep", checked, span);
     }
     let has_fallback = args.fallback.is_some();
     if let Some(fallback) = args.fallback {
@@ -295,6 +380,10 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs) -> Policy {
         if sync && matches!(made, Made::Fn | Made::Pattern) {
             return quote!(, #when);
         }
+        if matches!(made, Made::Closure) && types.is_some() {
+            let when = guarded(Closure::ErrorPredicate, when, span);
+            return quote!(, #when);
+        }
         let check = respanned(&private, span);
         let err = types.map(|(_, err)| quote_spanned!(span=> ::<#err, _>));
         quote_spanned!(span=> , #check::error_predicate #err(#when))
@@ -317,6 +406,19 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs) -> Policy {
     Policy { krate, prelude, tokens, limits, fallback: has_fallback }
 }
 
+/// What a closure value is, for how [`policy`] checks it (`Typed`).
+#[derive(Clone, Copy)]
+enum Closure {
+    /// `Fn(&E) -> bool`: `when`, `unless`.
+    ErrorPredicate,
+    /// `Fn(&T) -> bool`: `if_result`.
+    ValuePredicate,
+    /// `Fn(&E) -> Option<Duration>`: `retry_after`.
+    DelayHint,
+    /// `FnMut(&Attempt<T, E>)`: `before`, `after`, `before_sleep`, `on_success`, `on_giveup`.
+    Hook,
+}
+
 /// What the first error condition is, for how the policy takes it.
 enum Made {
     /// The patterns' closure, made here: it captures nothing, so a sync fn takes
@@ -330,7 +432,10 @@ enum Made {
 }
 
 /// The expanded fn. Every name it introduces is hygienic (`Span::mixed_site()`),
-/// so no argument or local of the user's can collide with one.
+/// so no argument or local of the user's can collide with one; and each starts
+/// with `__retry`, as hygiene does not cover items: a binding named like a
+/// constant or unit struct in scope (`const delay: u32`) would be read as a
+/// pattern matching it.
 fn generate(func: RetryFn, policy: Policy, mentioned: &HashSet<String>) -> TokenStream {
     let RetryFn { outer_attrs, inner_attrs, vis, defaultness, mut sig, body, brace_span, shape, output } =
         func;
@@ -357,7 +462,10 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &HashSet<String>) -> Token
     let h = Span::mixed_site();
     let retry = Ident::new("__retry", h);
     let out_ty = output.ty();
-    let annotation = if item::mentions_impl(out_ty) { quote!() } else { quote!(-> #out_ty) };
+    // The closure's return type is the fn's (its `impl Trait`s left to inference),
+    // so the body's `Ok(..)`, `Err(..)` and `return`s coerce as in the plain fn.
+    let erased = item::erase_impl(out_ty);
+    let annotation = quote!(-> #erased);
     let policy_tokens = policy.tokens;
     let prelude = policy.prelude;
     let is_result = output.is_result();
@@ -390,11 +498,11 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &HashSet<String>) -> Token
     // Without `fallback` the call's result is its last outcome, which `next`
     // hands out; with it, `finish` applies it.
     let decide = if policy.fallback {
-        let finish = output_of(quote_spanned!(h=> #retry.finish(outcome, failed)));
+        let finish = output_of(quote_spanned!(h=> #retry.finish(__retry_last, __retry_failed)));
         quote_spanned! {h=>
             match #retry.end(__retry_outcome) {
-                #private::Next::Done { outcome, failed } => break #finish,
-                #private::Next::Sleep(delay) => delay,
+                #private::Next::Done { outcome: __retry_last, failed: __retry_failed } => break #finish,
+                #private::Next::Sleep(__retry_delay) => __retry_delay,
             }
         }
     } else {
@@ -402,7 +510,7 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &HashSet<String>) -> Token
         quote_spanned! {h=>
             match #retry.next(__retry_outcome) {
                 #private::ControlFlow::Break(__retry_result) => break #result,
-                #private::ControlFlow::Continue(delay) => delay,
+                #private::ControlFlow::Continue(__retry_delay) => __retry_delay,
             }
         }
     };
@@ -454,7 +562,8 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &HashSet<String>) -> Token
         Mode::Async | Mode::Hedge => {
             // Each attempt is an `async` block awaited in place: `return` and `?`
             // end the attempt, and the fn's future stays one state machine.
-            let block = quote_spanned!(h=> async { #prologue #borrows #body });
+            let typed = item::typed_output(out_ty, &private);
+            let block = quote_spanned!(h=> async { #typed #prologue #borrows #body });
             let block = if alias { quote_spanned!(h=> #private::split_future(#kind, #block)) } else { block };
             let attempt_future = match &policy.limits {
                 Some((timeout, deadline, span)) => {

@@ -165,13 +165,14 @@ pub(crate) fn hedged_body(
     };
     let hedging = syn::Ident::new("__retry_hedging", proc_macro2::Span::mixed_site());
     let clash_check = scope.clash_check();
+    let typed = item::typed_output(func.output.ty(), &private);
     let body = quote! {
         #prelude
         #[allow(clippy::unneeded_struct_pattern)]
         let #hedging = { #clash_check #chain };
         #hedging.call #types (|| {
             #rebinds
-            async move { #body }
+            async move { #typed #body }
         }).await
     };
     (body, arguments.inputs)

@@ -313,8 +313,8 @@ pub(crate) enum Mode {
 
 /// How the arguments reach each attempt.
 pub(crate) struct Arguments {
-    /// The fn's inputs for the outer signature (patterns renamed, `mut` where an
-    /// attempt lends the binding).
+    /// The fn's inputs for the outer signature (a pattern over `&mut` renamed,
+    /// `mut` where an attempt lends or clones from the binding).
     pub inputs: syn::punctuated::Punctuated<FnArg, syn::Token![,]>,
     pub receiver: Receiver,
     /// Statements run before each attempt, outside its closure or block: the
@@ -367,8 +367,35 @@ fn pinned_reference(ty: &Type) -> Option<bool> {
     }
 }
 
+/// Whether a type is `Pin<&mut T>`, which each attempt reborrows with `as_mut()`.
+fn pin_mut(ty: &Type) -> bool {
+    let Type::Path(path) = ty else { return false };
+    path.qself.is_none() && path.path.segments.last().is_some_and(|pin| {
+        pin.ident == "Pin"
+            && matches!(first_type_arg(&pin.arguments), Some(Type::Reference(r)) if r.mutability.is_some())
+    })
+}
+
+/// `Fn`, `FnMut` or `FnOnce` for `Box<dyn Fn(..) -> R + ..>`: never `Clone` (no
+/// crate can implement `Clone` for it), so lent to each attempt like an `impl
+/// Fn(..)` that is not `Clone`.
+pub(crate) fn boxed_fn(ty: &Type) -> Option<String> {
+    let Type::Path(path) = ty else { return None };
+    let boxed = path.path.segments.last().filter(|s| s.ident == "Box" && path.qself.is_none())?;
+    let Some(Type::TraitObject(object)) = first_type_arg(&boxed.arguments) else { return None };
+    object.bounds.iter().find_map(|bound| match bound {
+        TypeParamBound::Trait(bound) => bound
+            .path
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .filter(|name| matches!(name.as_str(), "Fn" | "FnMut" | "FnOnce")),
+        _ => None,
+    })
+}
+
 /// Whether an `impl Trait` type promises `Clone` (then each attempt clones it).
-fn impl_clone(ty: &Type) -> bool {
+pub(crate) fn impl_clone(ty: &Type) -> bool {
     let Type::ImplTrait(ty) = ty else { return false };
     ty.bounds.iter().any(|bound| {
         matches!(bound, TypeParamBound::Trait(t) if t.path.segments.last().is_some_and(|s| s.ident == "Clone"))
@@ -377,7 +404,7 @@ fn impl_clone(ty: &Type) -> bool {
 
 /// Whether `ty` is a type parameter of the fn (`f: F`) bound by neither `Clone`
 /// nor `Copy`: like an `impl Trait` argument, it cannot be copied, and is lent.
-fn unclonable_param(sig: &Signature, ty: &Type) -> bool {
+pub(crate) fn unclonable_param(sig: &Signature, ty: &Type) -> bool {
     let Type::Path(path) = ty else { return false };
     let Some(ident) = path.path.get_ident().filter(|_| path.qself.is_none()) else { return false };
     let Some(param) = sig.generics.type_params().find(|param| param.ident == *ident) else { return false };
@@ -395,12 +422,14 @@ fn unclonable_param(sig: &Signature, ty: &Type) -> bool {
 }
 
 /// Works out the per-attempt handling of each argument (SPEC §2.4): references as
-/// they are, `&mut` reborrowed, by-value arguments cloned, `impl Trait` values
-/// (not `Clone`) lent. The body's tokens are never renamed.
+/// they are, `&mut` and `Pin<&mut T>` reborrowed, by-value arguments cloned
+/// (each name of a pattern on its own), `impl Trait` values, boxed closures and
+/// unbounded type parameters (not `Clone`) lent. The body's tokens are never
+/// renamed.
 ///
-/// An argument the attribute's values mention (`stop = attempts(max)`) is used
-/// even if the body ignores it, so its per-attempt copy may go unused silently;
-/// any other unused argument still warns, at the parameter, as without the attribute.
+/// A by-value argument the body never names is not copied: the attribute's
+/// values (`stop = attempts(max)`) read it before the attempts, and an argument
+/// nothing reads still warns, at the parameter, as without the attribute.
 pub(crate) fn arguments(
     sig: &Signature,
     krate: &TokenStream,
@@ -449,9 +478,13 @@ pub(crate) fn arguments(
                     }
                     Receiver::Value if mode != Mode::Hedge => {
                         recv.mutability = Some(Default::default());
-                        let original = original_self();
-                        per_attempt.extend(quote! {
-                            #self_token = #clone_arg(&#original);
+                        // Spanned at the receiver, hygienic: a `self` that is not
+                        // `Clone` is reported there, with a message about `self`.
+                        let at = self_token.span.resolved_at(hidden);
+                        let original = Ident::new(&original_self().to_string(), at);
+                        let clone_self = quote_spanned!(at=> #krate::__private::clone_self);
+                        per_attempt.extend(quote_spanned! {at=>
+                            #self_token = #clone_self(&#original);
                         });
                         if mode == Mode::Async {
                             borrows.extend(quote!(let _ = &mut #self_token;));
@@ -469,7 +502,7 @@ pub(crate) fn arguments(
                 // (Hedged copies run at once: a generic value is cloned for each,
                 // with the error that says so when it cannot be.)
                 let lent = (matches!(ty, Type::ImplTrait(_)) && !impl_clone(ty))
-                    || (mode != Mode::Hedge && unclonable_param(sig, ty));
+                    || (mode != Mode::Hedge && (unclonable_param(sig, ty) || boxed_fn(ty).is_some()));
                 match &mut *typed.pat {
                     Pat::Wild(_) => {}
                     Pat::Ident(ident) if ident.by_ref.is_none() && ident.subpat.is_none() => {
@@ -485,16 +518,40 @@ pub(crate) fn arguments(
                             }
                             continue;
                         }
+                        // A by-value argument the body never names needs no copy
+                        // per attempt (the policy, which may read it, is built
+                        // before them): it is left as it is, `Clone` or not.
+                        if reference.is_none() && !uses(&name) {
+                            continue;
+                        }
+                        // `Pin<&mut T>`: reborrowed for each attempt through
+                        // `as_mut()`, as a `self: Pin<&mut Self>` is.
+                        if mode != Mode::Hedge && pin_mut(ty) {
+                            if uses(&name) {
+                                let mutability = ident.mutability.replace(Default::default());
+                                per_attempt.extend(quote_spanned!(name.span()=>
+                                    #[allow(unused_mut)]
+                                    let #mutability #name = #name.as_mut();
+                                ));
+                            }
+                            continue;
+                        }
                         let mutability = ident.mutability.take();
                         if reference == Some(false) && mutability.is_none() {
                             continue;
                         }
                         match (mode, reference) {
-                            // The block borrows the argument uniquely and keeps
-                            // no copy of its own (one word in the future, as the
-                            // plain fn's).
+                            // Reborrowed for each attempt, as a sync attempt's
+                            // closure does: a body that moves the reference
+                            // (`write_to(buf)`, `let b = buf;`) moves the
+                            // attempt's reborrow, and the next attempt has its own.
+                            // Made before the block, which captures it uniquely
+                            // (or moves it) and keeps no other copy: one word in
+                            // the future, as the plain fn's.
                             (Mode::Async, Some(true)) if mutability.is_none() => {
                                 if uses(&name) {
+                                    per_attempt
+                                        .extend(quote_spanned!(name.span()=> let #name = &mut *#name;));
                                     borrows.extend(quote!(let _ = &mut *#name;));
                                 }
                             }
@@ -518,6 +575,39 @@ pub(crate) fn arguments(
                                 } else {
                                     per_attempt.extend(rebind)
                                 }
+                            }
+                        }
+                    }
+                    // A pattern over a shared reference binds references and
+                    // `Copy` values: every attempt uses them as they are.
+                    _ if reference == Some(false) => {}
+                    // A pattern over a value stays in the signature (rustdoc
+                    // shows it, and the attribute's values can read its names);
+                    // each name the body uses is cloned for each attempt.
+                    pat if reference.is_none() && clones_by_name(pat) => {
+                        let mut bindings = Vec::new();
+                        pattern_bindings(pat, &mut bindings);
+                        for binding in bindings {
+                            let name = binding.ident.clone();
+                            if !uses(&name) {
+                                continue;
+                            }
+                            let by_ref = binding.by_ref.is_some();
+                            let mutability = if by_ref { None } else { binding.mutability.take() };
+                            let fresh = match mode {
+                                // As for a named argument: cloned from a unique
+                                // borrow, so the future never holds `&T`.
+                                Mode::Async if !by_ref => {
+                                    binding.mutability = Some(Default::default());
+                                    quote_spanned!(name.span()=> #clone_arg_mut(&mut #name))
+                                }
+                                _ => quote_spanned!(name.span()=> #clone_arg(&#name)),
+                            };
+                            let rebind = quote!(let #mutability #name = #fresh;);
+                            if mode == Mode::Async {
+                                prologue.extend(rebind)
+                            } else {
+                                per_attempt.extend(rebind)
                             }
                         }
                     }
@@ -556,12 +646,49 @@ pub(crate) fn arguments(
             FnArg::Typed(typed) => match &*typed.ty {
                 Type::Reference(reference) => reference.mutability.is_some(),
                 ty @ Type::ImplTrait(_) => !impl_clone(ty),
-                ty @ Type::Path(_) => unclonable_param(sig, ty),
+                ty @ Type::Path(_) => unclonable_param(sig, ty) || pin_mut(ty) || boxed_fn(ty).is_some(),
                 _ => false,
             },
             FnArg::Receiver(_) => false,
         });
     Arguments { inputs, receiver, per_attempt, prologue, borrows, lends }
+}
+
+/// Whether each name a pattern binds can be cloned for each attempt on its own:
+/// no `ref mut` (a unique borrow of the argument), no `name @ subpattern` (two
+/// bindings of one value), no `|` (a name bound in each case).
+fn clones_by_name(pat: &Pat) -> bool {
+    let mut or = false;
+    syn::visit::Visit::visit_pat(&mut FindOr(&mut or), pat);
+    let mut pat = pat.clone();
+    let mut bindings = Vec::new();
+    pattern_bindings(&mut pat, &mut bindings);
+    struct FindOr<'a>(&'a mut bool);
+    impl syn::visit::Visit<'_> for FindOr<'_> {
+        fn visit_pat_or(&mut self, _: &syn::PatOr) {
+            *self.0 = true;
+        }
+    }
+    !or && bindings.iter().all(|binding| {
+        binding.subpat.is_none() && !(binding.by_ref.is_some() && binding.mutability.is_some())
+    })
+}
+
+/// The names a pattern binds (`a`, `b` of `(a, P { b, .. })`), to edit in place.
+fn pattern_bindings<'a>(pat: &'a mut Pat, into: &mut Vec<&'a mut syn::PatIdent>) {
+    match pat {
+        Pat::Ident(ident) => into.push(ident),
+        Pat::Tuple(tuple) => tuple.elems.iter_mut().for_each(|elem| pattern_bindings(elem, into)),
+        Pat::TupleStruct(tuple) => tuple.elems.iter_mut().for_each(|elem| pattern_bindings(elem, into)),
+        Pat::Struct(strukt) => {
+            strukt.fields.iter_mut().for_each(|field| pattern_bindings(&mut field.pat, into))
+        }
+        Pat::Slice(slice) => slice.elems.iter_mut().for_each(|elem| pattern_bindings(elem, into)),
+        Pat::Reference(reference) => pattern_bindings(&mut reference.pat, into),
+        Pat::Paren(paren) => pattern_bindings(&mut paren.pat, into),
+        Pat::Type(typed) => pattern_bindings(&mut typed.pat, into),
+        _ => {}
+    }
 }
 
 /// Every identifier of a body, and the text of its literals.
@@ -594,6 +721,42 @@ pub(crate) fn mentions_impl(ty: &Type) -> bool {
     let mut find = Find(false);
     syn::visit::Visit::visit_type(&mut find, ty);
     find.0
+}
+
+/// The type with each `impl Trait` in it made `_`: what an attempt's closure or
+/// block can be told of a return type such as `Result<impl Display, E>` (the
+/// rest, here `E`, still types its `Err(..)` and `return`s).
+pub(crate) fn erase_impl(ty: &Type) -> Type {
+    struct Erase;
+    impl syn::visit_mut::VisitMut for Erase {
+        fn visit_type_mut(&mut self, ty: &mut Type) {
+            if let Type::ImplTrait(impl_trait) = ty {
+                *ty = Type::Infer(syn::TypeInfer {
+                    attrs: Vec::new(),
+                    underscore_token: syn::Token![_](impl_trait.impl_token.span),
+                });
+            } else {
+                syn::visit_mut::visit_type_mut(self, ty);
+            }
+        }
+    }
+    let mut ty = ty.clone();
+    syn::visit_mut::VisitMut::visit_type_mut(&mut Erase, &mut ty);
+    ty
+}
+
+/// The first statement of an attempt's `async` block: it gives the block the
+/// fn's return type (`ty`) before the body is checked, so `Ok(..)`, `Err(..)` and
+/// `return` in the body coerce to it as they do in the plain fn (rustc takes an
+/// `async` block's output from its first `return` or its tail, never from where
+/// the block goes). Never run.
+pub(crate) fn typed_output(ty: &Type, private: &TokenStream) -> TokenStream {
+    let ty = erase_impl(ty);
+    quote_spanned! {Span::mixed_site()=>
+        if false {
+            return #private::output::<#ty>();
+        }
+    }
 }
 
 /// Every identifier in a token stream, and `?` if it holds one: which arguments

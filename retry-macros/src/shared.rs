@@ -56,8 +56,8 @@ pub(crate) fn matcher(
     quote_spanned! {Span::mixed_site()=>
         {
             #[allow(clippy::unneeded_struct_pattern)]
-            let matcher = |__retry_error: &_| #private::core::matches!(__retry_error, #(#patterns)|*);
-            matcher
+            let __retry_matcher = |__retry_error: &_| #private::core::matches!(__retry_error, #(#patterns)|*);
+            __retry_matcher
         }
     }
 }

@@ -132,25 +132,46 @@
 //! called (`stop = attempts(attempts)` calls the DSL's `attempts` with the fn's
 //! argument `attempts`); everywhere else a name means what it means in the fn. An
 //! item of yours named like a DSL fn (`fn fixed(..)` in scope) is never silently
-//! swapped for the DSL's: the attribute does not compile, and the error says to
-//! write `self::fixed` (yours) or `retry::dsl::fixed` (the DSL's).
+//! swapped for the DSL's: the attribute does not compile ("`fixed` is ambiguous",
+//! at the name); write `self::fixed` for yours, or `retry::dsl::fixed` for the
+//! DSL's (rustc's own help names only the first).
 //!
 //! **How arguments reach each attempt.** References as they are; `&mut` (and
-//! `self: Pin<&mut Self>`, which the body reborrows with `self.as_mut()`) lent to
-//! each attempt in turn; values taken by value cloned (so they must be `Clone`; the
-//! compile error says so and names the argument), `impl Trait + Clone` too; an
-//! `impl Trait` value that is not `Clone` is lent, and one the body uses up
-//! (`impl Into<String>`) is a compile error that says to clone it or take `&str`. A
+//! `Pin<&mut T>` arguments, and `self: Pin<&mut Self>`, which the body reborrows
+//! with `self.as_mut()`) lent to each attempt in turn; values taken by value
+//! cloned (so they must be `Clone`; the compile error says so and names the
+//! argument), `impl Trait + Clone` too, unless the body never names them (then
+//! they are left as they are). An `impl Trait` value that is not `Clone` is lent,
+//! and so is a boxed closure (`Box<dyn Fn(..)>`, never `Clone`) and a value of a
+//! type parameter of the fn whose bounds there say neither `Clone` nor `Copy`; one the body uses up (`impl Into<String>`, `T:
+//! Into<String>`, an `impl Future` it awaits) is a compile error that says what to
+//! take instead. The attribute sees only the fn's tokens: `Clone` through another
+//! trait (`M: Msg` where `trait Msg: Clone`) is not seen (write `M: Msg + Clone`),
+//! nor is a type parameter of the `impl` known to be one (it is cloned). A
 //! by-value `self` (`self`, `Box<Self>`, `Arc<Self>`) is cloned for each attempt and
 //! assigned to `self` itself: every `self` of the body, format strings
 //! (`"{self}"`) included, is the attempt's copy, and the body may move out of it.
-//! The body runs unchanged in each attempt: `return` and `?` end the attempt.
+//! The body runs unchanged in each attempt: `return` and `?` end the attempt, and
+//! its values are typed by the fn's return type, so `Ok(Box::new(x))`,
+//! `Err(e.into())` and `Ok(&self.name)` coerce as in the plain fn. A `&mut`
+//! argument is reborrowed for each attempt, so the body may move it (`write_to(buf)`);
+//! `&mut self` cannot be rebound (`self` is a keyword), so the body reborrows it
+//! (`let me = &mut *self;`) rather than moving it (`let me = self;` is a compile
+//! error that says so; a move the attribute cannot see, such as passing `self` to
+//! a generic `W: Write`, is rustc's "value moved here, in previous iteration of
+//! loop").
+//!
+//! **Reserved names.** The bindings the expansion makes are hygienic: no argument
+//! or local of yours can collide with them. Hygiene does not cover items, so each
+//! starts with `__retry`: an item of yours in scope named so (a `const
+//! __retry_delay`) is the one name that can break the expansion.
 //!
 //! **Nothing else changes.** The signature, doc comments and other attributes stay
 //! on the fn; an `async fn`'s future is `Send` exactly when the plain fn's is
 //! (`Send + !Sync` arguments and `&mut self` included). `#[tracing::instrument]`
 //! and `#[async_trait]` stack in either order. Where the meaning cannot be kept,
-//! the attribute does not compile and says why: `#[retry]` twice on a fn;
+//! the attribute does not compile and says why: `#[retry]` (or `#[hedge]`) twice
+//! on a fn, also when one is renamed (`use retry::retry as again;`);
 //! `#[track_caller]` on a sync fn (each attempt runs in a closure, which would
 //! report the body's line; on an `async fn` it is a no-op with or without the
 //! attribute, as rustc warns); a result that borrows from a `&mut` argument lent to
@@ -168,7 +189,9 @@
 //! path (`MyError::Timeout`).
 //!
 //! **When values are evaluated.** On every call, at most once, inside the fn, so
-//! they can read the arguments and `self`. On an `async fn`, a policy that reads
+//! they can read the arguments and `self`, names bound by a pattern argument
+//! (`(max, label): (u32, String)`) included, but for a pattern over a `&mut`
+//! (`(a, b): &mut (u32, u32)`, renamed in the signature: bind it to a name instead). On an `async fn`, a policy that reads
 //! neither (and holds no `.await` or `?`) is built when first needed: before the
 //! first attempt if something acts then (a hook, a breaker, a budget, a time limit,
 //! a time-based stop, the `metrics` feature's timings), otherwise when the first

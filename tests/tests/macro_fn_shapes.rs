@@ -492,3 +492,165 @@ fn dsl_fns_inside_blocks() {
     assert_eq!(dsl_in_blocks(&calls), Err(()));
     assert_eq!(calls.get(), 2);
 }
+
+/// `#[hedge]` clones an `impl Trait + Clone` argument for each copy, as
+/// `#[retry]` clones it for each attempt.
+#[retry::hedge(n = 2, delay = 50ms)]
+async fn hedged_cloneable_callback(f: impl Fn() -> u32 + Clone) -> Result<u32, ()> {
+    Ok(f())
+}
+
+#[tokio::test]
+async fn hedge_clones_a_cloneable_impl_trait_argument() {
+    let base = 40;
+    assert_eq!(hedged_cloneable_callback(move || base + 2).await, Ok(42));
+}
+
+/// A by-value argument the body never names is not copied per attempt, so it
+/// need not be `Clone`: a type parameter of the `impl` (which the attribute
+/// cannot see) as well as one the attribute's values read.
+struct Tagged<T>(std::marker::PhantomData<T>);
+
+struct NotClone(u32);
+
+impl<T> Tagged<T> {
+    #[retry(stop = attempts(3), wait = none())]
+    fn ignore(&self, _tag: T, tries: &Cell<u32>) -> Result<u32, u32> {
+        tries.set(tries.get() + 1);
+        Err(tries.get())
+    }
+}
+
+#[retry(stop = attempts(limit.0), wait = none())]
+fn limited(limit: NotClone, tries: &Cell<u32>) -> Result<u32, u32> {
+    tries.set(tries.get() + 1);
+    Err(tries.get())
+}
+
+#[retry(stop = attempts(limit.0), wait = none())]
+async fn limited_async(limit: NotClone, tries: &Cell<u32>) -> Result<u32, u32> {
+    tries.set(tries.get() + 1);
+    Err(tries.get())
+}
+
+#[tokio::test]
+async fn unused_by_value_arguments_need_not_be_clone() {
+    let tries = Cell::new(0);
+    assert_eq!(Tagged(std::marker::PhantomData).ignore(NotClone(0), &tries), Err(3));
+    let tries = Cell::new(0);
+    assert_eq!(limited(NotClone(2), &tries), Err(2));
+    let tries = Cell::new(0);
+    assert_eq!(limited_async(NotClone(4), &tries).await, Err(4));
+}
+
+/// A pattern argument keeps its pattern (rustdoc shows it), its names can be
+/// read by the attribute's values, and each attempt gets its own copy of them.
+#[retry(stop = attempts(tries), wait = none())]
+fn pattern_limit((tries, mut label): (u32, String), seen: &Cell<u32>) -> Result<String, String> {
+    label.push('!');
+    seen.set(seen.get() + 1);
+    Err(label)
+}
+
+#[derive(Clone)]
+struct Point {
+    x: u32,
+    y: u32,
+}
+
+#[retry(stop = attempts(x + y), wait = none())]
+async fn pattern_limit_async(
+    Point { x, y }: Point,
+    cell: (Cell<u32>,),
+    seen: &Cell<u32>,
+) -> Result<u32, u32> {
+    let (cell,) = cell;
+    cell.set(cell.get() + 1);
+    seen.set(seen.get() + 1);
+    tokio::task::yield_now().await;
+    Err(cell.get())
+}
+
+#[retry(stop = attempts(2), wait = none())]
+async fn pattern_cell_send((a, b): (Cell<u32>, u32)) -> Result<u32, u32> {
+    a.set(a.get() + b);
+    tokio::task::yield_now().await;
+    Err(a.get())
+}
+
+#[tokio::test]
+async fn pattern_arguments_are_readable_by_values_and_copied_per_attempt() {
+    let seen = Cell::new(0);
+    assert_eq!(pattern_limit((3, "x".to_owned()), &seen), Err("x!".to_owned()));
+    assert_eq!(seen.get(), 3);
+    let seen = Cell::new(0);
+    assert_eq!(pattern_limit_async(Point { x: 1, y: 1 }, (Cell::new(5),), &seen).await, Err(6));
+    assert_eq!(seen.get(), 2);
+    let handle = tokio::spawn(pattern_cell_send((Cell::new(1), 2)));
+    assert_eq!(handle.await.unwrap(), Err(3));
+}
+
+/// A `Pin<&mut T>` argument is reborrowed for each attempt (`as_mut()`), as a
+/// `self: Pin<&mut Self>` is.
+#[retry(stop = attempts(3), wait = none())]
+fn pinned_counter(counter: Pin<&mut u32>) -> Result<u32, u32> {
+    let n = counter.get_mut();
+    *n += 1;
+    if *n < 3 { Err(*n) } else { Ok(*n) }
+}
+
+#[retry(stop = attempts(3), wait = none())]
+async fn pinned_future(
+    mut job: Pin<&mut (dyn std::future::Future<Output = u32> + Send)>,
+) -> Result<u32, u32> {
+    let polled = std::future::poll_fn(|cx| std::task::Poll::Ready(job.as_mut().poll(cx))).await;
+    match polled {
+        std::task::Poll::Ready(n) => Ok(n),
+        std::task::Poll::Pending => Err(0),
+    }
+}
+
+#[tokio::test]
+async fn pin_mut_arguments_are_reborrowed_per_attempt() {
+    let mut n = 0;
+    assert_eq!(pinned_counter(Pin::new(&mut n)), Ok(3));
+    let mut job = std::pin::pin!(async { 7 });
+    assert_eq!(pinned_future(job.as_mut()).await, Ok(7));
+}
+
+/// A boxed `Fn`/`FnMut` (never `Clone`) is lent to each attempt, as an `impl Fn`
+/// is, in sync and async fns.
+#[retry(stop = attempts(3), wait = none())]
+fn boxed_callback(f: Box<dyn Fn() -> u32>, mut g: Box<dyn FnMut() -> u32>) -> Result<u32, u32> {
+    let n = f() + g();
+    if n < 6 { Err(n) } else { Ok(n) }
+}
+
+#[retry(stop = attempts(3), wait = none())]
+async fn boxed_callback_async(f: Box<dyn Fn() -> u32 + Send>) -> Result<u32, u32> {
+    let n = f();
+    tokio::task::yield_now().await;
+    if n < 3 { Err(n) } else { Ok(n) }
+}
+
+#[tokio::test]
+async fn boxed_fn_arguments_are_lent() {
+    let calls = std::rc::Rc::new(Cell::new(0));
+    let mut counter = 0;
+    let counted = calls.clone();
+    let f = Box::new(move || {
+        counted.set(counted.get() + 1);
+        counted.get()
+    });
+    let g = Box::new(move || {
+        counter += 1;
+        counter
+    });
+    assert_eq!(boxed_callback(f, g), Ok(6));
+    assert_eq!(calls.get(), 3);
+    let calls = std::sync::atomic::AtomicU32::new(0);
+    let calls = std::sync::Arc::new(calls);
+    let counted = calls.clone();
+    let f = Box::new(move || counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1);
+    assert_eq!(tokio::spawn(boxed_callback_async(f)).await.unwrap(), Ok(3));
+}
