@@ -93,6 +93,15 @@ impl<S, P: Clone, R: Clone> tower_layer::Layer<S> for RetryLayer<P, R> {
 pub trait Replay<Req> {
     /// A copy of `request` for another attempt.
     fn replay(&self, request: &Req) -> Option<Req>;
+
+    /// Whether `request` can be copied, if that is known without copying it
+    /// (then no copy is made for an attempt a breaker rejects).
+    ///
+    /// # Default
+    /// `None`: the layer copies the request once up front to find out.
+    fn can_replay(&self, _request: &Req) -> Option<bool> {
+        None
+    }
 }
 
 /// Copies requests with `Clone` (the default of [`RetryLayer`]).
@@ -104,12 +113,29 @@ impl<Req: Clone> Replay<Req> for CloneRequest {
     fn replay(&self, request: &Req) -> Option<Req> {
         Some(request.clone())
     }
+
+    #[inline]
+    fn can_replay(&self, _: &Req) -> Option<bool> {
+        Some(true)
+    }
 }
 
 impl<Req, F: Fn(&Req) -> Option<Req>> Replay<Req> for F {
     #[inline]
     fn replay(&self, request: &Req) -> Option<Req> {
         self(request)
+    }
+}
+
+/// Whether `request` can be replayed, and the copy made to find out if one was
+/// (it serves the first attempt).
+fn replayable<Req>(replay: &impl Replay<Req>, request: &Req) -> (bool, Option<Req>) {
+    match replay.can_replay(request) {
+        Some(known) => (known, None),
+        None => {
+            let copy = replay.replay(request);
+            (copy.is_some(), copy)
+        }
     }
 }
 
@@ -207,7 +233,8 @@ where
         // Each attempt owns its service and request (so the future needs them
         // `Send`, not `Sync`); one the breaker rejects copies neither. Each starts
         // by polling readiness, which the already-ready first service answers at once.
-        let Some(copy) = self.replay.replay(&request) else {
+        let (replayable, copy) = replayable(&self.replay, &request);
+        if !replayable {
             // Not replayable: its one attempt.
             let mut once = Some((next_service, request));
             let attempt = move || {
@@ -215,8 +242,8 @@ where
                 ServiceAttempt::Ready { service: next_service(), request: Some(request) }
             };
             return Box::pin((self.policy)().stop(crate::stop::attempts(1)).call_async(attempt));
-        };
-        let (replay, mut next_service, mut copy) = (self.replay.clone(), next_service, Some(copy));
+        }
+        let (replay, mut next_service, mut copy) = (self.replay.clone(), next_service, copy);
         let attempt = move || {
             let request = copy.take().unwrap_or_else(|| {
                 replay.replay(&request).expect("a replay that gave a copy gives one every time")
@@ -322,13 +349,14 @@ where
     fn call(&mut self, request: Req) -> Self::Future {
         let clone = self.inner.clone();
         let ready = core::mem::replace(&mut self.inner, clone);
-        let Some(copy) = self.replay.replay(&request) else {
+        let (replayable, copy) = replayable(&self.replay, &request);
+        if !replayable {
             // Not replayable: the one call, unhedged.
             let mut ready = ready;
             return Box::pin(ready.call(request));
-        };
+        }
         let (services, replay) = (ready.clone(), self.replay.clone());
-        let (mut first, mut copy) = (Some(ready), Some(copy));
+        let (mut first, mut copy) = (Some(ready), copy);
         let make = move || {
             let service = first.take().unwrap_or_else(|| services.clone());
             let request = copy.take().unwrap_or_else(|| {
