@@ -32,18 +32,26 @@ impl Seen {
 
 std::thread_local! {
     static SEEN: Cell<Seen> = const { Cell::new(Seen { on: false, call: None, retries: 0, fallbacks: 0 }) };
+    /// Whether a collector is on: one byte for the failure path to test.
+    static ON: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Changes the innermost collector, if one is on. (During thread teardown the
 /// collector is gone: nothing to report to.)
 #[inline]
 fn report(change: impl FnOnce(&mut Seen)) {
+    if ON.try_with(Cell::get) != Ok(true) {
+        return;
+    }
+    report_on(change);
+}
+
+#[cold]
+fn report_on(change: impl FnOnce(&mut Seen)) {
     let _ = SEEN.try_with(|seen| {
         let mut now = seen.get();
-        if now.on {
-            change(&mut now);
-            seen.set(now);
-        }
+        change(&mut now);
+        seen.set(now);
     });
 }
 
@@ -74,6 +82,7 @@ struct Collect<'a> {
 impl<'a> Collect<'a> {
     fn enter(seen: &'a mut Seen) -> Self {
         let previous = SEEN.replace(*seen);
+        ON.set(seen.on);
         Collect { seen, previous }
     }
 }
@@ -82,6 +91,7 @@ impl Drop for Collect<'_> {
     fn drop(&mut self) {
         let before = *self.seen;
         let mine = SEEN.replace(self.previous);
+        ON.set(self.previous.on);
         *self.seen = mine;
         // What happened in this scope happened in an enclosing one too.
         if self.previous.on {
