@@ -371,8 +371,10 @@ where
 /// On the server side: reports, on each response of the service it wraps, what
 /// the retried calls made while serving the request did, so a caller can see that
 /// the service degraded: `X-Retry-Count: <retries>` when there were any, and
-/// `X-Fallback: true` when a `fallback` answered for one of them (names
-/// configurable). Works with axum (`Router::layer`).
+/// `X-Fallback: true` when a `fallback` answered for one of them, and with the
+/// `tracing` feature `X-Trace-Id: <id>` when the response is made inside a
+/// `tracing` span (the id of the span current then, as `tracing` numbers spans;
+/// names configurable). Works with axum (`Router::layer`).
 ///
 /// The calls counted are those that run inside the request's future, across
 /// every `#[retry]` fn and `Retrying` call the handler makes; a task the handler
@@ -380,11 +382,12 @@ where
 /// feature (`retry_retries_total`, `retry_fallbacks_total`).
 ///
 /// # Default
-/// Headers `X-Retry-Count` and `X-Fallback`.
+/// Headers `X-Retry-Count`, `X-Fallback` and `X-Trace-Id`.
 #[derive(Clone, Debug)]
 pub struct ReportLayer {
     retry_count: Option<http::HeaderName>,
     fallback: Option<http::HeaderName>,
+    trace_id: Option<http::HeaderName>,
 }
 
 impl ReportLayer {
@@ -393,7 +396,14 @@ impl ReportLayer {
         ReportLayer {
             retry_count: Some(http::HeaderName::from_static("x-retry-count")),
             fallback: Some(http::HeaderName::from_static("x-fallback")),
+            trace_id: Some(http::HeaderName::from_static("x-trace-id")),
         }
+    }
+
+    /// The header that carries the current span's id, or `None` for none.
+    pub fn trace_id_header(mut self, name: Option<http::HeaderName>) -> Self {
+        self.trace_id = name;
+        self
     }
 
     /// The header that carries the retries, or `None` for none.
@@ -473,6 +483,10 @@ where
             }
             if let (Some(name), 1..) = (&this.layer.fallback, seen.fallbacks) {
                 headers.insert(name.clone(), http::HeaderValue::from_static("true"));
+            }
+            #[cfg(feature = "tracing")]
+            if let (Some(name), Some(id)) = (&this.layer.trace_id, tracing::Span::current().id()) {
+                headers.insert(name.clone(), http::HeaderValue::from(id.into_u64()));
             }
             response
         }))

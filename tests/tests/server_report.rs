@@ -98,3 +98,18 @@ fn fallbacks_are_counted_by_name() {
         Some((vec!["prices::quote".to_owned()], metrics_util::debugging::DebugValue::Counter(1)))
     );
 }
+
+#[tokio::test]
+async fn a_response_made_in_a_span_carries_its_id() {
+    use tracing::Instrument;
+    let subscriber = tracing_subscriber::fmt().with_writer(std::io::sink).finish();
+    let _default = tracing::subscriber::set_default(subscriber);
+    let request = axum::http::Request::get("/calm").body(axum::body::Body::empty()).unwrap();
+    let span = tracing::info_span!("request");
+    let id = span.id().unwrap().into_u64();
+    let response = app().oneshot(request).instrument(span).await.unwrap();
+    assert_eq!(response.headers().get("x-trace-id").unwrap(), &id.to_string());
+    // Outside a span: no header.
+    let request = axum::http::Request::get("/calm").body(axum::body::Body::empty()).unwrap();
+    assert!(app().oneshot(request).await.unwrap().headers().get("x-trace-id").is_none());
+}
