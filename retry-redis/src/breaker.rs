@@ -245,7 +245,7 @@ where
     let slot = link::attach(&SLOTS, address, Arc::clone(&hook), |slot| breaker.set_shared(slot).is_ok())
         .ok_or(ShareError::AlreadyShared)?;
     let worker = Worker {
-        conn: Conn::new(store.client.clone(), store.timeout, Arc::clone(&health)),
+        conn: Conn::new(store, Arc::clone(&health)),
         hook: Arc::clone(&hook),
         breaker,
         rules,

@@ -149,7 +149,7 @@ where
     let ttl_ms = u64::try_from(settings.ttl.as_millis()).unwrap_or(60_000).clamp(1000, 60_000);
     let reserve =
         i64::try_from(settings.min_per_sec.saturating_mul(ttl_ms) / 1000).unwrap_or(i64::MAX / UNIT) * UNIT;
-    let mut conn = Conn::new(store.client.clone(), store.timeout, Arc::clone(&health));
+    let mut conn = Conn::new(store, Arc::clone(&health));
     let (worker_hook, worker_prefix) = (Arc::clone(&hook), prefix.clone());
     let (every, poll) = (store.flush_every, store.poll_every);
     let started = link::spawn(name, async move {

@@ -136,8 +136,8 @@
 //! reaches outside its namespace. Every key has a TTL. Each script is called
 //! with the keys it touches that can be named beforehand (`KEYS`, all in the
 //! name's slot); a replica's counters and the budget's time slots are named
-//! inside the script, in the same slot. The connection is a plain one: the
-//! client does not follow a Redis Cluster's redirections.
+//! inside the script, in the same slot. On a Redis Cluster
+//! ([`RedisStore::open_cluster`]) each script runs on the master of that slot.
 //!
 //! # Security
 //! The URL carries an ACL user and password (`redis://user:pass@host/`), and
@@ -212,6 +212,8 @@ impl<T> From<Arc<T>> for Held<T> {
 #[derive(Clone)]
 pub struct RedisStore {
     client: redis::Client,
+    /// A Redis Cluster's nodes (empty: one server).
+    cluster: Vec<redis::ConnectionInfo>,
     namespace: String,
     timeout: Duration,
     flush_every: Duration,
@@ -264,6 +266,24 @@ impl RedisStore {
         redis::Client::open(url).map(Self::new).map_err(ShareError::Url)
     }
 
+    /// A store on a Redis Cluster, reached through any of `urls` (its nodes,
+    /// as [`open`](Self::open) takes them). Scripts are routed by their keys
+    /// (all of a breaker's or budget's keys are in its name's slot), and
+    /// pushes are heard on the first node (a cluster forwards them to every
+    /// node).
+    pub fn open_cluster(urls: &[&str]) -> Result<Self, ShareError> {
+        let nodes = urls
+            .iter()
+            .map(|url| redis::IntoConnectionInfo::into_connection_info(*url))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(ShareError::Url)?;
+        let first = nodes.first().cloned().ok_or_else(|| {
+            ShareError::Url(redis::RedisError::from((redis::ErrorKind::InvalidClientConfig, "no node")))
+        })?;
+        let client = redis::Client::open(first).map_err(ShareError::Url)?;
+        Ok(RedisStore { cluster: nodes, ..Self::new(client) })
+    }
+
     /// A store on `client`'s server.
     ///
     /// # Default
@@ -273,6 +293,7 @@ impl RedisStore {
     pub fn new(client: redis::Client) -> Self {
         RedisStore {
             client,
+            cluster: Vec::new(),
             namespace: "retry".to_owned(),
             timeout: Duration::from_millis(100),
             flush_every: Duration::from_millis(50),

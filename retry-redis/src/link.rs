@@ -139,17 +139,31 @@ impl Health {
     }
 }
 
+/// A connection to one server (reconnecting by itself), or to a Redis Cluster
+/// (routing each script by its first key, following redirections).
+enum Backend {
+    Single(ConnectionManager),
+    Cluster(redis::cluster_async::ClusterConnection),
+}
+
 /// The connection of a link's thread.
 pub(crate) struct Conn {
     client: redis::Client,
+    cluster: Vec<redis::ConnectionInfo>,
     timeout: Duration,
-    manager: Option<ConnectionManager>,
+    manager: Option<Backend>,
     pub(crate) health: Arc<Health>,
 }
 
 impl Conn {
-    pub(crate) fn new(client: redis::Client, timeout: Duration, health: Arc<Health>) -> Self {
-        Conn { client, timeout, manager: None, health }
+    pub(crate) fn new(store: &crate::RedisStore, health: Arc<Health>) -> Self {
+        Conn {
+            client: store.client.clone(),
+            cluster: store.cluster.clone(),
+            timeout: store.timeout,
+            manager: None,
+            health,
+        }
     }
 
     /// Whether a connection is open (the last command did not fail on it).
@@ -157,15 +171,28 @@ impl Conn {
         self.manager.is_some()
     }
 
-    async fn manager(&mut self) -> Option<&mut ConnectionManager> {
-        if self.manager.is_none() {
+    async fn connect(&self) -> redis::RedisResult<Backend> {
+        if self.cluster.is_empty() {
             let config = ConnectionManagerConfig::new()
                 .set_connection_timeout(Some(self.timeout))
                 .set_response_timeout(Some(self.timeout))
                 .set_number_of_retries(1)
                 .set_max_delay(self.timeout);
-            let connect = self.client.get_connection_manager_with_config(config);
-            match tokio::time::timeout(self.timeout.saturating_mul(2), connect).await {
+            return self.client.get_connection_manager_with_config(config).await.map(Backend::Single);
+        }
+        let client = redis::cluster::ClusterClient::builder(self.cluster.clone())
+            .connection_timeout(self.timeout)
+            .response_timeout(self.timeout)
+            .retries(1)
+            .build()?;
+        client.get_async_connection().await.map(Backend::Cluster)
+    }
+
+    async fn manager(&mut self) -> Option<&mut Backend> {
+        if self.manager.is_none() {
+            // A cluster's first connection also reads its slots: a round trip more.
+            let limit = self.timeout.saturating_mul(if self.cluster.is_empty() { 2 } else { 3 });
+            match tokio::time::timeout(limit, self.connect()).await {
                 Ok(Ok(manager)) => self.manager = Some(manager),
                 Ok(Err(error)) => {
                     self.health.down(&error);
@@ -200,7 +227,15 @@ impl Conn {
             arg.push(&mut invocation);
         }
         health.commands.fetch_add(1, Relaxed);
-        match tokio::time::timeout(timeout, invocation.invoke_async::<T>(manager)).await {
+        let reply = match manager {
+            Backend::Single(manager) => {
+                tokio::time::timeout(timeout, invocation.invoke_async::<T>(manager)).await
+            }
+            Backend::Cluster(manager) => {
+                tokio::time::timeout(timeout, invocation.invoke_async::<T>(manager)).await
+            }
+        };
+        match reply {
             Ok(Ok(value)) => {
                 health.up();
                 Some(value)
