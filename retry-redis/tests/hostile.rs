@@ -418,3 +418,44 @@ fn a_budget_that_falls_back_spends_only_what_the_fleet_left() {
         "{shared} retries shared, then {alone} alone, for 1,000 deposits"
     );
 }
+
+#[test]
+fn a_flapping_redis_keeps_the_budget_within_the_ratio() {
+    let Some(mut redis) = Redis::start() else { return };
+    let lease = 10;
+    let store = RedisStore::open(&redis.url()).expect("a valid URL").with_budget_lease(lease);
+    let budgets: Vec<_> = (0..2)
+        .map(|_| {
+            let budget = Arc::new(RetryBudget::new().with_min_per_sec(0).with_ratio(0.2));
+            let link = store.share_budget("flapping", budget.clone()).expect("shared");
+            (budget, link)
+        })
+        .collect();
+    assert!(wait_for(Duration::from_secs(5), || budgets.iter().all(|(_, l)| l.stats().shared)).is_some());
+    let (mut first, mut retries) = (0u64, 0u64);
+    for round in 0..5 {
+        for i in 0..1000 {
+            // Uneven: replica 0 takes 70% of the first attempts; both retry.
+            let who = usize::from(i % 10 >= 7);
+            budgets[who].0.deposit();
+            first += 1;
+            for (budget, _) in &budgets {
+                if budget.try_withdraw() {
+                    retries += 1;
+                }
+            }
+            if i % 20 == 0 {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        if round < 4 {
+            redis.kill();
+            std::thread::sleep(Duration::from_millis(300));
+            redis.restart();
+        }
+    }
+    let allowed = first / 5;
+    let slack = 2 * u64::from(lease);
+    assert!(retries <= allowed + slack, "{retries} retries for {first} first attempts (ratio 0.2 + {slack})");
+    assert!(budgets.iter().any(|(_, link)| link.stats().fallbacks > 0), "Redis was away");
+}
