@@ -76,10 +76,13 @@ local function replicas(P, now)
   if type(redis.pcall('ZREMRANGEBYSCORE', rs, '-inf', now)) ~= 'number' then redis.call('DEL', rs) end
   return redis.call('ZRANGE', rs, 0, 999)
 end
--- Lists this replica as polling; the replicas polling now.
+-- Lists this replica as polling; the replicas polling now. An entry that
+-- expires later than any replica can set (three polls and a timeout of an
+-- hour each) is forged, and dropped.
 local function members(P, owner, now, ttl)
   local m = P .. 'm'
   if type(redis.pcall('ZREMRANGEBYSCORE', m, '-inf', now)) ~= 'number' then redis.call('DEL', m) end
+  redis.call('ZREMRANGEBYSCORE', m, '(' .. int(now + 14400000), '+inf')
   redis.call('ZADD', m, now + ttl, owner)
   redis.call('PEXPIRE', m, ttl)
   return redis.call('ZCARD', m)
