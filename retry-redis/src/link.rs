@@ -100,6 +100,10 @@ impl Health {
     }
 
     fn up(&self) {
+        // A dropped link's last commands (leases given back) rejoin nothing.
+        if self.stopped.load(Acquire) {
+            return;
+        }
         if self.state.swap(SHARED, AcqRel) != SHARED {
             tracing::info!(target: "retry::redis", kind = self.kind, name = %self.name, "shared state in use");
         }

@@ -351,15 +351,55 @@ fn bad_settings_are_an_error_before_anything_is_installed() {
     let _budget = store(&redis.url()).share_budget("q", budget).expect("shared");
 }
 
+/// Warnings of `retry::redis`, by the `name` they are about.
+static WARNINGS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Records `retry::redis` warnings in [`WARNINGS`], for the whole process.
+struct Warnings;
+
+impl tracing::Subscriber for Warnings {
+    fn enabled(&self, metadata: &tracing::Metadata<'_>) -> bool {
+        metadata.target() == "retry::redis" && *metadata.level() == tracing::Level::WARN
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        struct Name(String);
+        impl tracing::field::Visit for Name {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                if field.name() == "name" {
+                    self.0 = format!("{value:?}");
+                }
+            }
+        }
+        let mut name = Name(String::new());
+        event.record(&mut name);
+        WARNINGS.lock().unwrap().push(name.0);
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
 #[test]
 fn a_dropped_link_detaches_quietly_and_the_breaker_can_be_shared_again() {
     let Some(redis) = Redis::start() else { return };
+    let _ = tracing::subscriber::set_global_default(Warnings);
     let make = || CircuitBreaker::new().with_consecutive_failures(3).with_open_for(Duration::from_secs(3));
     let others = fleet(&redis, "again", 1, make);
     let breaker = Arc::new(make());
     let link = store(&redis.url()).share_breaker("again", breaker.clone()).expect("shared");
     assert!(wait_for(Duration::from_secs(5), || link.stats().shared).is_some());
+    // A sign the subscriber hears this binary's warnings: a link that cannot connect.
+    let lost = store("redis://127.0.0.1:1/").share_breaker("unreachable", Arc::new(make())).expect("a link");
+    assert!(wait_for(Duration::from_secs(3), || lost.stats().fallbacks > 0).is_some());
     drop(link);
+    std::thread::sleep(Duration::from_millis(300));
+    let warned = WARNINGS.lock().unwrap().clone();
+    assert!(warned.iter().any(|name| name.contains("unreachable")), "{warned:?}");
+    assert!(!warned.iter().any(|name| name.contains("again")), "a dropped link is no outage: {warned:?}");
     // Detached: the fleet's opening is not this breaker's any more.
     fail(&others[0].0, 3);
     std::thread::sleep(Duration::from_millis(600));
