@@ -12,8 +12,9 @@ use retry_core::breaker::State;
 use retry_core::{CircuitBreaker, RetryBudget};
 use retry_redis::RedisStore;
 
-/// Three masters holding every slot, or `None` when there is no cluster to run.
-fn cluster() -> Option<Vec<Redis>> {
+/// Three masters holding every slot (and the directory of their `nodes.conf`),
+/// or `None` when there is no cluster to run.
+fn cluster() -> Option<(Vec<Redis>, std::path::PathBuf)> {
     if Command::new("redis-cli").arg("--version").stdout(Stdio::null()).status().is_err() {
         assert!(std::env::var("CI").as_deref() != Ok("true"), "redis-cli is not on the PATH, and CI=true");
         use std::io::Write;
@@ -48,12 +49,12 @@ fn cluster() -> Option<Vec<Redis>> {
         })
     });
     assert!(ready.is_some(), "the cluster is up");
-    Some(nodes)
+    Some((nodes, dir))
 }
 
 #[test]
 fn breakers_and_budgets_share_over_a_cluster() {
-    let Some(nodes) = cluster() else { return };
+    let Some((nodes, dir)) = cluster() else { return };
     let urls: Vec<String> = nodes.iter().map(|n| n.url()).collect();
     let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
     let store = RedisStore::open_cluster(&urls).expect("valid URLs").with_lease_ttl(Duration::from_secs(1));
@@ -105,4 +106,6 @@ fn breakers_and_budgets_share_over_a_cluster() {
     });
     assert!(retries >= 180, "{retries} retries on the other replica's deposits");
     assert!(budgets.iter().all(|(_, link)| link.stats().fallbacks == 0));
+    drop(nodes);
+    let _ = std::fs::remove_dir_all(dir);
 }
