@@ -43,7 +43,9 @@
 //! [`SharedBudget`] hook ([`set_shared`](RetryBudget::set_shared); the
 //! `retry-redis` crate provides one). Deposits go to both; a retry asks the hook,
 //! and only when the hook has no shared state (its store unreachable) does the
-//! budget decide alone, from the deposits it has kept counting.
+//! budget decide alone, from the deposits it has kept counting. Retries the hook
+//! allows are withdrawn here too, so a budget that falls back spends only what
+//! its own deposits have left (none, if the fleet's bucket paid for more).
 
 use core::fmt;
 use core::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
@@ -280,6 +282,13 @@ impl<K: Clock> RetryBudget<K> {
     pub fn try_withdraw(&self) -> bool {
         match self.shared.get().and_then(|shared| shared.try_withdraw()) {
             Some(true) => {
+                // Taken from this budget's own bucket too (as a debt if need
+                // be): that bucket decides when the shared state is away, and
+                // must not spend again what the fleet's bucket already allowed.
+                let epoch = self.epoch();
+                self.rotate(epoch);
+                self.balance.fetch_sub(UNIT, AcqRel);
+                self.add_to_slot(-UNIT, epoch, false);
                 self.withdrawals.fetch_add(1, Relaxed);
                 return true;
             }
@@ -311,9 +320,9 @@ impl<K: Clock> RetryBudget<K> {
     /// Gives back a retry's token: the retry it was taken for was not made (a
     /// circuit breaker rejected it).
     pub(crate) fn refund(&self) {
-        if self.shared.get().is_some_and(|shared| shared.refund()) {
-            self.withdrawals.fetch_sub(1, Relaxed);
-            return;
+        // Given back here too: the withdrawal was taken here either way.
+        if let Some(shared) = self.shared.get() {
+            shared.refund();
         }
         let epoch = self.epoch();
         self.rotate(epoch);

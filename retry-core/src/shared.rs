@@ -52,7 +52,8 @@ pub trait SharedBudget: Send + Sync {
     fn try_withdraw(&self) -> Option<bool>;
 
     /// A token [`try_withdraw`](Self::try_withdraw) gave was not used: it goes
-    /// back. `false` when there is no shared state now (the budget takes it).
+    /// back (the budget gives it back to its own bucket as well, which records
+    /// every withdrawal). `false` when there is no shared state now.
     fn refund(&self) -> bool;
 }
 

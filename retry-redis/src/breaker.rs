@@ -11,18 +11,24 @@ use retry_core::CircuitBreaker;
 use retry_core::breaker::{State, Window};
 use retry_core::clock::Clock;
 use retry_core::shared::{BreakerSettings, SharedBreaker};
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::link::{self, Conn, Health, LinkStats};
+use crate::link::{self, Conn, Health, LinkStats, Slot, Slots};
 use crate::scripts::{ACQUIRE_SCRIPT, CLOSE_SCRIPT, FLUSH_SCRIPT, OPEN_SCRIPT, RELEASE_SCRIPT, RENEW_SCRIPT};
 use crate::{Held, RedisStore, ShareError, keys};
+
+/// The slots installed in breakers, so a breaker can be shared again.
+static SLOTS: Slots<Hook> = Mutex::new(Vec::new());
+
+/// The most events a link keeps for its thread: they are rare (an opening, a
+/// close, a probe's end), and a thread that cannot keep up drops the oldest.
+const MOST_EVENTS: usize = 1024;
 
 #[derive(Debug)]
 enum Event {
     /// A leased probe ended: give the lease back (and count its success).
     Release(bool),
-    Opened(Duration),
+    Opened,
     Closed,
 }
 
@@ -33,6 +39,15 @@ struct Hook {
     free: AtomicU32,
     /// Probe leases in use by running probes.
     in_use: AtomicU32,
+    /// Probes admitted without a lease (no shared state) and still running.
+    local: AtomicU32,
+    /// Replicas polling the fleet's state, as last seen (0: not known).
+    fleet: AtomicU32,
+    /// Probes the fleet admits at once.
+    probes: u32,
+    /// How long Redis must have been away before a replica probes alone as a
+    /// local breaker does.
+    alone_after: Duration,
     want_probe: AtomicBool,
     events: Mutex<Vec<Event>>,
     health: Arc<Health>,
@@ -40,15 +55,37 @@ struct Hook {
 
 impl Hook {
     fn push(&self, event: Event) {
-        self.events.lock().unwrap_or_else(|e| e.into_inner()).push(event);
+        if self.health.stopped.load(Acquire) {
+            return;
+        }
+        let mut events = self.events.lock().unwrap_or_else(|e| e.into_inner());
+        if events.len() >= MOST_EVENTS {
+            events.remove(0);
+        }
+        events.push(event);
+        drop(events);
         self.health.wake.notify_one();
+    }
+
+    /// A probe without a lease: while Redis has been away only briefly (a stall,
+    /// a load spike), this replica's fair share of the fleet's probes (rounded
+    /// down: possibly none), so the fleet's limit holds; after that, or when the
+    /// fleet's size is not known, the breaker's own limit.
+    fn probe_alone(&self) -> bool {
+        let fleet = self.fleet.load(Acquire);
+        let share = if fleet == 0 || self.health.down_for() >= self.alone_after {
+            u32::MAX
+        } else {
+            self.probes / fleet
+        };
+        self.local.fetch_update(AcqRel, Acquire, |n| (n < share).then_some(n + 1)).is_ok()
     }
 }
 
 impl SharedBreaker for Hook {
     fn try_probe(&self) -> bool {
         if !self.health.is_shared() {
-            return true;
+            return self.probe_alone();
         }
         if self.free.fetch_update(AcqRel, Acquire, |free| free.checked_sub(1)).is_ok() {
             self.in_use.fetch_add(1, AcqRel);
@@ -61,13 +98,18 @@ impl SharedBreaker for Hook {
     }
 
     fn probe_done(&self, outcome: Option<bool>) {
+        if self.local.fetch_update(AcqRel, Acquire, |n| n.checked_sub(1)).is_ok() {
+            return;
+        }
         if self.in_use.fetch_update(AcqRel, Acquire, |used| used.checked_sub(1)).is_ok() {
             self.push(Event::Release(outcome == Some(true)));
         }
     }
 
-    fn opened(&self, open_for: Duration) {
-        self.push(Event::Opened(open_for));
+    fn opened(&self, _open_for: Duration) {
+        // The fleet doubles its own open duration by its own openings; the
+        // local one (already doubled by the local openings) is not sent.
+        self.push(Event::Opened);
     }
 
     fn closed(&self) {
@@ -75,10 +117,30 @@ impl SharedBreaker for Hook {
     }
 }
 
+impl SharedBreaker for Slot<Hook> {
+    fn try_probe(&self) -> bool {
+        self.with(Hook::try_probe).unwrap_or(true)
+    }
+
+    fn probe_done(&self, outcome: Option<bool>) {
+        self.with(|hook| hook.probe_done(outcome));
+    }
+
+    fn opened(&self, open_for: Duration) {
+        self.with(|hook| hook.opened(open_for));
+    }
+
+    fn closed(&self) {
+        self.with(Hook::closed);
+    }
+}
+
 /// A breaker's link to the fleet: keep it alive for as long as the breaker is
-/// shared. Dropped, the breaker acts alone (its probe leases expire).
+/// shared. Dropped, the breaker acts alone (its probe leases expire) and can be
+/// shared again.
 pub struct BreakerLink {
     hook: Arc<Hook>,
+    slot: Arc<Slot<Hook>>,
     prefix: String,
 }
 
@@ -102,9 +164,9 @@ impl BreakerLink {
 
 impl Drop for BreakerLink {
     fn drop(&mut self) {
-        self.hook.health.stopped.store(true, Release);
-        self.hook.health.down(&"link dropped");
-        self.hook.health.wake.notify_one();
+        self.slot.detach();
+        self.hook.health.stop();
+        self.hook.events.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 }
 
@@ -119,6 +181,8 @@ struct Rules {
     open_for_ms: u64,
     open_max_ms: u64,
     probes: u64,
+    /// How long the fleet's close is kept for the replicas to read.
+    closed_ttl_ms: u64,
 }
 
 fn ms(duration: Duration) -> u64 {
@@ -132,10 +196,11 @@ impl Rules {
             _ => settings.minimum_calls,
         };
         let ppm = |rate: f64| if rate > 0.0 { (rate * 1e6).clamp(1.0, 1e6) as u64 } else { 0 };
+        // A replica's counters outlive three polls: a replica that stops
+        // (or dies) drops out of the fleet's sums soon after.
+        let counts_ttl_ms = ms(store.poll_every.saturating_mul(3).saturating_add(store.timeout));
         Rules {
-            // A replica's counters outlive three polls: a replica that stops
-            // (or dies) drops out of the fleet's sums soon after.
-            counts_ttl_ms: ms(store.poll_every * 3 + store.timeout),
+            counts_ttl_ms,
             minimum_calls: u64::from(minimum_calls.max(1)),
             rate_ppm: ppm(settings.failure_rate),
             slow_rate_ppm: settings.slow_call.map_or(0, |(_, rate)| ppm(rate)),
@@ -143,6 +208,7 @@ impl Rules {
             open_for_ms: ms(settings.open_for),
             open_max_ms: ms(settings.open_max),
             probes: u64::from(settings.half_open_probes.max(1)),
+            closed_ttl_ms: counts_ttl_ms.min(60_000),
         }
     }
 }
@@ -155,40 +221,66 @@ pub(crate) fn share<K>(
 where
     K: Clock + Send + Sync + 'static,
 {
+    store.check()?;
     let settings = breaker.settings();
-    let version = keys::version(&format!("{settings:?}"));
+    let lease_ms = ms(store.lease_ttl);
+    // The lease's lifetime is part of the version: a replica discards leases
+    // that outlive its own, so replicas sharing leases agree on it.
+    let version = keys::version(&format!("{settings:?} lease {lease_ms}"));
     let prefix = keys::prefix(&store.namespace, name, "b", &version);
     let health = Arc::new(Health::new("breaker", name));
+    let rules = Rules::new(&settings, store);
     let hook = Arc::new(Hook {
         free: AtomicU32::new(0),
         in_use: AtomicU32::new(0),
+        local: AtomicU32::new(0),
+        fleet: AtomicU32::new(0),
+        probes: settings.half_open_probes.max(1),
+        alone_after: store.lease_ttl.saturating_mul(2),
         want_probe: AtomicBool::new(false),
         events: Mutex::new(Vec::new()),
         health: Arc::clone(&health),
     });
-    breaker.set_shared(hook.clone()).map_err(|_| ShareError::AlreadyShared)?;
+    let address = &*breaker as *const CircuitBreaker<K> as usize;
+    let slot = link::attach(&SLOTS, address, Arc::clone(&hook), |slot| breaker.set_shared(slot).is_ok())
+        .ok_or(ShareError::AlreadyShared)?;
     let worker = Worker {
-        conn: Conn::new(store.client.clone(), store.timeout, Arc::clone(&health)),
+        conn: Conn::new(store, Arc::clone(&health)),
         hook: Arc::clone(&hook),
         breaker,
-        rules: Rules::new(&settings, store),
+        rules,
+        keys: breaker_keys(&prefix, rules.probes),
         prefix: prefix.clone(),
         owner: keys::owner(),
         held: Vec::new(),
+        abandoned: 0,
+        opening: None,
         leased_at: Instant::now(),
         sent: Counts::default(),
         flush_every: store.flush_every,
         poll_every: store.poll_every,
-        lease_ms: ms(store.lease_ttl),
+        lease_ms,
+        hang_after: Duration::from_millis(rules.open_max_ms.saturating_add(lease_ms.saturating_mul(2))),
     };
-    let (tx, rx) = mpsc::unbounded_channel();
-    let listener = link::listen(store.client.clone(), format!("{prefix}ch"), store.timeout, health, tx);
-    link::spawn(name, async move {
+    let listener = link::listen(store.client.clone(), format!("{prefix}ch"), store.timeout, health);
+    let started = link::spawn(name, async move {
         tokio::spawn(listener);
-        worker.run(rx).await;
-    })
-    .map_err(ShareError::Thread)?;
-    Ok(BreakerLink { hook, prefix })
+        worker.run().await;
+    });
+    if let Err(error) = started {
+        slot.detach();
+        hook.health.stop();
+        return Err(ShareError::Thread(error));
+    }
+    Ok(BreakerLink { hook, slot, prefix })
+}
+
+/// The keys of a breaker its scripts can name beforehand (one hash slot).
+fn breaker_keys(prefix: &str, probes: u64) -> Vec<String> {
+    let mut keys: Vec<String> =
+        ["state", "ok", "trips", "rs", "m"].iter().map(|k| format!("{prefix}{k}")).collect();
+    keys.extend((1..=probes.min(64)).map(|slot| format!("{prefix}p:{slot}")));
+    keys
 }
 
 struct Worker<K: 'static> {
@@ -196,10 +288,16 @@ struct Worker<K: 'static> {
     hook: Arc<Hook>,
     breaker: Held<CircuitBreaker<K>>,
     rules: Rules,
+    keys: Vec<String>,
     prefix: String,
     owner: String,
-    /// Probe lease slots this replica holds (free and in use).
-    held: Vec<u64>,
+    /// Probe lease slots this replica holds (free and in use), and when each
+    /// was taken.
+    held: Vec<(u64, Instant)>,
+    /// Leases given up because their probe hung: the next reports are theirs.
+    abandoned: u32,
+    /// The fleet's opening this replica's breaker follows (its id).
+    opening: Option<i64>,
     /// When the last lease was taken.
     leased_at: Instant,
     /// The counters last sent.
@@ -207,24 +305,38 @@ struct Worker<K: 'static> {
     flush_every: Duration,
     poll_every: Duration,
     lease_ms: u64,
+    /// A probe that has not reported for this long gives its lease up.
+    hang_after: Duration,
 }
 
+/// The least time between two polls asked for by pushes.
+const PUSH_POLL_GAP: Duration = Duration::from_millis(10);
+
 impl<K: Clock + Send + Sync + 'static> Worker<K> {
-    async fn run(mut self, mut pushes: mpsc::UnboundedReceiver<String>) {
+    async fn run(mut self) {
         let health = Arc::clone(&self.hook.health);
         let mut last_flush = Instant::now();
-        let mut last_command = Instant::now() - self.poll_every;
+        let mut last_command = link::ago(self.poll_every);
         let mut last_renew = Instant::now();
+        let mut last_push = link::ago(PUSH_POLL_GAP);
         let mut tick = tokio::time::interval(self.flush_every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         while !health.stopped.load(Acquire) {
             tokio::select! {
                 _ = tick.tick() => {}
                 () = health.wake.notified() => {}
-                Some(push) = pushes.recv() => {
-                    // A push is only a hint: the state is read back (and checked)
-                    // before anything changes, so a forged message changes nothing.
-                    self.apply_push(&push).await;
+                () = health.pushed.notified() => {
+                    if health.stopped.load(Acquire) {
+                        break;
+                    }
+                    // A push is only a hint to poll now: the state read back decides,
+                    // so a forged message changes nothing. Pushes that come in a
+                    // burst are one poll.
+                    tokio::time::sleep_until(last_push + PUSH_POLL_GAP).await;
+                    last_push = Instant::now();
+                    if health.is_shared() {
+                        self.poll().await;
+                    }
                     continue;
                 }
             }
@@ -250,7 +362,7 @@ impl<K: Clock + Send + Sync + 'static> Worker<K> {
             let counts = Counts::of(&self.breaker);
             let since = last_flush.elapsed();
             if counts.news(&self.sent) && since >= self.flush_every
-                || counts != self.sent && since >= self.flush_every * 5
+                || counts != self.sent && since >= self.flush_every.saturating_mul(5)
                 || last_command.elapsed() >= self.poll_every
             {
                 self.flush(counts).await;
@@ -263,14 +375,23 @@ impl<K: Clock + Send + Sync + 'static> Worker<K> {
                 self.forget_leases();
             }
         }
+        // Detached: the leases not in use go back to the fleet now.
+        if health.is_shared() || self.conn.connected() {
+            self.release_unused().await;
+        }
         self.forget_leases();
     }
 
-    /// Leases are Redis's to expire once Redis is away: none is held here.
+    /// Leases are Redis's to expire once Redis is away: none is held here. The
+    /// probes running on them count against this replica's own share now.
     fn forget_leases(&mut self) {
         self.held.clear();
+        self.abandoned = 0;
         self.hook.free.store(0, Release);
-        self.hook.in_use.store(0, Release);
+        let in_use = self.hook.in_use.swap(0, AcqRel);
+        if in_use > 0 {
+            self.hook.local.fetch_add(in_use, AcqRel);
+        }
     }
 
     fn remaining(&self, left_ms: i64) -> Duration {
@@ -278,30 +399,40 @@ impl<K: Clock + Send + Sync + 'static> Worker<K> {
         Duration::from_millis(u64::try_from(left_ms).unwrap_or(0).min(self.rules.open_max_ms))
     }
 
-    async fn apply_push(&mut self, push: &str) {
-        let closing = push == "c";
-        if !closing && !push.starts_with("o:") {
-            return;
-        }
-        if let Some(reply) = self.poll().await {
-            match reply.as_slice() {
-                [0, ..] if closing => self.breaker.close_shared(),
-                reply => self.apply_phase(reply),
+    /// Follows the fleet's phase: open for what is left of its interval;
+    /// half-open once that is over (so a replica that joins then takes leases
+    /// like the others); closed only by the fleet's close of the opening this
+    /// replica follows. No shared state changes nothing: the breaker goes on as
+    /// it is (a deleted or garbled state never closes a replica).
+    fn apply_phase(&mut self, reply: &[i64]) {
+        match reply {
+            [1, left, rest @ ..] if *left > 0 => {
+                self.opening = rest.first().copied();
+                self.breaker.open_shared(self.remaining(*left));
             }
+            [2, _, id, ..] => {
+                self.opening = Some(*id);
+                // A close of its own not yet told to the fleet: not reopened.
+                let telling = !self.hook.events.lock().unwrap_or_else(|e| e.into_inner()).is_empty();
+                if self.breaker.state() == State::Closed && !telling {
+                    self.breaker.open_shared(Duration::ZERO);
+                }
+            }
+            [3, _, id, ..] if self.opening == Some(*id) => {
+                self.opening = None;
+                self.breaker.close_shared();
+            }
+            _ => {}
+        }
+        if let [_, _, _, replicas, ..] = reply {
+            self.hook.fleet.store(u32::try_from(*replicas).unwrap_or(0).min(1 << 20), Release);
         }
     }
 
-    fn apply_phase(&self, reply: &[i64]) {
-        if let [1, left, ..] = reply
-            && *left > 0
-        {
-            self.breaker.open_shared(self.remaining(*left));
-        }
-    }
-
-    /// The fleet's phase (`{phase, ms left}`), sending this replica's counters.
-    async fn poll(&mut self) -> Option<Vec<i64>> {
-        self.send(Counts::of(&self.breaker)).await
+    /// Reads the fleet's phase (sending this replica's counters) and follows it.
+    async fn poll(&mut self) {
+        let counts = Counts::of(&self.breaker);
+        self.flush(counts).await;
     }
 
     async fn events(&mut self) {
@@ -310,8 +441,12 @@ impl<K: Clock + Send + Sync + 'static> Worker<K> {
         for event in events {
             match event {
                 Event::Release(succeeded) => {
-                    let Some(slot) = self.held.pop() else { continue };
-                    let args: [&dyn link::ToArg; 7] = [
+                    if self.abandoned > 0 {
+                        self.abandoned -= 1;
+                        continue;
+                    }
+                    let Some((slot, _)) = self.held.pop() else { continue };
+                    let args: [&dyn link::ToArg; 8] = [
                         &self.prefix,
                         &slot,
                         &self.owner,
@@ -319,25 +454,24 @@ impl<K: Clock + Send + Sync + 'static> Worker<K> {
                         &rules.probes,
                         &self.lease_ms,
                         &rules.open_max_ms,
+                        &rules.closed_ttl_ms,
                     ];
-                    if self.conn.eval::<i64>(&RELEASE_SCRIPT, &args).await == Some(1) {
+                    if self.conn.eval::<i64>(&RELEASE_SCRIPT, &self.keys, &args).await == Some(1) {
+                        self.opening = None;
                         self.breaker.close_shared();
                     }
                 }
-                Event::Opened(open_for) => {
-                    let args: [&dyn link::ToArg; 4] = [
-                        &self.prefix,
-                        &ms(open_for).min(rules.open_max_ms),
-                        &rules.open_max_ms,
-                        &rules.probes,
-                    ];
-                    if let Some(reply) = self.conn.eval::<Vec<i64>>(&OPEN_SCRIPT, &args).await {
+                Event::Opened => {
+                    let args: [&dyn link::ToArg; 4] =
+                        [&self.prefix, &rules.open_for_ms, &rules.open_max_ms, &rules.probes];
+                    if let Some(reply) = self.conn.eval::<Vec<i64>>(&OPEN_SCRIPT, &self.keys, &args).await {
                         self.apply_phase(&reply);
                     }
                 }
                 Event::Closed => {
-                    let args: [&dyn link::ToArg; 3] = [&self.prefix, &rules.probes, &rules.open_max_ms];
-                    let _ = self.conn.eval::<i64>(&CLOSE_SCRIPT, &args).await;
+                    let args: [&dyn link::ToArg; 4] =
+                        [&self.prefix, &rules.probes, &rules.open_max_ms, &rules.closed_ttl_ms];
+                    let _ = self.conn.eval::<i64>(&CLOSE_SCRIPT, &self.keys, &args).await;
                 }
             }
         }
@@ -360,10 +494,10 @@ impl<K: Clock + Send + Sync + 'static> Worker<K> {
         }
         let args: [&dyn link::ToArg; 5] =
             [&self.prefix, &self.rules.probes, &self.owner, &self.lease_ms, &self.rules.open_max_ms];
-        if let Some(reply) = self.conn.eval::<Vec<i64>>(&ACQUIRE_SCRIPT, &args).await {
+        if let Some(reply) = self.conn.eval::<Vec<i64>>(&ACQUIRE_SCRIPT, &self.keys, &args).await {
             match reply.as_slice() {
                 [slot, ..] if *slot > 0 && (*slot as u64) <= self.rules.probes => {
-                    self.held.push(*slot as u64);
+                    self.held.push((*slot as u64, Instant::now()));
                     self.hook.free.fetch_add(1, AcqRel);
                     self.leased_at = Instant::now();
                 }
@@ -377,8 +511,8 @@ impl<K: Clock + Send + Sync + 'static> Worker<K> {
     async fn release_unused(&mut self) {
         let unused = self.hook.free.swap(0, AcqRel);
         for _ in 0..unused {
-            let Some(slot) = self.held.pop() else { break };
-            let args: [&dyn link::ToArg; 7] = [
+            let Some((slot, _)) = self.held.pop() else { break };
+            let args: [&dyn link::ToArg; 8] = [
                 &self.prefix,
                 &slot,
                 &self.owner,
@@ -386,17 +520,33 @@ impl<K: Clock + Send + Sync + 'static> Worker<K> {
                 &self.rules.probes,
                 &self.lease_ms,
                 &self.rules.open_max_ms,
+                &self.rules.closed_ttl_ms,
             ];
-            let _ = self.conn.eval::<i64>(&RELEASE_SCRIPT, &args).await;
+            let _ = self.conn.eval::<i64>(&RELEASE_SCRIPT, &self.keys, &args).await;
         }
     }
 
+    /// Extends the leases held, but for those whose probe has run past
+    /// `hang_after`: a hung probe gives its lease up (it expires), so one
+    /// replica's stuck call never holds the fleet half-open.
     async fn renew(&mut self) {
+        let hang_after = self.hang_after;
+        let before = self.held.len();
+        self.held.retain(|(_, taken)| taken.elapsed() < hang_after);
+        let hung = u32::try_from(before - self.held.len()).unwrap_or(u32::MAX);
+        if hung > 0 {
+            // Free leases are given back within a lease's lifetime, so these are
+            // in use: their probes' reports, when they come, release nothing.
+            self.abandoned = self.abandoned.saturating_add(hung);
+        }
+        if self.held.is_empty() {
+            return;
+        }
         let mut args: Vec<&dyn link::ToArg> = vec![&self.prefix, &self.owner, &self.lease_ms];
-        for slot in &self.held {
+        for (slot, _) in &self.held {
             args.push(slot);
         }
-        let _ = self.conn.eval::<i64>(&RENEW_SCRIPT, &args).await;
+        let _ = self.conn.eval::<i64>(&RENEW_SCRIPT, &self.keys, &args).await;
     }
 
     async fn flush(&mut self, counts: Counts) {
@@ -424,7 +574,7 @@ impl<K: Clock + Send + Sync + 'static> Worker<K> {
             &rules.open_max_ms,
             &rules.probes,
         ];
-        self.conn.eval::<Vec<i64>>(&FLUSH_SCRIPT, &args).await
+        self.conn.eval::<Vec<i64>>(&FLUSH_SCRIPT, &self.keys, &args).await
     }
 }
 

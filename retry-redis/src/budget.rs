@@ -2,15 +2,15 @@
 
 use core::fmt;
 use core::sync::atomic::AtomicI64;
-use core::sync::atomic::Ordering::{AcqRel, Acquire, Release};
-use std::sync::Arc;
+use core::sync::atomic::Ordering::{AcqRel, Acquire};
+use std::sync::{Arc, Mutex};
 
 use retry_core::RetryBudget;
 use retry_core::clock::Clock;
 use retry_core::shared::SharedBudget;
 use tokio::time::Instant;
 
-use crate::link::{self, Conn, Health, LinkStats};
+use crate::link::{self, Conn, Health, LinkStats, Slot, Slots};
 use crate::scripts::SYNC_SCRIPT;
 use crate::{Held, RedisStore, ShareError, keys};
 
@@ -18,6 +18,9 @@ use crate::{Held, RedisStore, ShareError, keys};
 const UNIT: i64 = 1000;
 /// Slots of the fleet's bucket over its `ttl`.
 const SLOTS: u64 = 10;
+
+/// The slots installed in budgets, so a budget can be shared again.
+static HOOKS: Slots<Hook> = Mutex::new(Vec::new());
 
 /// The hook: the local lease, in units.
 #[derive(Debug)]
@@ -66,10 +69,26 @@ impl SharedBudget for Hook {
     }
 }
 
+impl SharedBudget for Slot<Hook> {
+    #[inline]
+    fn deposit(&self) {
+        self.with(Hook::deposit);
+    }
+
+    fn try_withdraw(&self) -> Option<bool> {
+        self.with(Hook::try_withdraw).flatten()
+    }
+
+    fn refund(&self) -> bool {
+        self.with(Hook::refund).unwrap_or(false)
+    }
+}
+
 /// A budget's link to the fleet's bucket: keep it alive for as long as the
 /// budget is shared. Dropped, the budget acts alone.
 pub struct BudgetLink {
     hook: Arc<Hook>,
+    slot: Arc<Slot<Hook>>,
     prefix: String,
 }
 
@@ -98,9 +117,8 @@ impl BudgetLink {
 
 impl Drop for BudgetLink {
     fn drop(&mut self) {
-        self.hook.health.stopped.store(true, Release);
-        self.hook.health.down(&"link dropped");
-        self.hook.health.wake.notify_one();
+        self.slot.detach();
+        self.hook.health.stop();
     }
 }
 
@@ -112,6 +130,7 @@ pub(crate) fn share<K>(
 where
     K: Clock + Send + Sync + 'static,
 {
+    store.check()?;
     let settings = budget.settings();
     let version = keys::version(&format!("{settings:?}"));
     let prefix = keys::prefix(&store.namespace, name, "q", &version);
@@ -123,14 +142,17 @@ where
         lease,
         health: Arc::clone(&health),
     });
-    budget.set_shared(hook.clone()).map_err(|_| ShareError::AlreadyShared)?;
+    let address = &*budget as *const RetryBudget<K> as usize;
+    let slot = link::attach(&HOOKS, address, Arc::clone(&hook), |slot| budget.set_shared(slot).is_ok())
+        .ok_or(ShareError::AlreadyShared)?;
+    let keys = vec![format!("{prefix}s")];
     let ttl_ms = u64::try_from(settings.ttl.as_millis()).unwrap_or(60_000).clamp(1000, 60_000);
     let reserve =
         i64::try_from(settings.min_per_sec.saturating_mul(ttl_ms) / 1000).unwrap_or(i64::MAX / UNIT) * UNIT;
-    let mut conn = Conn::new(store.client.clone(), store.timeout, Arc::clone(&health));
+    let mut conn = Conn::new(store, Arc::clone(&health));
     let (worker_hook, worker_prefix) = (Arc::clone(&hook), prefix.clone());
     let (every, poll) = (store.flush_every, store.poll_every);
-    link::spawn(name, async move {
+    let started = link::spawn(name, async move {
         // The budget lives as long as the thread uses it.
         let _budget = budget;
         let hook = worker_hook;
@@ -138,7 +160,7 @@ where
         let slot_ms = ttl_ms / SLOTS;
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut last = Instant::now() - poll;
+        let mut last = link::ago(poll);
         let mut dry = false;
         while !health.stopped.load(Acquire) {
             tokio::select! {
@@ -164,7 +186,7 @@ where
             let args: [&dyn link::ToArg; 6] =
                 [&worker_prefix, &slot_ms, &SLOTS, &reserve, &put, &if ask { want } else { 0 }];
             last = Instant::now();
-            match conn.eval::<i64>(&SYNC_SCRIPT, &args).await {
+            match conn.eval::<i64>(&SYNC_SCRIPT, &keys, &args).await {
                 Some(taken) => {
                     let taken = taken.clamp(0, want);
                     dry = ask && taken == 0;
@@ -176,7 +198,11 @@ where
                 }
             }
         }
-    })
-    .map_err(ShareError::Thread)?;
-    Ok(BudgetLink { hook, prefix })
+    });
+    if let Err(error) = started {
+        slot.detach();
+        hook.health.stop();
+        return Err(ShareError::Thread(error));
+    }
+    Ok(BudgetLink { hook, slot, prefix })
 }

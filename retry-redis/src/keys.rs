@@ -5,8 +5,13 @@
 const LONGEST: usize = 100;
 
 /// `name` with every byte outside `[A-Za-z0-9_.-]` as `%XX` (so `{`, `}`, `:`,
-/// `*` and `%` itself never appear), or `#` and its SHA-1 when long.
+/// `*` and `%` itself never appear), or `#` and its SHA-1 when long. The empty
+/// name is `%` (which no other name escapes to): a hash tag is never empty, as
+/// Redis Cluster ignores an empty one.
 pub(crate) fn escape(name: &str) -> String {
+    if name.is_empty() {
+        return "%".to_owned();
+    }
     if name.len() > LONGEST {
         return format!("#{}", sha1_smol::Sha1::from(name).digest());
     }
@@ -54,6 +59,8 @@ mod tests {
         assert_eq!(escape("a}:{b*"), "a%7D%3A%7Bb%2A");
         assert_eq!(escape("100%"), "100%25");
         assert_eq!(escape("é"), "%C3%A9");
+        assert_eq!(escape(""), "%");
+        assert_eq!(escape("a\0b"), "a%00b");
         let long = "x".repeat(101);
         assert!(escape(&long).starts_with('#') && escape(&long).len() == 41);
         let prefix = prefix("ns:}", "p{x}", "b", "abc");

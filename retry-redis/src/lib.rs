@@ -39,8 +39,14 @@
 //! starts a background thread that talks to Redis; the breaker stays a local
 //! breaker that also hears from the fleet. The same goes for budgets. The
 //! breaker or budget must outlive the link: a `static` (or `LazyLock`), or an
-//! `Arc`. Drop the returned [`BreakerLink`] / [`BudgetLink`] to stop sharing
-//! (the breaker then acts alone).
+//! `Arc`. Drop the returned [`BreakerLink`] / [`BudgetLink`] to stop sharing:
+//! the hook detaches (quietly: no fallback is reported), the thread ends, the
+//! breaker acts alone, and it can be shared again later.
+//!
+//! Each link costs a thread (with a single-threaded runtime) and two
+//! connections (commands, and pub/sub for breakers): share the few breakers and
+//! budgets that guard a dependency the whole fleet calls, not one per request
+//! kind.
 //!
 //! # The breaker
 //! * **Closed**: a call makes no network call, and costs what it costs on a
@@ -59,10 +65,13 @@
 //! * **Open**: the open-until time lives in Redis (Redis's clock, so replicas'
 //!   clocks do not matter), and an opening is pushed over pub/sub; a replica
 //!   that misses the push (or whose user may not use channels) sees it on its
-//!   next flush or poll (every 250 ms at most). A push is only a hint: the
-//!   state is read back before anything changes. Every replica is open until
-//!   the same moment. Manual control (`force_open`, `force_closed`, `reset`)
-//!   stays local.
+//!   next flush or poll (every 250 ms at most). A push is only a hint to poll
+//!   now: its content is not read, and pushes that come faster than one per
+//!   10 ms are one poll, so a flood of forged pushes costs neither memory nor
+//!   more than a hundred polls a second. Every replica is open until the same
+//!   moment; the fleet's open duration doubles once per consecutive opening of
+//!   the fleet (as a breaker's does alone), up to its longest. Manual control
+//!   (`force_open`, `force_closed`, `reset`) stays local.
 //! * **Half-open**: a probe needs one of exactly `half_open_probes` leases
 //!   (`SET NX PX` in Lua, renewed while the probe runs, expiring if its replica
 //!   dies). A caller never waits for one: when this replica holds no free lease,
@@ -70,6 +79,18 @@
 //!   caller takes within its lifetime goes back to the fleet). Probe
 //!   successes are counted fleet-wide; when `half_open_probes` have succeeded the
 //!   fleet closes (pushed to every replica). A failed probe reopens the fleet.
+//!   A replica that finds the fleet half-open (it joined late, or was idle)
+//!   goes half-open too and takes leases like the others. A probe that has not
+//!   reported within the longest open duration plus two lease lifetimes is
+//!   taken as hung: its lease is no longer renewed and expires, so one stuck
+//!   call never holds the fleet half-open (its report, if it ever comes,
+//!   releases nothing). A lease key no replica could have written (no expiry,
+//!   one longer than a lease, a value that is no owner id) is discarded.
+//! * **Closing**: a replica closes on the fleet's close of the opening it
+//!   follows (the close is kept in Redis for three polls, naming that
+//!   opening), or on its own probes. No shared state (a key deleted, expired
+//!   or garbled) closes nothing: the breaker goes on by its own timer and
+//!   probes.
 //!
 //! # The budget
 //! One bucket for the fleet, in time slots with a TTL (Lua). A replica keeps a
@@ -78,22 +99,45 @@
 //! background thread tops the lease up from the bucket when it runs low. A retry
 //! takes a token from the lease, never waiting on a round trip; the fleet's
 //! retries stay within the ratio of its traffic, give or take the leases held.
+//! A burst of retries larger than the lease gets the lease's tokens, then one
+//! lease per round trip: size the lease ([`RedisStore::with_budget_lease`]) for
+//! the bursts expected, at the cost of a wider margin around the ratio. The
+//! budget also keeps its own bucket, for when Redis is away; a retry the fleet's
+//! bucket allowed is taken from it too (as a debt if need be), so a replica that
+//! falls back spends only what its own deposits have left.
 //!
 //! # Redis is never a new single point of failure
 //! Every Redis command runs on the background thread, with a short timeout
 //! (100 ms by default). A call never waits on Redis. When Redis is unreachable
 //! or slow, each breaker and budget falls back to its **local** behaviour (its
 //! own thresholds, timer, probes and bucket — not "closed"), says so once
-//! (a `tracing` warning and the `retry_redis_fallbacks_total` counter), and
-//! rejoins the shared state when Redis answers again (a `tracing` info event).
+//! (a `tracing` warning with the error, and the `retry_redis_fallbacks_total`
+//! counter), and rejoins the shared state when Redis answers again (a `tracing`
+//! info event).
+//!
+//! One exception keeps the fleet's probe limit when Redis is only slow (a
+//! stall, or a CPU-starved background thread whose commands time out): a probe
+//! lease that cannot be confirmed is no permission to probe as a breaker alone
+//! would. For two lease lifetimes after Redis stopped answering, a half-open
+//! replica admits only its fair share of the probes without a lease
+//! (`half_open_probes` divided by the replicas polling, rounded down: with more
+//! replicas than probes, none), so the fleet never admits more than
+//! `half_open_probes` at once. The price: when Redis really is down, a breaker
+//! that goes half-open within that time waits up to two lease lifetimes (4 s
+//! by default) longer before it probes alone.
 //!
 //! # Keys
 //! `<namespace>:{<name>}:<kind>:<version>:…`: the name is the hash tag (Redis
 //! Cluster keeps a breaker's keys in one slot); the version is a digest of the
-//! settings, so two breakers with different settings never share state. Names
-//! and namespaces are escaped (any byte outside `[A-Za-z0-9_.-]` becomes `%XX`;
-//! a name over 100 bytes becomes its SHA-1), so no name reaches outside its
-//! namespace. Every key has a TTL.
+//! settings (and of the probe lease's lifetime), so two breakers with different
+//! settings never share state. Names and namespaces are escaped (any byte
+//! outside `[A-Za-z0-9_.-]` becomes `%XX`; a name over 100 bytes becomes its
+//! SHA-1; the empty name is `%`, so a hash tag is never empty), so no name
+//! reaches outside its namespace. Every key has a TTL. Each script is called
+//! with the keys it touches that can be named beforehand (`KEYS`, all in the
+//! name's slot); a replica's counters and the budget's time slots are named
+//! inside the script, in the same slot. On a Redis Cluster
+//! ([`RedisStore::open_cluster`]) each script runs on the master of that slot.
 //!
 //! # Security
 //! The URL carries an ACL user and password (`redis://user:pass@host/`), and
@@ -168,6 +212,8 @@ impl<T> From<Arc<T>> for Held<T> {
 #[derive(Clone)]
 pub struct RedisStore {
     client: redis::Client,
+    /// A Redis Cluster's nodes (empty: one server).
+    cluster: Vec<redis::ConnectionInfo>,
     namespace: String,
     timeout: Duration,
     flush_every: Duration,
@@ -196,6 +242,8 @@ pub enum ShareError {
     AlreadyShared,
     /// The background thread could not be started.
     Thread(std::io::Error),
+    /// A timing of the store is out of range (each is at most an hour).
+    Settings(&'static str),
 }
 
 impl fmt::Display for ShareError {
@@ -204,6 +252,7 @@ impl fmt::Display for ShareError {
             ShareError::Url(error) => write!(f, "invalid Redis URL: {error}"),
             ShareError::AlreadyShared => f.write_str("already shared through another store"),
             ShareError::Thread(error) => write!(f, "cannot start the Redis thread: {error}"),
+            ShareError::Settings(what) => write!(f, "{what} is longer than an hour"),
         }
     }
 }
@@ -217,6 +266,24 @@ impl RedisStore {
         redis::Client::open(url).map(Self::new).map_err(ShareError::Url)
     }
 
+    /// A store on a Redis Cluster, reached through any of `urls` (its nodes,
+    /// as [`open`](Self::open) takes them). Scripts are routed by their keys
+    /// (all of a breaker's or budget's keys are in its name's slot), and
+    /// pushes are heard on the first node (a cluster forwards them to every
+    /// node).
+    pub fn open_cluster(urls: &[&str]) -> Result<Self, ShareError> {
+        let nodes = urls
+            .iter()
+            .map(|url| redis::IntoConnectionInfo::into_connection_info(*url))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(ShareError::Url)?;
+        let first = nodes.first().cloned().ok_or_else(|| {
+            ShareError::Url(redis::RedisError::from((redis::ErrorKind::InvalidClientConfig, "no node")))
+        })?;
+        let client = redis::Client::open(first).map_err(ShareError::Url)?;
+        Ok(RedisStore { cluster: nodes, ..Self::new(client) })
+    }
+
     /// A store on `client`'s server.
     ///
     /// # Default
@@ -226,6 +293,7 @@ impl RedisStore {
     pub fn new(client: redis::Client) -> Self {
         RedisStore {
             client,
+            cluster: Vec::new(),
             namespace: "retry".to_owned(),
             timeout: Duration::from_millis(100),
             flush_every: Duration::from_millis(50),
@@ -242,7 +310,9 @@ impl RedisStore {
     }
 
     /// How long a connection attempt or a command may take before Redis counts
-    /// as unreachable (and each link falls back to local behaviour). At least 1 ms.
+    /// as unreachable (and each link falls back to local behaviour). At least 1 ms;
+    /// over an hour, sharing fails with [`ShareError::Settings`] (as for the
+    /// other timings).
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout.max(Duration::from_millis(1));
         self
@@ -273,6 +343,23 @@ impl RedisStore {
     pub fn with_budget_lease(mut self, tokens: u32) -> Self {
         self.budget_lease = tokens.clamp(1, 10_000);
         self
+    }
+
+    /// Checks the timings before anything is installed: each at most an hour,
+    /// so no sum or product of them overflows.
+    fn check(&self) -> Result<(), ShareError> {
+        const HOUR: Duration = Duration::from_secs(3600);
+        for (what, value) in [
+            ("the timeout", self.timeout),
+            ("flush_every", self.flush_every),
+            ("poll_every", self.poll_every),
+            ("the lease ttl", self.lease_ttl),
+        ] {
+            if value > HOUR {
+                return Err(ShareError::Settings(what));
+            }
+        }
+        Ok(())
     }
 
     /// Shares `breaker`'s state under `name` (see the [crate docs](crate)).

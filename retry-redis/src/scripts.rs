@@ -40,18 +40,32 @@ local function int(x) return string.format('%d', x) end
 "#;
 
 /// The breaker's helpers: the fleet's phase, opening and closing.
-/// `P` is the key prefix; the open-until time is `P..'state'` = `o:<ms>`; each
+/// `P` is the key prefix. The state `P..'state'` is `o:<until ms>:<id>` while
+/// the fleet is open (then half-open once `until` has passed), or `c:<id>` for a
+/// short while after the fleet's probes closed the opening `id` (its opening
+/// time): a replica closes only on a close of the opening it follows, so a
+/// deleted or garbled state never closes anyone. A state whose expiry does not
+/// fit its value (none at all, or longer than it can be) is no state. Each
 /// replica's counters are the hash `P..'r:'..owner`, listed (with their expiry)
-/// in the sorted set `P..'rs'`.
+/// in the sorted set `P..'rs'`; every replica polling is listed in `P..'m'`.
 const BREAKER: &str = r#"
--- 0 closed, 1 open (and the ms left), 2 open interval over (half-open)
+-- 0 no shared state, 1 open (and the ms left), 2 open interval over
+-- (half-open), 3 closed by the fleet; and the opening's id.
 local function fleet(P, now, open_max)
-  local v = get(P .. 'state')
-  if not v then return 0, 0 end
-  local u = num(string.match(v, '^o:(%d+)$'))
-  if not u or u - now > open_max then redis.call('DEL', P .. 'state'); return 0, 0 end
-  if u > now then return 1, u - now end
-  return 2, 0
+  local k = P .. 'state'
+  local v = get(k)
+  if not v then return 0, 0, 0 end
+  local ttl = redis.call('PTTL', k)
+  local u, id = string.match(v, '^o:(%d+):(%d+)$')
+  u, id = num(u), num(id)
+  if u and id and ttl > 0 and u - now <= open_max and ttl <= u - now + open_max + 1000 then
+    if u > now then return 1, u - now, id end
+    return 2, 0, id
+  end
+  id = num(string.match(v, '^c:(%d+)$'))
+  if id and ttl > 0 and ttl <= open_max + 60000 then return 3, 0, id end
+  redis.call('DEL', k)
+  return 0, 0, 0
 end
 local function clear_probes(P, probes)
   for s = 1, probes do redis.call('DEL', P .. 'p:' .. s) end
@@ -62,10 +76,23 @@ local function replicas(P, now)
   if type(redis.pcall('ZREMRANGEBYSCORE', rs, '-inf', now)) ~= 'number' then redis.call('DEL', rs) end
   return redis.call('ZRANGE', rs, 0, 999)
 end
+-- Lists this replica as polling; the replicas polling now. An entry that
+-- expires later than any replica can set (three polls and a timeout of an
+-- hour each) is forged, and dropped.
+local function members(P, owner, now, ttl)
+  local m = P .. 'm'
+  if type(redis.pcall('ZREMRANGEBYSCORE', m, '-inf', now)) ~= 'number' then redis.call('DEL', m) end
+  redis.call('ZREMRANGEBYSCORE', m, '(' .. int(now + 14400000), '+inf')
+  redis.call('ZADD', m, now + ttl, owner)
+  redis.call('PEXPIRE', m, ttl)
+  return redis.call('ZCARD', m)
+end
 local function clear_counts(P, now)
   for _, m in ipairs(replicas(P, now)) do redis.call('DEL', P .. 'r:' .. m) end
   redis.call('DEL', P .. 'rs')
 end
+-- Opens the fleet for `open_for` doubled once per opening since it last
+-- closed, up to `open_max`.
 local function open(P, now, open_for, open_max, probes)
   local t = incrby(P .. 'trips', 1)
   local d = open_for
@@ -74,16 +101,17 @@ local function open(P, now, open_for, open_max, probes)
   if d > open_max then d = open_max end
   local keep = d + open_max
   redis.call('PEXPIRE', P .. 'trips', keep)
-  redis.call('SET', P .. 'state', 'o:' .. int(now + d), 'PX', keep)
+  redis.call('SET', P .. 'state', 'o:' .. int(now + d) .. ':' .. int(now), 'PX', keep)
   redis.call('DEL', P .. 'ok')
   clear_probes(P, probes)
   clear_counts(P, now)
   -- A push may be refused (an ACL user without channels): polling still works.
   redis.pcall('PUBLISH', P .. 'ch', 'o:' .. int(d))
-  return d
+  return d, now
 end
-local function close(P, probes)
-  redis.call('DEL', P .. 'state', P .. 'ok', P .. 'trips')
+local function close(P, probes, id, keep)
+  redis.call('DEL', P .. 'ok', P .. 'trips')
+  redis.call('SET', P .. 'state', 'c:' .. int(id), 'PX', keep)
   clear_probes(P, probes)
   redis.pcall('PUBLISH', P .. 'ch', 'c')
 end
@@ -91,7 +119,8 @@ end
 
 /// Stores this replica's counters (its breaker's window and failure streak, as
 /// they are now) and judges the fleet's: the sums over the live replicas. With
-/// nothing to store, reads the fleet's phase (a poll). Returns `{phase, ms left}`.
+/// nothing to store, reads the fleet's phase (a poll). Returns `{phase, ms left,
+/// opening id, replicas polling}`.
 ///
 /// ARGV: prefix, owner, calls, failures, slow, streak, ttl ms, minimum calls,
 /// failure rate (ppm), slow rate (ppm), consecutive threshold, open for, open
@@ -105,10 +134,11 @@ local open_for, open_max, probes = count(ARGV[12]), count(ARGV[13]), count(ARGV[
 local now = now_ms()
 local me, rs = P .. 'r:' .. owner, P .. 'rs'
 redis.call('DEL', me)
-local phase, left = fleet(P, now, open_max)
-if phase ~= 0 or (calls == 0 and streak == 0) then
+local n = members(P, owner, now, ttl)
+local phase, left, id = fleet(P, now, open_max)
+if phase == 1 or (calls == 0 and streak == 0) then
   redis.pcall('ZREM', rs, owner)
-  return {phase, left}
+  return {phase, left, id, n}
 end
 redis.call('HSET', me, 'c', calls, 'f', fails, 's', slow, 't', streak)
 redis.call('PEXPIRE', me, ttl)
@@ -126,37 +156,42 @@ for _, m in ipairs(live) do
 end
 if (consecutive > 0 and t >= consecutive)
   or (c >= min_calls and ((rate > 0 and f * 1000000 >= rate * c) or (srate > 0 and s * 1000000 >= srate * c))) then
-  return {1, open(P, now, open_for, open_max, probes)}
+  local d, opened = open(P, now, open_for, open_max, probes)
+  return {1, d, opened, n}
 end
-return {0, 0}
+return {phase, left, id, n}
 "#;
 
 /// A replica's breaker opened on its own evidence: the fleet opens (unless it
-/// is open already). Returns `{1, ms left}`.
+/// is open already). Returns `{1, ms left, opening id}`.
 ///
 /// ARGV: prefix, open for, open max, probes.
 const OPEN: &str = r#"
 local P = ARGV[1]
 local open_for, open_max, probes = count(ARGV[2]), count(ARGV[3]), count(ARGV[4])
 local now = now_ms()
-local phase, left = fleet(P, now, open_max)
-if phase == 1 then return {1, left} end
-return {1, open(P, now, open_for, open_max, probes)}
+local phase, left, id = fleet(P, now, open_max)
+if phase == 1 then return {1, left, id} end
+local d, opened = open(P, now, open_for, open_max, probes)
+return {1, d, opened}
 "#;
 
 /// A replica's breaker closed on its own probes: so does the fleet.
 ///
-/// ARGV: prefix, probes, open max.
+/// ARGV: prefix, probes, open max, closed-state ttl.
 const CLOSE: &str = r#"
 local P = ARGV[1]
-local probes, open_max = count(ARGV[2]), count(ARGV[3])
-local phase = fleet(P, now_ms(), open_max)
-if phase ~= 0 then close(P, probes) end
+local probes, open_max, keep = count(ARGV[2]), count(ARGV[3]), count(ARGV[4])
+local phase, _, id = fleet(P, now_ms(), open_max)
+if phase == 1 or phase == 2 then close(P, probes, id, keep) end
 return 0
 "#;
 
 /// Takes one of the fleet's probe leases. Returns `{slot, 0}`, `{0, 0}` when
-/// all are taken, or `{-1, ms left}` when the fleet is still open.
+/// all are taken, or `{-1, ms left}` when the fleet is still open. A lease key
+/// that no replica can have written (no expiry, one longer than a lease, a
+/// value that is no owner id, another type) is discarded: it would hold the
+/// slot far longer than a lease.
 ///
 /// ARGV: prefix, probes, owner, lease ms, open max.
 const ACQUIRE: &str = r#"
@@ -167,8 +202,9 @@ if phase == 1 then return {-1, left} end
 for i = 1, probes do
   local k = P .. 'p:' .. i
   if redis.call('SET', k, owner, 'NX', 'PX', lease_ms) then return {i, 0} end
-  -- A key without an expiry is no lease of ours: it would block the slot for ever.
-  if redis.call('PTTL', k) == -1 then
+  local v = get(k)
+  local ttl = redis.call('PTTL', k)
+  if not v or not string.match(v, '^r:%x+$') or ttl == -1 or ttl > lease_ms then
     redis.call('DEL', k)
     if redis.call('SET', k, owner, 'NX', 'PX', lease_ms) then return {i, 0} end
   end
@@ -179,19 +215,19 @@ return {0, 0}
 /// Gives a probe lease back, counting the probe's success; when
 /// `half_open_probes` have succeeded, the fleet closes. Returns 1 if it closed.
 ///
-/// ARGV: prefix, slot, owner, succeeded, probes, lease ms, open max.
+/// ARGV: prefix, slot, owner, succeeded, probes, lease ms, open max, closed-state ttl.
 const RELEASE: &str = r#"
 local P, owner = ARGV[1], ARGV[3]
 local slot, ok, probes = count(ARGV[2]), count(ARGV[4]), count(ARGV[5])
-local lease_ms, open_max = count(ARGV[6]), count(ARGV[7])
+local lease_ms, open_max, keep = count(ARGV[6]), count(ARGV[7]), count(ARGV[8])
 local k = P .. 'p:' .. slot
 if get(k) == owner then redis.call('DEL', k) end
 if ok ~= 1 then return 0 end
-local phase = fleet(P, now_ms(), open_max)
+local phase, _, id = fleet(P, now_ms(), open_max)
 if phase ~= 2 then return 0 end
 local n = incrby(P .. 'ok', 1)
 redis.call('PEXPIRE', P .. 'ok', lease_ms * 4)
-if n >= probes then close(P, probes); return 1 end
+if n >= probes then close(P, probes, id, keep); return 1 end
 return 0
 "#;
 
