@@ -36,8 +36,8 @@ impl<T: Clone> CloneArg for T {
 /// The policy of a `#[retry]` fn, named, with its stop and wait (as
 /// [`stop_policy`] and [`wait_policy`] checked them, or [`default_stop`] and
 /// [`default_wait`]); its other keys are set on the result. One call, not a chain
-/// of setters: rustc checks each setter with the whole policy's type (0.8 M of its
-/// instructions per setter and fn).
+/// of setters: rustc checks each setter with the whole policy's type, which for
+/// many fns is a large share of their check.
 #[inline(always)]
 pub fn policy<T, E, S, W>(name: &'static str, stop: S, wait: W) -> Retrying<T, E, S, W> {
     Retrying::from_parts(Some(name), stop, wait, Conditions::new())

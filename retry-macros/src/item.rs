@@ -421,7 +421,7 @@ pub(crate) fn unclonable_param(sig: &Signature, ty: &Type) -> bool {
     !copies(&param.bounds) && !in_where
 }
 
-/// Works out the per-attempt handling of each argument (SPEC §2.4): references as
+/// Works out the per-attempt handling of each argument: references as
 /// they are, `&mut` and `Pin<&mut T>` reborrowed, by-value arguments cloned
 /// (each name of a pattern on its own), `impl Trait` values, boxed closures and
 /// unbounded type parameters (not `Clone`) lent. The body's tokens are never

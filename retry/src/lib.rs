@@ -50,7 +50,7 @@
 //! | `before`, `after`, `before_sleep`, `on_success`, `on_giveup` | `FnMut(&Attempt<T, E>)` hooks, in tenacity's order ([`hook`]) |
 //! | `fallback` | `FnOnce(R) -> R`, called with the final outcome when the call gives up |
 //! | `sleep` | a sleeper ([`sleep`]): `FnMut(Duration)` sync, `Fn(Duration) -> impl Future` async |
-//! | `clock` | a [`clock::Clock`] for elapsed time (e.g. [`testing::ManualClock`]); an addition to the SPEC's keys, for deterministic tests |
+//! | `clock` | a [`clock::Clock`] for elapsed time (e.g. [`testing::ManualClock`]), for deterministic tests |
 //! | `name` | a string literal; default the fn's path (a method's includes its type: see below) |
 //! | `crate` | the path of this crate, for crates that re-export it |
 //!
