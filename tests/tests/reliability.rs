@@ -3,7 +3,6 @@
 //! outcomes reported late, the op closure itself inside an attempt, rejections.
 #![deny(warnings, clippy::all)]
 
-use std::io::Write;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -263,32 +262,7 @@ async fn the_tower_layer_does_not_clone_a_request_an_open_breaker_rejects() {
     assert_eq!(CLONES.load(Ordering::SeqCst), 0);
 }
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn capture(level: tracing::Level, f: impl FnOnce()) -> Vec<String> {
-    let out = Captured::default();
-    let writer = out.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_ansi(false)
-        .without_time()
-        .with_writer(move || writer.clone())
-        .finish();
-    tracing::subscriber::with_default(subscriber, f);
-    let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
-    text.lines().map(str::to_string).collect()
-}
+use retry_tests::capture;
 
 static PAYMENTS: CircuitBreaker = CircuitBreaker::new().with_consecutive_failures(1);
 

@@ -4,38 +4,10 @@
 #![deny(warnings, clippy::all)]
 
 use std::fmt;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 
 use retry::retry;
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Runs `f` with a subscriber at `level` and returns what it printed, one line per event.
-fn capture(level: tracing::Level, f: impl FnOnce()) -> Vec<String> {
-    let out = Captured::default();
-    let writer = out.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_ansi(false)
-        .without_time()
-        .with_writer(move || writer.clone())
-        .finish();
-    tracing::subscriber::with_default(subscriber, f);
-    let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
-    text.lines().map(str::to_string).collect()
-}
+use retry_tests::capture;
 
 #[derive(Debug)]
 struct Flaky;
