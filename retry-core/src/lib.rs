@@ -58,7 +58,7 @@ pub use budget::RetryBudget;
 pub use duration::IntoDuration;
 pub use error::InvalidPolicy;
 pub use hedge::{Hedging, Latencies};
-pub use retrying::{CallStats, Fallback, NoFallback, Retrying};
+pub use retrying::{Call, CallStats, Fallback, Next, NoFallback, Retrying};
 pub use stats::{WithStats, with_stats, with_stats_async};
 pub use switch::{disable, enable, is_enabled};
 pub use timeout::TimedOut;

@@ -4,12 +4,11 @@
 use core::convert::Infallible;
 use core::time::Duration;
 
-pub use core::ops::ControlFlow;
-
 pub use crate::attempt::InAttempt;
 use crate::condition::{Conditions, Filter, Matcher, Nothing};
-use crate::retrying::{DEFAULT_STOP, DEFAULT_WAIT, Retrying};
-pub use crate::retrying::{Driver, Next};
+use crate::guard::{Guard, SyncGuards};
+pub use crate::retrying::Next;
+use crate::retrying::{Call, DEFAULT_STOP, DEFAULT_WAIT, Retrying};
 use crate::sleep::{AsyncSleeper, Sleeper};
 use crate::stop::{Attempts, Stop};
 use crate::transient::Transient;
@@ -799,3 +798,28 @@ macro_rules! __retry_events {
 }
 
 pub use crate::{__retry_events as events_of, __retry_fn_path as fn_path};
+
+/// Starts the call of an `async fn` under `#[retry]`. (Only this step asks for
+/// an async sleeper, so a wrong one is reported once.)
+#[inline(always)]
+pub fn start_async<T, E, S, W, C, H, F, Sl, K, G>(
+    policy: Retrying<T, E, S, W, C, H, F, Sl, K, G>,
+) -> Call<T, E, S, W, C, H, F, Sl, K, G>
+where
+    Sl: AsyncSleeper,
+    G: Guard<T, E>,
+{
+    policy.start()
+}
+
+/// Starts the call of a sync fn under `#[retry]` (see [`start_async`]).
+#[inline(always)]
+pub fn start_sync<T, E, S, W, C, H, F, Sl, K, G>(
+    policy: Retrying<T, E, S, W, C, H, F, Sl, K, G>,
+) -> Call<T, E, S, W, C, H, F, Sl, K, G>
+where
+    Sl: Sleeper,
+    G: Guard<T, E> + SyncGuards,
+{
+    policy.start()
+}

@@ -76,9 +76,6 @@ struct Policy {
     /// `Some` when attempts are cut (`timeout`, or `deadline` on an async fn
     /// returning `Result`): the `limit` call's two arguments.
     limits: Option<(TokenStream, TokenStream, proc_macro2::Span)>,
-    /// Whether the attribute has `fallback` (else the call's result is its last
-    /// outcome, and the async loop needs no `finish` step).
-    fallback: bool,
 }
 
 /// The `Retrying` builder chain for the arguments.
@@ -354,7 +351,6 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs) -> Policy {
         };
         setter("sleep", checked, span);
     }
-    let has_fallback = args.fallback.is_some();
     if let Some(fallback) = args.fallback {
         let span = fallback.span();
         let mut tokens = value(fallback, &mut scope);
@@ -403,7 +399,7 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs) -> Policy {
         #clash_check
         #chain
     }};
-    Policy { krate, prelude, tokens, limits, fallback: has_fallback }
+    Policy { krate, prelude, tokens, limits }
 }
 
 /// What a closure value is, for how [`policy`] checks it (`Typed`).
@@ -495,23 +491,11 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &HashSet<String>) -> Token
         (false, _) => quote_spanned!(h=> #private::into_value(#result)),
     };
     // What follows an attempt: the call's result, or the delay before the next.
-    // Without `fallback` the call's result is its last outcome, which `next`
-    // hands out; with it, `finish` applies it.
-    let decide = if policy.fallback {
-        let finish = output_of(quote_spanned!(h=> #retry.finish(__retry_last, __retry_failed)));
-        quote_spanned! {h=>
-            match #retry.end(__retry_outcome) {
-                #private::Next::Done { outcome: __retry_last, failed: __retry_failed } => break #finish,
-                #private::Next::Sleep(__retry_delay) => __retry_delay,
-            }
-        }
-    } else {
-        let result = output_of(quote_spanned!(h=> __retry_result));
-        quote_spanned! {h=>
-            match #retry.next(__retry_outcome) {
-                #private::ControlFlow::Break(__retry_result) => break #result,
-                #private::ControlFlow::Continue(__retry_delay) => __retry_delay,
-            }
+    let result = output_of(quote_spanned!(h=> __retry_result));
+    let decide = quote_spanned! {h=>
+        match #retry.next(__retry_outcome) {
+            #private::Next::Done(__retry_result) => break #result,
+            #private::Next::Retry(__retry_delay) => __retry_delay,
         }
     };
     let inner = match mode {
@@ -546,7 +530,7 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &HashSet<String>) -> Token
             quote_spanned! {h=>
                 #prelude
                 #[allow(clippy::unneeded_struct_pattern)]
-                let mut #retry = #private::Driver::new_sync(#policy_tokens);
+                let mut #retry = #private::start_sync(#policy_tokens);
                 #find_kind
                 #keep_original
                 loop {
@@ -572,19 +556,8 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &HashSet<String>) -> Token
                 }
                 None => block,
             };
-            let attempt = if is_result { quote!(attempt) } else { quote!(attempt_value) };
-            // A policy that reads no argument can wait for the first attempt to end
-            // (`Driver::deferred`): a call that succeeds at once then neither builds
-            // nor stores it. One that reads them is built first, as its closure would
-            // hold their borrows across the attempts; so is one whose values hold `?`
-            // or `.await` (they would mean something else in a closure), and one with
-            // a prelude (limits, breaker, budget), which acts before any attempt.
-            let closure_fits = !item::reads_arguments(&sig, mentioned) && !item::has_control_flow(mentioned);
-            let driver = if prelude.is_empty() && closure_fits {
-                quote_spanned!(h=> #private::Driver::deferred(|| #policy_tokens))
-            } else {
-                quote_spanned!(h=> #private::Driver::new(#policy_tokens))
-            };
+            let attempt = if is_result { quote!(attempt_in_fn) } else { quote!(attempt_value) };
+            let driver = quote_spanned!(h=> #private::start_async(#policy_tokens));
             quote_spanned! {h=>
                 #prelude
                 #[allow(clippy::unneeded_struct_pattern)]

@@ -777,27 +777,6 @@ pub(crate) fn identifiers(tokens: TokenStream, into: &mut HashSet<String>) {
     }
 }
 
-/// Whether the attribute's values (their identifiers, `mentioned`) may read one
-/// of the fn's arguments or `self`.
-pub(crate) fn reads_arguments(sig: &Signature, mentioned: &HashSet<String>) -> bool {
-    mentioned.contains("self")
-        || sig.inputs.iter().any(|arg| match arg {
-            FnArg::Receiver(_) => false,
-            FnArg::Typed(typed) => {
-                let mut bound = HashSet::new();
-                identifiers(typed.pat.to_token_stream(), &mut bound);
-                bound.iter().any(|name| mentioned.contains(name))
-            }
-        })
-}
-
-/// Whether the attribute's tokens (their identifiers and `?`s, `mentioned`) hold
-/// something that means another thing inside a closure than in the fn's body:
-/// `?`, `.await`, `return`, `break`, `continue`, `yield`.
-pub(crate) fn has_control_flow(mentioned: &HashSet<String>) -> bool {
-    ["?", "await", "return", "break", "continue", "yield"].iter().any(|word| mentioned.contains(*word))
-}
-
 /// Tokens as a user would write them, for messages (`Result<u32, E>`, not `Result < u32 , E >`).
 pub(crate) fn show(tokens: &impl ToTokens) -> String {
     let text = tokens.to_token_stream().to_string();

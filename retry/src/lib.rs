@@ -188,16 +188,12 @@
 //! (`Result<T, MyError>`); through an alias or a type parameter, write the full
 //! path (`MyError::Timeout`).
 //!
-//! **When values are evaluated.** On every call, at most once, inside the fn, so
-//! they can read the arguments and `self`, names bound by a pattern argument
-//! (`(max, label): (u32, String)`) included, but for a pattern over a `&mut`
-//! (`(a, b): &mut (u32, u32)`, renamed in the signature: bind it to a name instead). On an `async fn`, a policy that reads
-//! neither (and holds no `.await` or `?`) is built when first needed: before the
-//! first attempt if something acts then (a hook, a breaker, a budget, a time limit,
-//! a time-based stop, the `metrics` feature's timings), otherwise when the first
-//! attempt ends, and not at all when it succeeds: a call that succeeds at once
-//! neither builds nor stores a constant policy. Any other policy, and every policy
-//! of a sync fn, is built before the first attempt.
+//! **When values are evaluated.** On every call, once, inside the fn, before the
+//! first attempt, so they can read the arguments and `self`, names bound by a
+//! pattern argument (`(max, label): (u32, String)`) included, but for a pattern
+//! over a `&mut` (`(a, b): &mut (u32, u32)`, renamed in the signature: bind it to
+//! a name instead). A constant policy costs a few constants: nothing is stored
+//! or read that the call does not use.
 //!
 //! **Mistakes are compile errors** on the offending tokens, all at once: an unknown
 //! key (with "did you mean", or what a key of another library is here:

@@ -9,12 +9,13 @@ use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::{Method, Request, Response};
 use reqwest_middleware::{Middleware, Next};
 
+use crate::attempt::InAttempt;
 use crate::breaker::CircuitOpen;
 use crate::clock::Clock;
-use crate::condition::Conditions;
+use crate::condition::{Classify, Conditions};
 use crate::guard::Guard;
 use crate::hook::HookSet;
-use crate::retrying::{Driver, Fallback, Next as Step, Retrying};
+use crate::retrying::{Call, Fallback, Next as Step, Retrying};
 use crate::sleep::AsyncSleeper;
 use crate::stop::Stop;
 use crate::timeout::TimedOut;
@@ -222,8 +223,7 @@ fn idempotent(method: &Method) -> bool {
 
 /// An attempt's future, boxed: one allocation per attempt (a request makes many),
 /// so that the handler's future is `Send` whatever the policy's guards are.
-type Sending<'a> =
-    core::pin::Pin<Box<dyn core::future::Future<Output = Result<Response, Failed>> + Send + 'a>>;
+type Sending<'a> = Boxed<'a, Response, Failed>;
 
 #[async_trait::async_trait]
 impl<P, S, W, H, F, Sl, K, G> Middleware for RetryMiddleware<P>
@@ -259,31 +259,35 @@ where
         let Some(template) = request.try_clone() else {
             // A body that cannot be sent twice: one attempt, through the same
             // hooks and guards; a failure a retry would have followed says why.
-            let mut driver = Driver::new(policy.stop(crate::stop::attempts(1)));
+            let mut call = policy.stop(crate::stop::attempts(1)).start();
             let attempt: Sending<'_> = Box::pin(send(request, extensions, next, header));
-            let outcome = driver.attempt_boxed(attempt).await;
-            return match driver.end(outcome) {
-                Step::Done { outcome: Err(Failed::Transport(error)), failed } if retried(&error) => {
-                    let error = reqwest_middleware::Error::middleware(NotReplayable(error));
-                    respond(driver.finish(Err(Failed::Transport(error)), failed))
+            let outcome = match call.attempt_boxed(attempt).await {
+                Err(Failed::Transport(error)) if retried(&error) => {
+                    Err(Failed::Transport(reqwest_middleware::Error::middleware(NotReplayable(error))))
                 }
-                Step::Done { outcome, failed } => respond(driver.finish(outcome, failed)),
-                Step::Sleep(_) => unreachable!("one attempt at most"),
+                outcome => outcome,
+            };
+            return match call.next(outcome) {
+                Step::Done(result) => respond(result),
+                Step::Retry(_) => unreachable!("one attempt at most"),
             };
         };
         let mut first = Some(request);
-        let mut driver = Driver::new(policy);
+        let mut call = policy.start();
         loop {
             let request = first.take().unwrap_or_else(|| template.try_clone().expect("a clone clones again"));
             let attempt: Sending<'_> = Box::pin(send(request, &mut *extensions, next.clone(), header));
-            let outcome = driver.attempt_boxed(attempt).await;
-            match driver.end(outcome) {
-                Step::Done { outcome, failed } => return respond(driver.finish(outcome, failed)),
-                Step::Sleep(delay) => driver.sleep(delay).await,
+            let outcome = call.attempt_boxed(attempt).await;
+            match call.next(outcome) {
+                Step::Done(result) => return respond(result),
+                Step::Retry(delay) => call.sleep(delay).await,
             }
         }
     }
 }
+
+/// An attempt's future, boxed: its type says it is `Send`.
+type Boxed<'a, T, E> = core::pin::Pin<Box<dyn core::future::Future<Output = Result<T, E>> + Send + 'a>>;
 
 /// Whether a transport error is one the middleware retries.
 fn retried(error: &reqwest_middleware::Error) -> bool {
@@ -319,5 +323,34 @@ async fn send(
         Ok(response) if is_retried_status(response.status().as_u16()) => Err(Failed::Status(response)),
         Ok(response) => Ok(response),
         Err(error) => Err(Failed::Transport(error)),
+    }
+}
+
+impl<T, E, S, W, C, H, F, Sl, K, G> Call<T, E, S, W, C, H, F, Sl, K, G>
+where
+    S: Stop,
+    W: Wait,
+    C: Classify<T, E>,
+    H: HookSet<T, E>,
+    F: Fallback<T, E>,
+    K: Clock,
+    G: Guard<T, E>,
+{
+    /// [`Call::attempt`] for a boxed attempt, whose type says it is
+    /// `Send` (for callers that must prove it, whatever the guards are): a
+    /// rejected attempt is dropped unpolled and replaced by the rejection.
+    pub(crate) fn attempt_boxed<'a>(
+        &mut self,
+        attempt: Boxed<'a, T, E>,
+    ) -> InAttempt<Boxed<'a, T, E>>
+    where
+        T: Send + 'a,
+        E: Send + 'a,
+    {
+        let rejection = if self.begin(true) { None } else { self.rejection() };
+        match rejection {
+            Some(rejection) => InAttempt::new(self.number(), Box::pin(async move { Err(rejection) })),
+            None => InAttempt::new(self.number(), attempt),
+        }
     }
 }

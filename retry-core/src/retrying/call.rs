@@ -1,0 +1,630 @@
+//! [`Call`]: one retried call, an attempt at a time. Every front end drives it:
+//! [`Retrying::call`], [`Retrying::call_async`], the `#[retry]` expansion, the
+//! tower layer and the reqwest middleware, and users' own loops.
+
+use core::fmt;
+use core::future::Future;
+use core::marker::PhantomData;
+use core::time::Duration;
+use std::time::Instant;
+
+use super::{Fallback, Retrying};
+use crate::attempt::{Attempt, Current, InAttempt};
+use crate::clock::Clock;
+use crate::condition::Classify;
+use crate::guard::{Guard, SyncGuards, attempt_limit};
+use crate::hook::HookSet;
+use crate::sleep::{self, AsyncSleeper, MaybeSleep, Sleeper};
+use crate::stop::{Stop, StopState};
+use crate::testing;
+use crate::timeout::{FromTimedOut, Limited, ViaFrom};
+use crate::wait::Wait;
+
+/// What comes after an attempt: [`Call::next`]'s answer.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Next<T, E> {
+    /// Sleep this long (e.g. with [`Call::sleep`]), then make the next attempt.
+    Retry(Duration),
+    /// The call is over: its result (the last outcome, or the fallback's).
+    Done(Result<T, E>),
+}
+
+/// Statistics of a call: how many attempts, how long, how long asleep.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CallStats {
+    attempts: u32,
+    elapsed: Duration,
+    idle: Duration,
+}
+
+impl CallStats {
+    pub(crate) const fn new(attempts: u32, elapsed: Duration, idle: Duration) -> Self {
+        CallStats { attempts, elapsed, idle }
+    }
+
+    /// Whether the call was retried (made more than one attempt).
+    pub const fn retried(&self) -> bool {
+        self.attempts > 1
+    }
+
+    /// How many attempts were made.
+    pub const fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// Time from the start of the first attempt to the end of the last.
+    pub const fn elapsed(&self) -> Duration {
+        self.elapsed
+    }
+
+    /// Total time spent sleeping between attempts.
+    pub const fn idle(&self) -> Duration {
+        self.idle
+    }
+}
+
+/// One retried call, driven an attempt at a time: the loop form of
+/// [`Retrying::call`] and [`Retrying::call_async`], with the same hooks, guards,
+/// events and statistics. Made by [`Retrying::start`].
+///
+/// Pick it when the operation cannot be a closure: it borrows `&mut` state across
+/// awaits, or an async closure's future would not be `Send` (rustc cannot yet say
+/// that an `async` closure's future is `Send` under `tokio::spawn`). The loop is
+/// yours, so the attempt is plain code in it:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// use retry::{Next, Retrying, dsl::*};
+///
+/// struct Conn { sent: u32 }
+/// impl Conn {
+///     async fn send(&mut self) -> Result<u32, &'static str> {
+///         self.sent += 1;
+///         if self.sent < 3 { Err("reset") } else { Ok(self.sent) }
+///     }
+/// }
+///
+/// let mut conn = Conn { sent: 0 };
+/// let mut call = Retrying::new().stop(attempts(5)).wait(expo(0.01)).start();
+/// let out = loop {
+///     let outcome = call.attempt(conn.send()).await;
+///     match call.next(outcome) {
+///         Next::Retry(delay) => call.sleep(delay).await,
+///         Next::Done(out) => break out,
+///     }
+/// };
+/// assert_eq!(out, Ok(3));
+/// assert_eq!(call.stats().attempts(), 3);
+/// # }
+/// ```
+///
+/// Each attempt goes through [`attempt`](Self::attempt) (async) or
+/// [`attempt_sync`](Self::attempt_sync), and each outcome through
+/// [`next`](Self::next). An attempt the circuit breaker rejects is not made: its
+/// future is dropped unpolled (the closure is not called) and the attempt yields
+/// the breaker's error. After [`Next::Done`] the call is over; attempting again
+/// starts nothing new (the stop policy already said no).
+#[must_use = "a Call does nothing until its attempts are made"]
+pub struct Call<T, E, S, W, C, H, F, Sl, K, G: Guard<T, E>> {
+    // The policy's parts, side by side with the call's counters (not nested in
+    // a `Retrying`): the small fields share one word's padding.
+    stop: S,
+    wait: W,
+    conditions: C,
+    hooks: H,
+    /// Taken once, when the call gives up.
+    fallback: Option<F>,
+    sleeper: Sl,
+    clock: K,
+    guards: G,
+    name: Option<&'static str>,
+    /// The number of the last attempt begun.
+    attempt: u32,
+    /// When the attempt in flight started, in µs since the first (saturating):
+    /// for the attempt-duration metric only.
+    attempt_started_us: u32,
+    /// Whether [`stats`](Self::stats) reports elapsed time, so the clock is read
+    /// whatever the policy needs.
+    timed_for_stats: bool,
+    /// Whether the attempts are async: the clock is then read with
+    /// [`Clock::now_async`] (tokio's paused clock, in tests).
+    in_async: bool,
+    /// When the first attempt started, if anything reads elapsed time.
+    start: Option<Instant>,
+    /// Total sleep in nanoseconds (saturating).
+    idle_nanos: u64,
+    /// The attempt in flight's breaker permit (zero-sized without a breaker).
+    slot: G::Slot,
+    outcome: PhantomData<fn() -> Result<T, E>>,
+}
+
+impl<T, E, S, W, C, H, F, Sl, K, G: Guard<T, E>> fmt::Debug for Call<T, E, S, W, C, H, F, Sl, K, G> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Call")
+            .field("name", &self.label())
+            .field("attempt", &self.attempt)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The decision about one attempt, before the fallback.
+pub(crate) enum Step<T, E> {
+    /// The call is over: a success, or a failure that gives up.
+    Done {
+        outcome: Result<T, E>,
+        failed: bool,
+    },
+    Sleep(Duration),
+}
+
+impl<T, E, S, W, C, H, F, Sl, K, G> Retrying<T, E, S, W, C, H, F, Sl, K, G>
+where
+    G: Guard<T, E>,
+{
+    /// Starts a call driven by your own loop: see [`Call`].
+    pub fn start(self) -> Call<T, E, S, W, C, H, F, Sl, K, G> {
+        let Retrying { stop, wait, conditions, hooks, fallback, sleeper, clock, guards, name, outcome } =
+            self;
+        Call {
+            stop,
+            wait,
+            conditions,
+            hooks,
+            fallback: Some(fallback),
+            sleeper,
+            clock,
+            guards,
+            name,
+            outcome,
+            attempt: 0,
+            attempt_started_us: 0,
+            timed_for_stats: false,
+            in_async: false,
+            start: None,
+            idle_nanos: 0,
+            slot: G::idle(),
+        }
+    }
+}
+
+impl<T, E, S, W, C, H, F, Sl, K, G> Call<T, E, S, W, C, H, F, Sl, K, G>
+where
+    S: Stop,
+    W: Wait,
+    C: Classify<T, E>,
+    H: HookSet<T, E>,
+    F: Fallback<T, E>,
+    K: Clock,
+    G: Guard<T, E>,
+{
+    /// Reads the clock from the first attempt on, so [`stats`](Self::stats)
+    /// reports elapsed time whatever the policy reads.
+    pub(crate) fn timed_for_stats(mut self) -> Self {
+        self.timed_for_stats = true;
+        self
+    }
+
+    /// The statistics so far: attempts made, time asleep, and time since the
+    /// first attempt started (ask right after [`Next::Done`] for the call's
+    /// own). Elapsed time is measured when the policy reads the clock (a
+    /// time-based stop, a hook, a deadline, metrics) or the call was started by
+    /// a `*_with_stats` method; otherwise it is zero.
+    pub fn stats(&self) -> CallStats {
+        CallStats::new(self.attempt, self.elapsed(), self.idle())
+    }
+
+    #[inline(always)]
+    fn idle(&self) -> Duration {
+        Duration::from_nanos(self.idle_nanos)
+    }
+
+    /// Whether anything reads elapsed time: a time-based stop, a hook, a
+    /// deadline, metrics, or statistics. (Every part but the last is known from
+    /// the policy's types, so a policy that reads no clock folds it away.)
+    #[inline(always)]
+    fn timed(&self) -> bool {
+        self.stop.needs_clock()
+            || self.hooks.any()
+            || self.guards.deadline().is_some()
+            || self.guards.observes_time()
+            || self.timed_for_stats
+    }
+
+    #[inline(always)]
+    fn now(&self) -> Instant {
+        if self.in_async { self.clock.now_async() } else { self.clock.now() }
+    }
+
+    #[inline(always)]
+    pub(crate) fn elapsed(&self) -> Duration {
+        if !self.timed() {
+            return Duration::ZERO;
+        }
+        match self.start {
+            Some(start) => self.now().saturating_duration_since(start),
+            None => Duration::ZERO,
+        }
+    }
+
+    #[inline(always)]
+    fn snapshot<'a>(&self, elapsed: Duration, outcome: Option<&'a Result<T, E>>) -> Attempt<'a, T, E> {
+        Attempt {
+            number: self.attempt,
+            elapsed,
+            idle_for: self.idle(),
+            next_sleep: None,
+            outcome,
+            name: self.label(),
+        }
+    }
+
+    /// Counts the attempt, starts the clock if needed, runs `before`, takes the
+    /// breaker's permit; returns whether the attempt is admitted.
+    #[inline(always)]
+    pub(crate) fn begin(&mut self, in_async: bool) -> bool {
+        self.attempt = self.attempt.saturating_add(1);
+        if self.timed() && self.start.is_none() {
+            self.in_async = in_async;
+            self.start = Some(self.now());
+        }
+        if self.hooks.any() {
+            let attempt = self.snapshot(self.elapsed(), None);
+            self.hooks.before(&attempt);
+        }
+        if self.guards.observes_time() {
+            let us = self.elapsed().as_micros();
+            self.attempt_started_us = u32::try_from(us).unwrap_or(u32::MAX);
+        }
+        self.slot = self.guards.admit(self.attempt, self.label());
+        G::admitted(&self.slot)
+    }
+
+    /// The number of the last attempt begun.
+    pub(crate) fn number(&self) -> u32 {
+        self.attempt
+    }
+
+    /// The call's guards.
+    pub(crate) fn guards(&self) -> &G {
+        &self.guards
+    }
+
+    /// The error of an attempt the breaker rejects.
+    #[cfg(feature = "reqwest-middleware")]
+    pub(crate) fn rejection(&self) -> Option<E> {
+        self.guards.rejection()
+    }
+
+    /// Makes an async attempt: counts it, runs the `before` hook, takes the
+    /// breaker's permit and cuts the attempt at the policy's `timeout` and
+    /// `deadline`. [`crate::attempt()`] answers while it runs. A rejected attempt
+    /// is not polled: it yields the breaker's error.
+    #[inline(always)]
+    pub fn attempt<Fut>(
+        &mut self,
+        attempt: Fut,
+    ) -> impl Future<Output = Result<T, E>> + use<Fut, T, E, S, W, C, H, F, Sl, K, G>
+    where
+        Fut: Future<Output = Result<T, E>>,
+        Sl: AsyncSleeper,
+    {
+        self.attempt_with(|| attempt)
+    }
+
+    /// [`attempt`](Self::attempt) for an attempt `make` builds, called with
+    /// [`crate::attempt()`] set and only if the attempt is admitted.
+    #[inline(always)]
+    pub(crate) fn attempt_with<Fut>(
+        &mut self,
+        make: impl FnOnce() -> Fut,
+    ) -> InAttempt<G::Gated<G::Cut<Fut, Sl::Sleep>>>
+    where
+        Fut: Future<Output = Result<T, E>>,
+        Sl: AsyncSleeper,
+    {
+        let admitted = self.begin(true);
+        let number = self.attempt;
+        let this = &*self;
+        let attempt = this.guards.gate(admitted, || {
+            let attempt = {
+                let _current = Current::enter(number);
+                make()
+            };
+            this.guards.cut(attempt, || this.elapsed(), |limit| this.sleeper.sleep(limit))
+        });
+        InAttempt::new(number, attempt)
+    }
+
+    /// Makes a sync attempt: counts it, runs the `before` hook, takes the
+    /// breaker's permit, then calls `op` with [`crate::attempt()`] set, unless the
+    /// breaker rejects the attempt (then its error is the outcome).
+    #[inline(always)]
+    pub fn attempt_sync(&mut self, op: impl FnOnce() -> Result<T, E>) -> Result<T, E>
+    where
+        G: SyncGuards,
+    {
+        let admitted = self.begin(false);
+        let _current = Current::enter(self.attempt);
+        match if admitted { None } else { self.guards.rejection() } {
+            Some(rejection) => Err(rejection),
+            None => op(),
+        }
+    }
+
+    /// Decides what follows an attempt that ended with `outcome`: runs the
+    /// `after` hook, reports to the breaker, asks the conditions, the wait and
+    /// stop policies and the guards, runs `before_sleep` (or `on_success`,
+    /// `on_giveup` and the fallback when the call ends).
+    #[inline(always)]
+    pub fn next(&mut self, outcome: Result<T, E>) -> Next<T, E> {
+        match self.decide(outcome) {
+            Step::Done { outcome, failed } => Next::Done(self.conclude(outcome, failed)),
+            Step::Sleep(delay) => Next::Retry(delay),
+        }
+    }
+
+    /// [`next`](Self::next), before the fallback: for callers that look at a
+    /// failure's last outcome first (then [`conclude`](Self::conclude)).
+    #[inline(always)]
+    pub(crate) fn decide(&mut self, outcome: Result<T, E>) -> Step<T, E> {
+        let slot = core::mem::replace(&mut self.slot, G::idle());
+        let rejected = self.guards.report(slot, &outcome);
+        let elapsed = self.elapsed();
+        if self.hooks.any() {
+            let attempt = self.snapshot(elapsed, Some(&outcome));
+            self.hooks.after(&attempt);
+        }
+        // (An attempt the breaker rejected was not made: it is neither timed.)
+        if self.guards.observes_time() && !rejected {
+            let started = Duration::from_micros(u64::from(self.attempt_started_us));
+            self.guards.attempt_ended(self.label(), elapsed.saturating_sub(started));
+        }
+        if rejected || !self.conditions.should_retry(&outcome) {
+            return self.settle(outcome, rejected, elapsed);
+        }
+        self.plan_retry(outcome, elapsed)
+    }
+
+    /// The end of a call whose last outcome is not retried: a success, or a
+    /// failure the conditions do not retry (or the breaker rejected).
+    #[inline(always)]
+    fn settle(&mut self, outcome: Result<T, E>, rejected: bool, elapsed: Duration) -> Step<T, E> {
+        let failed = outcome.is_err();
+        if self.hooks.any() {
+            let attempt = self.snapshot(elapsed, Some(&outcome));
+            if failed { self.hooks.on_giveup(&attempt) } else { self.hooks.on_success(&attempt) }
+        }
+        if failed && self.guards.logs() {
+            let attempt = self.snapshot(elapsed, Some(&outcome));
+            if rejected { self.guards.rejected(&attempt) } else { self.guards.giving_up(&attempt) }
+        }
+        if !failed {
+            self.guards.succeeded(self.label());
+        }
+        if failed || self.attempt > 1 {
+            ended(self.label(), self.attempt, self.idle(), failed);
+        }
+        Step::Done { outcome, failed }
+    }
+
+    /// The failure path: asks for the delay and the stop policy, runs
+    /// `before_sleep`. Inlined: out of line, it would take the call by
+    /// reference, and a call whose address escapes is kept in memory from its
+    /// start, so every call would store the policy before its first attempt.
+    #[inline(always)]
+    fn plan_retry(&mut self, outcome: Result<T, E>, elapsed: Duration) -> Step<T, E> {
+        let asked = match &outcome {
+            Err(error) => self.conditions.retry_after(error),
+            Ok(_) => None,
+        };
+        let delay = asked.unwrap_or_else(|| self.wait.delay(self.attempt));
+        let give_up = testing::retry_forbidden(self.attempt)
+            || !crate::is_enabled()
+            || self.stop.should_stop(&StopState::new(self.attempt, elapsed, delay))
+            || self.guards.deadline().is_some_and(|deadline| elapsed.saturating_add(delay) >= deadline)
+            || !self.guards.may_retry(delay);
+        if give_up {
+            if self.hooks.any() {
+                self.hooks.on_giveup(&self.snapshot(elapsed, Some(&outcome)));
+            }
+            if self.guards.logs() {
+                self.guards.giving_up(&self.snapshot(elapsed, Some(&outcome)));
+            }
+            ended(self.label(), self.attempt, self.idle(), true);
+            return Step::Done { outcome, failed: true };
+        }
+        if self.hooks.any() || self.guards.logs() {
+            let attempt = Attempt { next_sleep: Some(delay), ..self.snapshot(elapsed, Some(&outcome)) };
+            self.hooks.before_sleep(&attempt);
+            self.guards.retrying(&attempt);
+        }
+        self.idle_nanos = self.idle_nanos.saturating_add(u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX));
+        crate::log::hot_loop(self.label(), self.attempt, self.idle());
+        crate::stats::retrying();
+        Step::Sleep(delay)
+    }
+
+    /// The call's result: the last outcome, or the fallback's if the call gave up.
+    #[inline(always)]
+    pub(crate) fn conclude(&mut self, outcome: Result<T, E>, failed: bool) -> Result<T, E> {
+        if !failed || !F::ANSWERS {
+            return outcome;
+        }
+        match self.fallback.take() {
+            Some(fallback) => {
+                crate::log::fell_back(self.label());
+                fallback.fallback(outcome)
+            }
+            None => outcome,
+        }
+    }
+
+    /// Sleeps `delay` with the policy's sleeper, before the next attempt of an
+    /// async call; returns at once for a zero delay or under
+    /// [`testing::record_sleeps`].
+    #[inline]
+    pub fn sleep(&self, delay: Duration) -> MaybeSleep<Sl::Sleep>
+    where
+        Sl: AsyncSleeper,
+    {
+        MaybeSleep::new(if sleep::skipped(delay) { None } else { Some(self.sleeper.sleep(delay)) })
+    }
+
+    /// Sleeps `delay` with the policy's sleeper, before the next attempt of a
+    /// sync call (see [`sleep`](Self::sleep)).
+    #[inline]
+    pub fn sleep_sync(&mut self, delay: Duration)
+    where
+        Sl: Sleeper,
+    {
+        if !sleep::skipped(delay) {
+            self.sleeper.sleep(delay);
+        }
+    }
+}
+
+impl<T, E, S, W, C, H, F, Sl, K, G: Guard<T, E>> Call<T, E, S, W, C, H, F, Sl, K, G> {
+    /// The call's label (the policy's `name`).
+    #[inline(always)]
+    fn label(&self) -> &'static str {
+        self.name.unwrap_or("retry")
+    }
+
+    /// The call's sleeper.
+    pub(crate) fn sleeper(&self) -> &Sl {
+        &self.sleeper
+    }
+}
+
+/// What `#[retry]` expands to, besides the public steps.
+impl<T, E, S, W, C, H, F, Sl, K, G> Call<T, E, S, W, C, H, F, Sl, K, G>
+where
+    S: Stop,
+    W: Wait,
+    C: Classify<T, E>,
+    H: HookSet<T, E>,
+    F: Fallback<T, E>,
+    K: Clock,
+    G: Guard<T, E>,
+{
+    /// [`attempt`](Self::attempt) as the attribute makes it: not cut at the
+    /// policy's limits (the attribute sets none on the policy, and cuts attempts
+    /// with [`limit`](Self::limit)). Its type names no bounded associated type,
+    /// so rustc proves the fn's future `Send` for any error type, borrowed ones
+    /// included; through a cut, that proof fails for `Result<T, &'a str>`.
+    #[doc(hidden)]
+    #[inline(always)]
+    pub fn attempt_in_fn<Fut: Future<Output = Result<T, E>>>(
+        &mut self,
+        attempt: Fut,
+    ) -> InAttempt<G::Attempt<Fut>> {
+        let admitted = self.begin(true);
+        InAttempt::new(self.number(), self.guards().wrap(attempt, admitted))
+    }
+
+    /// [`attempt_in_fn`](Self::attempt_in_fn) for a fn that returns a plain
+    /// value (`E` is `Infallible`).
+    #[doc(hidden)]
+    #[inline(always)]
+    pub fn attempt_value<Fut: Future<Output = T>>(
+        &mut self,
+        attempt: Fut,
+    ) -> InAttempt<G::Attempt<impl Future<Output = Result<T, E>> + use<Fut, T, E, S, W, C, H, F, Sl, K, G>>>
+    {
+        self.attempt_in_fn(async move { Ok(attempt.await) })
+    }
+
+    /// Cuts an attempt at `timeout` and at what is left until `deadline` (both
+    /// from the call's start): the attribute's `timeout` and `deadline`, with the
+    /// call's own sleeper as the timer.
+    #[doc(hidden)]
+    #[inline(always)]
+    pub fn limit<Fut>(
+        &self,
+        attempt: Fut,
+        timeout: Option<Duration>,
+        deadline: Option<Duration>,
+    ) -> Limited<Fut, Sl::Sleep, ViaFrom>
+    where
+        Fut: Future<Output = Result<T, E>>,
+        E: FromTimedOut,
+        Sl: AsyncSleeper,
+    {
+        let limit = attempt_limit(timeout, deadline, || self.elapsed());
+        Limited::new(attempt, limit.map(|limit| self.sleeper().sleep(limit)), ViaFrom)
+    }
+}
+
+/// The loops of [`Retrying::call`] and [`Retrying::call_async`].
+impl<T, E, S, W, C, H, F, Sl, K, G> Call<T, E, S, W, C, H, F, Sl, K, G>
+where
+    S: Stop,
+    W: Wait,
+    C: Classify<T, E>,
+    H: HookSet<T, E>,
+    F: Fallback<T, E>,
+    K: Clock,
+    G: Guard<T, E>,
+{
+    /// Makes attempts with `op` until the call is over. The first attempt and
+    /// its decision are inlined, the rest of the call is out of line: a call
+    /// that succeeds at once keeps nothing of the failure path (no saved
+    /// registers, no loop invariants computed up front).
+    #[inline(always)]
+    pub(crate) fn run_sync<Op>(mut self, mut op: Op) -> (Result<T, E>, Self)
+    where
+        Op: FnMut() -> Result<T, E>,
+        Sl: Sleeper,
+        G: SyncGuards,
+    {
+        let outcome = self.attempt_sync(&mut op);
+        match self.next(outcome) {
+            Next::Done(result) => (result, self),
+            Next::Retry(delay) => self.retry_sync(delay, op),
+        }
+    }
+
+    /// The rest of [`run_sync`](Self::run_sync), from the first retry's sleep.
+    #[inline(never)]
+    fn retry_sync<Op>(mut self, mut delay: Duration, mut op: Op) -> (Result<T, E>, Self)
+    where
+        Op: FnMut() -> Result<T, E>,
+        Sl: Sleeper,
+        G: SyncGuards,
+    {
+        loop {
+            self.sleep_sync(delay);
+            let outcome = self.attempt_sync(&mut op);
+            match self.next(outcome) {
+                Next::Retry(next) => delay = next,
+                Next::Done(result) => return (result, self),
+            }
+        }
+    }
+
+    /// Makes attempts with `op` until the call is over.
+    #[inline(always)]
+    pub(crate) async fn run_async(&mut self, mut op: impl AsyncFnMut() -> Result<T, E>) -> Result<T, E>
+    where
+        Sl: AsyncSleeper,
+    {
+        loop {
+            let outcome = self.attempt_with(|| op()).await;
+            match self.next(outcome) {
+                Next::Retry(delay) => self.sleep(delay).await,
+                Next::Done(result) => return result,
+            }
+        }
+    }
+}
+
+/// A call that failed at least once ended: tells the call recorders of `testing`
+/// and the collectors of `with_stats`. (Its values passed by value: see
+/// `Call::plan_retry`.)
+#[cold]
+#[inline(never)]
+fn ended(name: &'static str, attempts: u32, idle: Duration, gave_up: bool) {
+    testing::record_call(testing::Retried { name, attempts, gave_up });
+    crate::stats::ended(attempts, idle);
+}
