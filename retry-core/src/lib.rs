@@ -70,7 +70,7 @@ pub use transient::Transient;
 pub mod dsl {
     pub use crate::condition::transient;
     pub use crate::hedge::percentile;
-    pub use crate::stop::{attempts, before_elapsed, elapsed, never};
+    pub use crate::stop::{attempts, before_elapsed, elapsed, never, signal};
     pub use crate::wait::{
         chain, decorrelated, equal_jitter, expo, expo_jitter, fibonacci, fixed, linear, none, random,
         random_expo,

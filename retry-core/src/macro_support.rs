@@ -7,7 +7,7 @@ use core::time::Duration;
 pub use crate::attempt::InAttempt;
 use crate::condition::{Conditions, Filter, Matcher, Nothing};
 use crate::guard::{Guard, SyncGuards};
-pub use crate::retrying::Next;
+pub use crate::retrying::Step;
 use crate::retrying::{Call, DEFAULT_STOP, DEFAULT_WAIT, Retrying};
 use crate::sleep::{AsyncSleeper, Sleeper};
 use crate::stop::{Attempts, Stop};

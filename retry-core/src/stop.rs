@@ -65,11 +65,22 @@ pub trait Stop {
         false
     }
 
-    /// `true` when [`needs_clock`](Self::needs_clock) is `false` for every value
-    /// of the type, so a call may start before the policy is built. The default,
-    /// `false`, is always correct.
+    /// Whether an outside signal asks to give up now, whatever the attempts
+    /// (see [`signal`]). A call sleeping for a retry looks at it as it sleeps,
+    /// and wakes to give up when it fires.
+    ///
+    /// # Default
+    /// `false`: the policy reads only the [`StopState`].
+    fn signalled(&self) -> bool {
+        false
+    }
+
+    /// Whether [`signalled`](Self::signalled) may answer `true` for some value
+    /// of the type: then sleeps go in slices of 10 ms, each followed by a look
+    /// at it. The default, `false`, suits every policy that keeps the default
+    /// `signalled`.
     #[doc(hidden)]
-    fn clock_free() -> bool
+    fn watches() -> bool
     where
         Self: Sized,
     {
@@ -85,6 +96,9 @@ pub trait Stop {
 impl<S: Stop + ?Sized> Stop for &S {
     fn should_stop(&self, state: &StopState) -> bool {
         (**self).should_stop(state)
+    }
+    fn signalled(&self) -> bool {
+        (**self).signalled()
     }
     fn needs_clock(&self) -> bool {
         (**self).needs_clock()
@@ -116,10 +130,6 @@ pub const fn attempts(n: u32) -> Attempts {
 }
 
 impl Stop for Attempts {
-    #[inline(always)]
-    fn clock_free() -> bool {
-        true
-    }
     #[inline]
     fn should_stop(&self, state: &StopState) -> bool {
         state.attempt >= self.max
@@ -207,13 +217,54 @@ pub const fn never() -> Never {
 }
 
 impl Stop for Never {
-    #[inline(always)]
-    fn clock_free() -> bool {
-        true
-    }
     #[inline]
     fn should_stop(&self, _: &StopState) -> bool {
         false
+    }
+}
+
+/// Gives up when `signal()` says so: an operator's shutdown flag, an
+/// `AtomicBool`, a `tokio_util::sync::CancellationToken` (`move ||
+/// token.is_cancelled()`). It is asked after each failed attempt like any stop
+/// policy, and while a call sleeps for a retry: the sleep goes in slices of
+/// 10 ms, and the call wakes to give up (with its last outcome, through
+/// `on_giveup` and `fallback`) at the first slice after the signal fires.
+/// Combine it with `|`: `attempts(5) | signal(|| SHUTDOWN.load(Relaxed))`.
+///
+/// ```
+/// use retry::{Retrying, dsl::*};
+/// use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+///
+/// static SHUTDOWN: AtomicBool = AtomicBool::new(false);
+///
+/// let mut calls = 0;
+/// let out = Retrying::new().stop(attempts(100) | signal(|| SHUTDOWN.load(Relaxed))).wait(fixed(0.05)).call(|| {
+///     calls += 1;
+///     if calls == 2 { SHUTDOWN.store(true, Relaxed) }
+///     Err::<(), _>("down")
+/// });
+/// assert_eq!((out, calls), (Err("down"), 2));
+/// ```
+pub const fn signal<F: Fn() -> bool>(signal: F) -> Signal<F> {
+    Signal(signal)
+}
+
+/// The stop policy [`signal`] makes.
+#[derive(Clone, Copy, Debug)]
+pub struct Signal<F>(F);
+
+impl<F: Fn() -> bool> Stop for Signal<F> {
+    #[inline]
+    fn should_stop(&self, _: &StopState) -> bool {
+        (self.0)()
+    }
+    #[inline]
+    fn signalled(&self) -> bool {
+        (self.0)()
+    }
+    #[inline(always)]
+    fn watches() -> bool {
+        true
     }
 }
 
@@ -222,13 +273,17 @@ impl Stop for Never {
 pub struct Either<A, B>(pub A, pub B);
 
 impl<A: Stop, B: Stop> Stop for Either<A, B> {
-    #[inline(always)]
-    fn clock_free() -> bool {
-        A::clock_free() && B::clock_free()
-    }
     #[inline]
     fn should_stop(&self, state: &StopState) -> bool {
         self.0.should_stop(state) || self.1.should_stop(state)
+    }
+    #[inline]
+    fn signalled(&self) -> bool {
+        self.0.signalled() || self.1.signalled()
+    }
+    #[inline(always)]
+    fn watches() -> bool {
+        A::watches() || B::watches()
     }
     fn needs_clock(&self) -> bool {
         self.0.needs_clock() || self.1.needs_clock()
@@ -243,13 +298,17 @@ impl<A: Stop, B: Stop> Stop for Either<A, B> {
 pub struct Both<A, B>(pub A, pub B);
 
 impl<A: Stop, B: Stop> Stop for Both<A, B> {
-    #[inline(always)]
-    fn clock_free() -> bool {
-        A::clock_free() && B::clock_free()
-    }
     #[inline]
     fn should_stop(&self, state: &StopState) -> bool {
         self.0.should_stop(state) && self.1.should_stop(state)
+    }
+    #[inline]
+    fn signalled(&self) -> bool {
+        self.0.signalled() && self.1.signalled()
+    }
+    #[inline(always)]
+    fn watches() -> bool {
+        A::watches() && B::watches()
     }
     fn needs_clock(&self) -> bool {
         self.0.needs_clock() || self.1.needs_clock()
@@ -293,7 +352,7 @@ macro_rules! stop_operators {
     )*};
 }
 
-stop_operators!(Attempts, Elapsed, BeforeElapsed, Never, Either<A, B>, Both<A, B>);
+stop_operators!(Attempts, Elapsed, BeforeElapsed, Never, Signal<F>, Either<A, B>, Both<A, B>);
 
 #[cfg(test)]
 mod tests {

@@ -120,6 +120,7 @@ const DSL_FNS: &[&str] = &[
     "percentile",
     "random",
     "random_expo",
+    "signal",
     "transient",
 ];
 
@@ -415,6 +416,7 @@ const DURATION_FNS_WITH_DURATIONS: &[&str] = &[
     "fixed",
     "expo",
     "random_expo",
+    "signal",
     "equal_jitter",
     "expo_jitter",
     "decorrelated",

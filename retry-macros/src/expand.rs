@@ -492,10 +492,17 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &HashSet<String>) -> Token
     };
     // What follows an attempt: the call's result, or the delay before the next.
     let result = output_of(quote_spanned!(h=> __retry_result));
+    // The sleep goes in slices (one, unless a `signal` stop is watched), and
+    // the last outcome is kept across it to give up with if the signal fires.
     let decide = quote_spanned! {h=>
-        match #retry.next(__retry_outcome) {
-            #private::Next::Done(__retry_result) => break #result,
-            #private::Next::Retry(__retry_delay) => __retry_delay,
+        match #retry.step(__retry_outcome) {
+            #private::Step::Done(__retry_result) => break #result,
+            #private::Step::Retry(__retry_left, __retry_last) => (__retry_left, __retry_last),
+        }
+    };
+    let interrupted = quote_spanned! {h=>
+        if let #private::core::option::Option::Some(__retry_result) = #retry.interrupted(__retry_last) {
+            break #result;
         }
     };
     let inner = match mode {
@@ -538,8 +545,11 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &HashSet<String>) -> Token
                         #per_attempt
                         #attempt
                     };
-                    let __retry_delay = #decide;
-                    #retry.sleep_sync(__retry_delay);
+                    let (mut __retry_left, __retry_last) = #decide;
+                    while let #private::core::option::Option::Some(__retry_slice) = #retry.slice(&mut __retry_left) {
+                        #retry.sleep_sync(__retry_slice);
+                    }
+                    #interrupted
                 }
             }
         }
@@ -569,10 +579,11 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &HashSet<String>) -> Token
                         #per_attempt
                         #retry.#attempt(#attempt_future).await
                     };
-                    // Taken apart before the sleep is awaited: the decision is not
-                    // kept in the fn's future across it.
-                    let __retry_delay = #decide;
-                    #retry.sleep(__retry_delay).await;
+                    let (mut __retry_left, __retry_last) = #decide;
+                    while let #private::core::option::Option::Some(__retry_slice) = #retry.slice(&mut __retry_left) {
+                        #retry.sleep(__retry_slice).await;
+                    }
+                    #interrupted
                 }
             }
         }

@@ -339,10 +339,7 @@ where
     /// [`Call::attempt`] for a boxed attempt, whose type says it is
     /// `Send` (for callers that must prove it, whatever the guards are): a
     /// rejected attempt is dropped unpolled and replaced by the rejection.
-    pub(crate) fn attempt_boxed<'a>(
-        &mut self,
-        attempt: Boxed<'a, T, E>,
-    ) -> InAttempt<Boxed<'a, T, E>>
+    pub(crate) fn attempt_boxed<'a>(&mut self, attempt: Boxed<'a, T, E>) -> InAttempt<Boxed<'a, T, E>>
     where
         T: Send + 'a,
         E: Send + 'a,

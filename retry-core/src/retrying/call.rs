@@ -149,14 +149,35 @@ impl<T, E, S, W, C, H, F, Sl, K, G: Guard<T, E>> fmt::Debug for Call<T, E, S, W,
 }
 
 /// The decision about one attempt, before the fallback.
-pub(crate) enum Step<T, E> {
+enum Decision<T, E> {
     /// The call is over: a success, or a failure that gives up.
-    Done {
-        outcome: Result<T, E>,
-        failed: bool,
-    },
-    Sleep(Duration),
+    Done { outcome: Result<T, E>, failed: bool },
+    /// Sleep, then make the next attempt; the outcome is the one to give up
+    /// with if a signal stops the call meanwhile.
+    Sleep(Duration, Result<T, E>),
 }
+
+/// What follows an attempt, for the loops that sleep in slices (see
+/// [`Call::slice`]): what `#[retry]` expands to.
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum Step<T, E> {
+    /// The call's result.
+    Done(Result<T, E>),
+    /// Sleep `Left`, a slice at a time, then make the next attempt; the outcome
+    /// is the one to give up with if a signal stops the call meanwhile (see
+    /// [`Call::interrupted`]).
+    Retry(Left, Result<T, E>),
+}
+
+/// The sleep still to come before the next attempt, in nanoseconds (one word:
+/// it is kept in the caller's future across the sleep).
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Left(u64);
+
+/// How long a sleep goes without looking at a `signal` stop.
+pub(crate) const SIGNAL_SLICE: Duration = Duration::from_millis(10);
 
 impl<T, E, S, W, C, H, F, Sl, K, G> Retrying<T, E, S, W, C, H, F, Sl, K, G>
 where
@@ -356,18 +377,65 @@ where
     /// `after` hook, reports to the breaker, asks the conditions, the wait and
     /// stop policies and the guards, runs `before_sleep` (or `on_success`,
     /// `on_giveup` and the fallback when the call ends).
+    ///
+    /// A [`signal`](crate::stop::signal) stop is asked here, after each
+    /// attempt; [`Retrying::call`], [`Retrying::call_async`] and `#[retry]` also
+    /// wake from a sleep to give up when it fires.
     #[inline(always)]
     pub fn next(&mut self, outcome: Result<T, E>) -> Next<T, E> {
         match self.decide(outcome) {
-            Step::Done { outcome, failed } => Next::Done(self.conclude(outcome, failed)),
-            Step::Sleep(delay) => Next::Retry(delay),
+            Decision::Done { outcome, failed } => Next::Done(self.conclude(outcome, failed)),
+            Decision::Sleep(delay, _) => Next::Retry(delay),
         }
     }
 
-    /// [`next`](Self::next), before the fallback: for callers that look at a
-    /// failure's last outcome first (then [`conclude`](Self::conclude)).
+    /// [`next`](Self::next) for a loop that sleeps in slices and keeps the last
+    /// outcome across them (see [`slice`](Self::slice)).
+    #[doc(hidden)]
     #[inline(always)]
-    pub(crate) fn decide(&mut self, outcome: Result<T, E>) -> Step<T, E> {
+    pub fn step(&mut self, outcome: Result<T, E>) -> Step<T, E> {
+        match self.decide(outcome) {
+            Decision::Done { outcome, failed } => Step::Done(self.conclude(outcome, failed)),
+            Decision::Sleep(delay, last) => {
+                Step::Retry(Left(u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX)), last)
+            }
+        }
+    }
+
+    /// The next slice of the sleep `left`, or `None` when it is over or a
+    /// `signal` stop fired. A policy without one sleeps in one slice.
+    #[doc(hidden)]
+    #[inline(always)]
+    pub fn slice(&self, left: &mut Left) -> Option<Duration> {
+        if left.0 == 0 || (S::watches() && self.stop.signalled()) {
+            return None;
+        }
+        let slice = if S::watches() { left.0.min(SIGNAL_SLICE.as_nanos() as u64) } else { left.0 };
+        left.0 -= slice;
+        Some(Duration::from_nanos(slice))
+    }
+
+    /// After a sleep: the call's result if a `signal` stop fired during it (the
+    /// call gives up with `last`), else `None`.
+    #[doc(hidden)]
+    #[inline(always)]
+    pub fn interrupted(&mut self, last: Result<T, E>) -> Option<Result<T, E>> {
+        if !(S::watches() && self.stop.signalled()) {
+            return None;
+        }
+        self.interrupted_outlined(last)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn interrupted_outlined(&mut self, last: Result<T, E>) -> Option<Result<T, E>> {
+        let elapsed = self.elapsed();
+        self.give_up(&last, elapsed);
+        Some(self.conclude(last, true))
+    }
+
+    #[inline(always)]
+    fn decide(&mut self, outcome: Result<T, E>) -> Decision<T, E> {
         let slot = core::mem::replace(&mut self.slot, G::idle());
         let rejected = self.guards.report(slot, &outcome);
         let elapsed = self.elapsed();
@@ -389,7 +457,7 @@ where
     /// The end of a call whose last outcome is not retried: a success, or a
     /// failure the conditions do not retry (or the breaker rejected).
     #[inline(always)]
-    fn settle(&mut self, outcome: Result<T, E>, rejected: bool, elapsed: Duration) -> Step<T, E> {
+    fn settle(&mut self, outcome: Result<T, E>, rejected: bool, elapsed: Duration) -> Decision<T, E> {
         let failed = outcome.is_err();
         if self.hooks.any() {
             let attempt = self.snapshot(elapsed, Some(&outcome));
@@ -405,7 +473,7 @@ where
         if failed || self.attempt > 1 {
             ended(self.label(), self.attempt, self.idle(), failed);
         }
-        Step::Done { outcome, failed }
+        Decision::Done { outcome, failed }
     }
 
     /// The failure path: asks for the delay and the stop policy, runs
@@ -413,7 +481,7 @@ where
     /// reference, and a call whose address escapes is kept in memory from its
     /// start, so every call would store the policy before its first attempt.
     #[inline(always)]
-    fn plan_retry(&mut self, outcome: Result<T, E>, elapsed: Duration) -> Step<T, E> {
+    fn plan_retry(&mut self, outcome: Result<T, E>, elapsed: Duration) -> Decision<T, E> {
         let asked = match &outcome {
             Err(error) => self.conditions.retry_after(error),
             Ok(_) => None,
@@ -425,14 +493,8 @@ where
             || self.guards.deadline().is_some_and(|deadline| elapsed.saturating_add(delay) >= deadline)
             || !self.guards.may_retry(delay);
         if give_up {
-            if self.hooks.any() {
-                self.hooks.on_giveup(&self.snapshot(elapsed, Some(&outcome)));
-            }
-            if self.guards.logs() {
-                self.guards.giving_up(&self.snapshot(elapsed, Some(&outcome)));
-            }
-            ended(self.label(), self.attempt, self.idle(), true);
-            return Step::Done { outcome, failed: true };
+            self.give_up(&outcome, elapsed);
+            return Decision::Done { outcome, failed: true };
         }
         if self.hooks.any() || self.guards.logs() {
             let attempt = Attempt { next_sleep: Some(delay), ..self.snapshot(elapsed, Some(&outcome)) };
@@ -442,7 +504,20 @@ where
         self.idle_nanos = self.idle_nanos.saturating_add(u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX));
         crate::log::hot_loop(self.label(), self.attempt, self.idle());
         crate::stats::retrying();
-        Step::Sleep(delay)
+        Decision::Sleep(delay, outcome)
+    }
+
+    /// A retried call gives up with `outcome`: `on_giveup`, the event, the
+    /// recorders.
+    #[inline(always)]
+    fn give_up(&mut self, outcome: &Result<T, E>, elapsed: Duration) {
+        if self.hooks.any() {
+            self.hooks.on_giveup(&self.snapshot(elapsed, Some(outcome)));
+        }
+        if self.guards.logs() {
+            self.guards.giving_up(&self.snapshot(elapsed, Some(outcome)));
+        }
+        ended(self.label(), self.attempt, self.idle(), true);
     }
 
     /// The call's result: the last outcome, or the fallback's if the call gave up.
@@ -579,42 +654,64 @@ where
         G: SyncGuards,
     {
         let outcome = self.attempt_sync(&mut op);
-        match self.next(outcome) {
-            Next::Done(result) => (result, self),
-            Next::Retry(delay) => self.retry_sync(delay, op),
+        match self.step(outcome) {
+            Step::Done(result) => (result, self),
+            Step::Retry(left, last) => self.retry_sync(left, last, op),
         }
     }
 
     /// The rest of [`run_sync`](Self::run_sync), from the first retry's sleep.
     #[inline(never)]
-    fn retry_sync<Op>(mut self, mut delay: Duration, mut op: Op) -> (Result<T, E>, Self)
+    fn retry_sync<Op>(mut self, mut left: Left, mut last: Result<T, E>, mut op: Op) -> (Result<T, E>, Self)
     where
         Op: FnMut() -> Result<T, E>,
         Sl: Sleeper,
         G: SyncGuards,
     {
         loop {
-            self.sleep_sync(delay);
-            let outcome = self.attempt_sync(&mut op);
-            match self.next(outcome) {
-                Next::Retry(next) => delay = next,
-                Next::Done(result) => return (result, self),
+            while let Some(slice) = self.slice(&mut left) {
+                self.sleep_sync(slice);
             }
+            if let Some(result) = self.interrupted(last) {
+                return (result, self);
+            }
+            let outcome = self.attempt_sync(&mut op);
+            (left, last) = match self.step(outcome) {
+                Step::Retry(left, last) => (left, last),
+                Step::Done(result) => return (result, self),
+            };
         }
     }
 
-    /// Makes attempts with `op` until the call is over.
+    /// Makes attempts with `op` until the call is over, then hands the result
+    /// and the call to `finish`. One `async move` block that uses its captures
+    /// in place: an `async fn` here would be a future inside the caller's,
+    /// holding its own copy of the call and `op`.
     #[inline(always)]
-    pub(crate) async fn run_async(&mut self, mut op: impl AsyncFnMut() -> Result<T, E>) -> Result<T, E>
+    pub(crate) fn run_async<Op, Out>(
+        mut self,
+        mut op: Op,
+        finish: impl FnOnce(Result<T, E>, &Self) -> Out,
+    ) -> impl Future<Output = Out>
     where
+        Op: AsyncFnMut() -> Result<T, E>,
         Sl: AsyncSleeper,
     {
-        loop {
-            let outcome = self.attempt_with(|| op()).await;
-            match self.next(outcome) {
-                Next::Retry(delay) => self.sleep(delay).await,
-                Next::Done(result) => return result,
-            }
+        async move {
+            let result = loop {
+                let outcome = self.attempt_with(|| op()).await;
+                let (mut left, last) = match self.step(outcome) {
+                    Step::Retry(left, last) => (left, last),
+                    Step::Done(result) => break result,
+                };
+                while let Some(slice) = self.slice(&mut left) {
+                    self.sleep(slice).await;
+                }
+                if let Some(result) = self.interrupted(last) {
+                    break result;
+                }
+            };
+            finish(result, &self)
         }
     }
 }

@@ -16,7 +16,7 @@ use core::future::Future;
 use core::marker::PhantomData;
 use core::time::Duration;
 
-pub use call::{Call, CallStats, Next};
+pub use call::{Call, CallStats, Next, Step};
 pub use fallback::{Fallback, NoFallback};
 
 use crate::attempt::Attempt;
@@ -627,8 +627,7 @@ where
         Op: AsyncFnMut() -> Result<T, E>,
         Sl: AsyncSleeper,
     {
-        let mut call = self.start();
-        async move { call.run_async(op).await }
+        self.start().run_async(op, |result, _| result)
     }
 
     /// Like [`call_async`](Self::call_async), also returning the call's [`CallStats`].
@@ -637,11 +636,7 @@ where
         Op: AsyncFnMut() -> Result<T, E>,
         Sl: AsyncSleeper,
     {
-        let mut call = self.start().timed_for_stats();
-        async move {
-            let result = call.run_async(op).await;
-            (result, call.stats())
-        }
+        self.start().timed_for_stats().run_async(op, |result, call| (result, call.stats()))
     }
 }
 
