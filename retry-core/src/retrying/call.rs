@@ -688,6 +688,7 @@ where
     /// in place: an `async fn` here would be a future inside the caller's,
     /// holding its own copy of the call and `op`.
     #[inline(always)]
+    #[allow(clippy::manual_async_fn, reason = "an `async fn` would hold its arguments twice")]
     pub(crate) fn run_async<Op, Out>(
         mut self,
         mut op: Op,
