@@ -383,7 +383,7 @@ fn warn_hot_loop(name: &'static str, retries: u32, slept: Duration) {
 #[cfg(not(feature = "tracing"))]
 fn warn_hot_loop(_: &'static str, _: u32, _: Duration) {}
 
-/// A call gave up and its `fallback` answered instead: a `DEBUG` event (`falling
+/// A call gave up and its `fallback` answered instead, with a value: a `DEBUG` event (`falling
 /// back`, target `retry`; one per call, so an outage does not flood the logs),
 /// the counter `retry_fallbacks_total{name}`, and a mark for the tower layer's
 /// report of the request being served.

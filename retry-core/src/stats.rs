@@ -61,13 +61,13 @@ pub(crate) fn ended(attempts: u32, idle: Duration) {
     report(|seen| seen.call = Some((attempts, idle)));
 }
 
-/// A call is about to sleep for a retry.
+/// A call makes a retry.
 #[inline]
 pub(crate) fn retrying() {
     report(|seen| seen.retries = seen.retries.saturating_add(1));
 }
 
-/// A call gave up and its `fallback` answered instead.
+/// A call gave up and its `fallback` answered instead (with a value).
 #[inline]
 pub(crate) fn fell_back() {
     report(|seen| seen.fallbacks = seen.fallbacks.saturating_add(1));

@@ -44,6 +44,26 @@ async fn degraded() -> String {
     format!("{stock} at {price} ({sync})")
 }
 
+#[retry(stop = attempts(2), wait = none(), fallback = |last| last)]
+async fn passes_errors_through() -> Result<u32, &'static str> {
+    Err("down")
+}
+
+#[retry(stop = attempts(3), wait = fixed(60s))]
+async fn slow_to_recover() -> Result<u32, &'static str> {
+    Err("down")
+}
+
+async fn failed_through() -> String {
+    format!("{:?}", passes_errors_through().await)
+}
+
+async fn cut_short() -> String {
+    // Dropped while it sleeps for its first retry: no retry was made.
+    let out = tokio::time::timeout(std::time::Duration::from_millis(20), slow_to_recover()).await;
+    format!("{}", out.is_err())
+}
+
 async fn calm() -> &'static str {
     "nothing retried"
 }
@@ -53,6 +73,8 @@ fn app() -> axum::Router {
         .route("/page", get(page))
         .route("/degraded", get(degraded))
         .route("/calm", get(calm))
+        .route("/failed-through", get(failed_through))
+        .route("/cut-short", get(cut_short))
         .layer(ReportLayer::new())
 }
 
@@ -84,6 +106,15 @@ async fn responses_say_what_was_retried_and_what_fell_back() {
     let (a, b) = tokio::join!(get_headers("/degraded"), get_headers("/calm"));
     assert_eq!(a.get("x-fallback").unwrap(), "true");
     assert!(b.get("x-fallback").is_none() && b.get("x-retry-count").is_none());
+}
+
+#[tokio::test]
+async fn a_fallback_that_hands_back_the_error_and_a_retry_never_made_are_not_reported() {
+    let headers = get_headers("/failed-through").await;
+    assert_eq!(headers.get("x-retry-count").unwrap(), "1");
+    assert!(headers.get("x-fallback").is_none(), "the fallback answered with an error");
+    let headers = get_headers("/cut-short").await;
+    assert!(headers.get("x-retry-count").is_none(), "cancelled before its first retry");
 }
 
 #[test]

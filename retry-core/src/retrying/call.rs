@@ -297,6 +297,10 @@ where
             let us = self.elapsed().as_micros();
             self.attempt_started_us = u32::try_from(us).unwrap_or(u32::MAX);
         }
+        if self.attempt > 1 {
+            // Counted when made: a call dropped while it sleeps retried nothing.
+            crate::stats::retrying();
+        }
         self.slot = self.guards.admit(self.attempt, self.label());
         G::admitted(&self.slot)
     }
@@ -503,7 +507,6 @@ where
         }
         self.idle_nanos = self.idle_nanos.saturating_add(u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX));
         crate::log::hot_loop(self.label(), self.attempt, self.idle());
-        crate::stats::retrying();
         Decision::Sleep(delay, outcome)
     }
 
@@ -528,8 +531,12 @@ where
         }
         match self.fallback.take() {
             Some(fallback) => {
-                crate::log::fell_back(self.label());
-                fallback.fallback(outcome)
+                let answer = fallback.fallback(outcome);
+                // A fallback that hands back an error did not answer for the call.
+                if answer.is_ok() {
+                    crate::log::fell_back(self.label());
+                }
+                answer
             }
             None => outcome,
         }
