@@ -300,7 +300,8 @@ pub async fn floor_block(failures: u32) -> Result<u64, Failure> {
 /// (SPEC §3.3), which every retried attempt pays on each poll. No policy at all.
 async fn op_floor_attempt(left: &mut u32) -> Result<u64, Failure> {
     let left = &mut *left;
-    retry::__private::InAttempt::new(1, async move { op_async(left).await }).await
+    let ident = retry::__private::Ident::at(1);
+    retry::__private::InAttempt::new(&ident, async move { op_async(left).await }).await
 }
 
 /// A plain `.await` of `op_floor_attempt`, called as `ours_macro_async` calls its fn.
@@ -315,7 +316,8 @@ async fn op_floor_loop(left: &mut u32) -> Result<u64, Failure> {
     let mut number = 1;
     loop {
         let left = &mut *left;
-        match retry::__private::InAttempt::new(number, async move { op_async(left).await }).await {
+        let ident = retry::__private::Ident::at(number);
+        match retry::__private::InAttempt::new(&ident, async move { op_async(left).await }).await {
             Ok(value) => break Ok(value),
             Err(e) if number >= 3 => break Err(e),
             Err(_) => number += 1,

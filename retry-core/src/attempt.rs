@@ -1,8 +1,10 @@
 //! The state of a retried call, as hooks see it, and [`attempt()`](crate::attempt()).
 
 use core::cell::Cell;
+use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
+use core::sync::atomic::{AtomicU64, Ordering};
 use core::task::{Context, Poll};
 use core::time::Duration;
 
@@ -63,7 +65,9 @@ impl<'a, T, E> Attempt<'a, T, E> {
 }
 
 thread_local! {
-    static CURRENT: Cell<u32> = const { Cell::new(0) };
+    /// The attempt running on this thread (0: none), and its call's serial
+    /// (0: no id asked for yet).
+    static CURRENT: Cell<(u32, u64)> = const { Cell::new((0, 0)) };
 }
 
 /// The number (1-based) of the attempt running on this thread, or `None` outside a
@@ -87,57 +91,190 @@ thread_local! {
 /// assert_eq!(retry::attempt(), None);
 /// ```
 pub fn attempt() -> Option<u32> {
-    match CURRENT.get() {
+    match CURRENT.get().0 {
         0 => None,
         n => Some(n),
     }
 }
 
-/// Marks attempt `number` as current until dropped (panic-safe).
-pub(crate) struct Current {
-    previous: u32,
+/// What an attempt's code can learn of its call while it runs: its number,
+/// and the serial behind [`call_id`]. Kept in the call; each attempt's future
+/// holds a reference to it.
+#[doc(hidden)]
+#[derive(Debug, Default)]
+pub struct Ident {
+    /// The call's serial once an attempt asked for its id (0: not yet).
+    serial: AtomicU64,
+    /// The number of the last attempt begun.
+    pub(crate) attempt: u32,
+    /// When the attempt in flight started, in µs since the first (saturating):
+    /// for the attempt-duration metric only. (Here, beside `attempt`, it fills
+    /// what would be padding.)
+    pub(crate) attempt_started_us: u32,
 }
 
-impl Current {
-    #[inline]
-    pub(crate) fn enter(number: u32) -> Current {
-        Current { previous: CURRENT.with(|current| current.replace(number)) }
+impl Ident {
+    pub(crate) const fn new() -> Self {
+        Ident::at(0)
+    }
+
+    /// Attempt `number` of a call with no id yet (for benchmarks' floors).
+    pub const fn at(number: u32) -> Self {
+        Ident { serial: AtomicU64::new(0), attempt: number, attempt_started_us: 0 }
     }
 }
 
-impl Drop for Current {
+/// Marks the attempt `ident` describes as current until dropped (panic-safe),
+/// and keeps the serial an attempt's code made (by asking [`call_id`]).
+pub(crate) struct Current<'a> {
+    ident: &'a Ident,
+    previous: (u32, u64),
+}
+
+impl<'a> Current<'a> {
+    #[inline]
+    pub(crate) fn enter(ident: &'a Ident) -> Current<'a> {
+        let now = (ident.attempt, ident.serial.load(Ordering::Relaxed));
+        Current { ident, previous: CURRENT.replace(now) }
+    }
+}
+
+impl Drop for Current<'_> {
     #[inline]
     fn drop(&mut self) {
-        CURRENT.with(|current| current.set(self.previous));
+        let (_, serial) = CURRENT.replace(self.previous);
+        if serial != 0 {
+            self.ident.serial.store(serial, Ordering::Relaxed);
+        }
     }
 }
 
 pin_project_lite::pin_project! {
-    /// An attempt's future, with [`attempt()`] set while it is polled.
+    /// An attempt's future, with [`attempt()`] and [`call_id`] set while it is
+    /// polled.
     #[doc(hidden)]
     #[derive(Debug)]
-    pub struct InAttempt<F> {
-        number: u32,
+    pub struct InAttempt<'a, F> {
+        ident: &'a Ident,
         #[pin]
         inner: F,
     }
 }
 
-impl<F> InAttempt<F> {
-    /// Marks `inner` as attempt `number`.
+impl<'a, F> InAttempt<'a, F> {
+    /// Marks `inner` as the attempt `ident` describes.
     #[inline]
-    pub fn new(number: u32, inner: F) -> Self {
-        InAttempt { number, inner }
+    pub fn new(ident: &'a Ident, inner: F) -> Self {
+        InAttempt { ident, inner }
     }
 }
 
-impl<F: Future> Future for InAttempt<F> {
+impl<F: Future> Future for InAttempt<'_, F> {
     type Output = F::Output;
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let _current = Current::enter(*this.number);
+        let _current = Current::enter(this.ident);
         this.inner.poll(cx)
+    }
+}
+
+/// The id of one retried call: the same for all its attempts (and the hedges
+/// within them), another for every other call. A version 4 UUID (122 bits from a
+/// cryptographically secure generator, and the 6 bits that say so), shown as
+/// one (`8-4-4-4-12` hex digits): an idempotency key no other client can guess.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CallId(u128);
+
+impl CallId {
+    /// The id's 128 bits (those of the UUID it shows as).
+    pub const fn as_u128(self) -> u128 {
+        self.0
+    }
+
+    /// The id of the call with `serial`: ChaCha20's keystream under a key drawn
+    /// once per process from the operating system's generator (through
+    /// `rand`), with the serial as the stream number. Unique per serial, and
+    /// unpredictable without the key.
+    fn of(serial: u64) -> CallId {
+        use chacha20::rand_core::{Rng, SeedableRng};
+        static KEY: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
+        let mut stream = chacha20::ChaCha20Rng::from_seed(*KEY.get_or_init(rand::random));
+        stream.set_stream(serial);
+        let bits = u128::from(stream.next_u64()) << 64 | u128::from(stream.next_u64());
+        // The version (4) and variant (RFC 9562) bits of a random UUID.
+        let versioned = (bits & !(0xF << 76)) | (0x4 << 76);
+        CallId((versioned & !(0x3 << 62)) | (0x2 << 62))
+    }
+}
+
+impl fmt::Display for CallId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let b = self.0;
+        write!(
+            f,
+            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+            b >> 96,
+            (b >> 80) & 0xffff,
+            (b >> 64) & 0xffff,
+            (b >> 48) & 0xffff,
+            b & 0xffff_ffff_ffff
+        )
+    }
+}
+
+impl fmt::Debug for CallId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CallId({self})")
+    }
+}
+
+/// The id of the retried call running on this thread, or `None` outside one:
+/// the same for every attempt of the call, across awaits and threads; a call
+/// nested in an attempt has its own, and the outer one is current again when it
+/// returns. Like [`attempt()`], it works on any runtime.
+///
+/// An id is made the first time a call asks for it (a call that never asks
+/// pays nothing), from a secure generator: send it as an idempotency key, and
+/// a server can tell the attempts of one call from new calls.
+///
+/// ```
+/// use retry::{Retrying, call_id, dsl::*};
+///
+/// let mut ids = Vec::new();
+/// let _ = Retrying::new().stop(attempts(3)).wait(none()).call(|| {
+///     ids.push(call_id().unwrap());
+///     Err::<(), _>("down")
+/// });
+/// assert!(ids.iter().all(|id| *id == ids[0]), "one id for every attempt");
+/// let other = Retrying::new().call(|| Ok::<_, ()>(call_id().unwrap())).unwrap();
+/// assert_ne!(other, ids[0], "another call, another id");
+/// assert_eq!(call_id(), None);
+/// ```
+pub fn call_id() -> Option<CallId> {
+    let (attempt, serial) = CURRENT.get();
+    if attempt == 0 {
+        return None;
+    }
+    if serial != 0 {
+        return Some(CallId::of(serial));
+    }
+    let serial = next_serial();
+    CURRENT.set((attempt, serial));
+    Some(CallId::of(serial))
+}
+
+/// A serial no call of this process had (from 1).
+fn next_serial() -> u64 {
+    static SERIALS: AtomicU64 = AtomicU64::new(1);
+    SERIALS.fetch_add(1, Ordering::Relaxed)
+}
+
+impl CallId {
+    /// The id of the retried call running on this thread ([`call_id`]), or a
+    /// fresh one, made as a call's is, when there is none.
+    pub(crate) fn current_or_fresh() -> CallId {
+        call_id().unwrap_or_else(|| CallId::of(next_serial()))
     }
 }

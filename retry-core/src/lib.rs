@@ -52,7 +52,7 @@ pub mod tower;
 pub mod transient;
 pub mod wait;
 
-pub use attempt::{Attempt, attempt};
+pub use attempt::{Attempt, CallId, attempt, call_id};
 pub use breaker::{CircuitBreaker, CircuitOpen};
 pub use budget::RetryBudget;
 pub use duration::IntoDuration;

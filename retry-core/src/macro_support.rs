@@ -4,7 +4,7 @@
 use core::convert::Infallible;
 use core::time::Duration;
 
-pub use crate::attempt::InAttempt;
+pub use crate::attempt::{Ident, InAttempt};
 use crate::condition::{Conditions, Filter, Matcher, Nothing};
 use crate::guard::{Guard, SyncGuards};
 pub use crate::retrying::Step;

@@ -195,3 +195,27 @@ async fn connection_failures_are_retried_and_a_stream_body_is_sent_once_and_says
 fn httpdate_in(after: Duration) -> String {
     httpdate::fmt_http_date(std::time::SystemTime::now() + after)
 }
+
+/// Charges through a middleware that does not retry: the attribute does.
+#[retry::retry(stop = attempts(4), wait = none(), when = |e: &reqwest_middleware::Error| e.status().is_some())]
+async fn charge_in_a_retried_fn(
+    client: &reqwest_middleware::ClientWithMiddleware,
+    url: &str,
+) -> Result<String, reqwest_middleware::Error> {
+    let response = client.post(format!("{url}/charge")).body("70").send().await?;
+    Ok(response.error_for_status()?.text().await?)
+}
+
+#[tokio::test]
+async fn a_retried_fn_around_the_client_sends_its_own_call_id_with_every_attempt() {
+    let (url, ledger) = server(2, "0").await;
+    let once = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(RetryMiddleware::new(|| Retrying::new().stop(attempts(1))))
+        .build();
+    assert_eq!(charge_in_a_retried_fn(&once, &url).await.unwrap(), "charge 1");
+    let ledger = ledger.lock().unwrap();
+    let keys: Vec<_> = ledger.seen.iter().map(|(key, _)| key.clone().unwrap()).collect();
+    assert_eq!(keys.len(), 3, "two 503s, then the charge");
+    assert!(keys.iter().all(|key| *key == keys[0]), "the fn's call id on every attempt: {keys:?}");
+    assert_eq!(ledger.executed.len(), 1);
+}

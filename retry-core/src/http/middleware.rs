@@ -142,9 +142,10 @@ impl std::error::Error for NotReplayable {
 /// A retried POST is only safe when the server can tell the attempts of one call
 /// apart from new calls. Each call of a method that is not idempotent (anything
 /// but GET, HEAD, OPTIONS, TRACE, PUT and DELETE) without the header gets
-/// `Idempotency-Key: <uuid>` — one key, from a cryptographically secure generator,
-/// sent with every attempt of the call — so a server that deduplicates by it
-/// executes the call once. Retries also carry `Retry-Attempt: <n>` (2 on the first
+/// `Idempotency-Key: <uuid>` — one key, the call's [`crate::call_id`] (from a
+/// cryptographically secure generator), sent with every attempt of the call — so
+/// a server that deduplicates by it executes the call once. A request made in a
+/// `#[retry]` fn carries that fn's call id: its attempts share one key too. Retries also carry `Retry-Attempt: <n>` (2 on the first
 /// retry). Both names can be changed or turned off.
 ///
 /// # Bodies that cannot be cloned
@@ -204,14 +205,12 @@ impl<P> RetryMiddleware<P> {
     }
 }
 
-/// A fresh idempotency key: a random (version 4) UUID from the thread's
-/// cryptographically secure generator.
+/// The request's idempotency key: the id of the retried call it is made in
+/// ([`crate::call_id`]), so every attempt of a `#[retry]` fn around it sends the
+/// same key; outside one, a fresh id for the middleware's own retries.
 fn idempotency_key() -> HeaderValue {
-    let bits: u128 = rand::random();
-    let bits = (bits & !(0xF << 76) | (0x4 << 76)) & !(0x3 << 62) | (0x2 << 62);
-    let hex = format!("{bits:032x}");
-    let uuid = format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..]);
-    HeaderValue::try_from(uuid).expect("hex digits and dashes are a header value")
+    let id = crate::attempt::CallId::current_or_fresh();
+    HeaderValue::try_from(id.to_string()).expect("hex digits and dashes are a header value")
 }
 
 fn idempotent(method: &Method) -> bool {
@@ -339,15 +338,15 @@ where
     /// [`Call::attempt`] for a boxed attempt, whose type says it is
     /// `Send` (for callers that must prove it, whatever the guards are): a
     /// rejected attempt is dropped unpolled and replaced by the rejection.
-    pub(crate) fn attempt_boxed<'a>(&mut self, attempt: Boxed<'a, T, E>) -> InAttempt<Boxed<'a, T, E>>
+    pub(crate) fn attempt_boxed<'a>(&mut self, attempt: Boxed<'a, T, E>) -> InAttempt<'_, Boxed<'a, T, E>>
     where
         T: Send + 'a,
         E: Send + 'a,
     {
         let rejection = if self.begin(true) { None } else { self.rejection() };
         match rejection {
-            Some(rejection) => InAttempt::new(self.number(), Box::pin(async move { Err(rejection) })),
-            None => InAttempt::new(self.number(), attempt),
+            Some(rejection) => InAttempt::new(self.ident(), Box::pin(async move { Err(rejection) })),
+            None => InAttempt::new(self.ident(), attempt),
         }
     }
 }

@@ -9,8 +9,8 @@ use core::time::Duration;
 use std::time::Instant;
 
 use super::{Fallback, Retrying};
-use crate::attempt::{Attempt, Current, InAttempt};
-use crate::clock::Clock;
+use crate::attempt::{Attempt, Current, Ident, InAttempt};
+use crate::clock::{Clock, Stamp};
 use crate::condition::Classify;
 use crate::guard::{Guard, SyncGuards, attempt_limit};
 use crate::hook::HookSet;
@@ -119,11 +119,9 @@ pub struct Call<T, E, S, W, C, H, F, Sl, K, G: Guard<T, E>> {
     clock: K,
     guards: G,
     name: Option<&'static str>,
-    /// The number of the last attempt begun.
-    attempt: u32,
-    /// When the attempt in flight started, in µs since the first (saturating):
-    /// for the attempt-duration metric only.
-    attempt_started_us: u32,
+    /// The last attempt's number and the call's id, which each attempt's code
+    /// reads.
+    ident: Ident,
     /// Whether [`stats`](Self::stats) reports elapsed time, so the clock is read
     /// whatever the policy needs.
     timed_for_stats: bool,
@@ -131,7 +129,7 @@ pub struct Call<T, E, S, W, C, H, F, Sl, K, G: Guard<T, E>> {
     /// [`Clock::now_async`] (tokio's paused clock, in tests).
     in_async: bool,
     /// When the first attempt started, if anything reads elapsed time.
-    start: Option<Instant>,
+    start: Stamp,
     /// Total sleep in nanoseconds (saturating).
     idle_nanos: u64,
     /// The attempt in flight's breaker permit (zero-sized without a breaker).
@@ -143,7 +141,7 @@ impl<T, E, S, W, C, H, F, Sl, K, G: Guard<T, E>> fmt::Debug for Call<T, E, S, W,
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Call")
             .field("name", &self.label())
-            .field("attempt", &self.attempt)
+            .field("attempt", &self.ident.attempt)
             .finish_non_exhaustive()
     }
 }
@@ -198,11 +196,10 @@ where
             guards,
             name,
             outcome,
-            attempt: 0,
-            attempt_started_us: 0,
+            ident: Ident::new(),
             timed_for_stats: false,
             in_async: false,
-            start: None,
+            start: Stamp::NONE,
             idle_nanos: 0,
             slot: G::idle(),
         }
@@ -232,7 +229,7 @@ where
     /// time-based stop, a hook, a deadline, metrics) or the call was started by
     /// a `*_with_stats` method; otherwise it is zero.
     pub fn stats(&self) -> CallStats {
-        CallStats::new(self.attempt, self.elapsed(), self.idle())
+        CallStats::new(self.ident.attempt, self.elapsed(), self.idle())
     }
 
     #[inline(always)]
@@ -262,16 +259,13 @@ where
         if !self.timed() {
             return Duration::ZERO;
         }
-        match self.start {
-            Some(start) => self.now().saturating_duration_since(start),
-            None => Duration::ZERO,
-        }
+        self.start.elapsed_at(self.now())
     }
 
     #[inline(always)]
     fn snapshot<'a>(&self, elapsed: Duration, outcome: Option<&'a Result<T, E>>) -> Attempt<'a, T, E> {
         Attempt {
-            number: self.attempt,
+            number: self.ident.attempt,
             elapsed,
             idle_for: self.idle(),
             next_sleep: None,
@@ -284,10 +278,10 @@ where
     /// breaker's permit; returns whether the attempt is admitted.
     #[inline(always)]
     pub(crate) fn begin(&mut self, in_async: bool) -> bool {
-        self.attempt = self.attempt.saturating_add(1);
+        self.ident.attempt = self.ident.attempt.saturating_add(1);
         if self.timed() && self.start.is_none() {
             self.in_async = in_async;
-            self.start = Some(self.now());
+            self.start = Stamp::of(self.now());
         }
         if self.hooks.any() {
             let attempt = self.snapshot(self.elapsed(), None);
@@ -295,24 +289,20 @@ where
         }
         if self.guards.observes_time() {
             let us = self.elapsed().as_micros();
-            self.attempt_started_us = u32::try_from(us).unwrap_or(u32::MAX);
+            self.ident.attempt_started_us = u32::try_from(us).unwrap_or(u32::MAX);
         }
-        if self.attempt > 1 {
+        if self.ident.attempt > 1 {
             // Counted when made: a call dropped while it sleeps retried nothing.
             crate::stats::retrying();
         }
-        self.slot = self.guards.admit(self.attempt, self.label());
+        self.slot = self.guards.admit(self.ident.attempt, self.label());
         G::admitted(&self.slot)
     }
 
-    /// The number of the last attempt begun.
-    pub(crate) fn number(&self) -> u32 {
-        self.attempt
-    }
-
-    /// The call's guards.
-    pub(crate) fn guards(&self) -> &G {
-        &self.guards
+    /// What each attempt's code reads of the call.
+    #[cfg(feature = "reqwest-middleware")]
+    pub(crate) fn ident(&self) -> &Ident {
+        &self.ident
     }
 
     /// The error of an attempt the breaker rejects.
@@ -329,7 +319,7 @@ where
     pub fn attempt<Fut>(
         &mut self,
         attempt: Fut,
-    ) -> impl Future<Output = Result<T, E>> + use<Fut, T, E, S, W, C, H, F, Sl, K, G>
+    ) -> impl Future<Output = Result<T, E>> + use<'_, Fut, T, E, S, W, C, H, F, Sl, K, G>
     where
         Fut: Future<Output = Result<T, E>>,
         Sl: AsyncSleeper,
@@ -343,22 +333,21 @@ where
     pub(crate) fn attempt_with<Fut>(
         &mut self,
         make: impl FnOnce() -> Fut,
-    ) -> InAttempt<G::Gated<G::Cut<Fut, Sl::Sleep>>>
+    ) -> InAttempt<'_, G::Gated<G::Cut<Fut, Sl::Sleep>>>
     where
         Fut: Future<Output = Result<T, E>>,
         Sl: AsyncSleeper,
     {
         let admitted = self.begin(true);
-        let number = self.attempt;
         let this = &*self;
         let attempt = this.guards.gate(admitted, || {
             let attempt = {
-                let _current = Current::enter(number);
+                let _current = Current::enter(&this.ident);
                 make()
             };
             this.guards.cut(attempt, || this.elapsed(), |limit| this.sleeper.sleep(limit))
         });
-        InAttempt::new(number, attempt)
+        InAttempt::new(&this.ident, attempt)
     }
 
     /// Makes a sync attempt: counts it, runs the `before` hook, takes the
@@ -370,7 +359,7 @@ where
         G: SyncGuards,
     {
         let admitted = self.begin(false);
-        let _current = Current::enter(self.attempt);
+        let _current = Current::enter(&self.ident);
         match if admitted { None } else { self.guards.rejection() } {
             Some(rejection) => Err(rejection),
             None => op(),
@@ -449,7 +438,7 @@ where
         }
         // (An attempt the breaker rejected was not made: it is neither timed.)
         if self.guards.observes_time() && !rejected {
-            let started = Duration::from_micros(u64::from(self.attempt_started_us));
+            let started = Duration::from_micros(u64::from(self.ident.attempt_started_us));
             self.guards.attempt_ended(self.label(), elapsed.saturating_sub(started));
         }
         if rejected || !self.conditions.should_retry(&outcome) {
@@ -474,8 +463,8 @@ where
         if !failed {
             self.guards.succeeded(self.label());
         }
-        if failed || self.attempt > 1 {
-            ended(self.label(), self.attempt, self.idle(), failed);
+        if failed || self.ident.attempt > 1 {
+            ended(self.label(), self.ident.attempt, self.idle(), failed);
         }
         Decision::Done { outcome, failed }
     }
@@ -490,10 +479,10 @@ where
             Err(error) => self.conditions.retry_after(error),
             Ok(_) => None,
         };
-        let delay = asked.unwrap_or_else(|| self.wait.delay(self.attempt));
-        let give_up = testing::retry_forbidden(self.attempt)
+        let delay = asked.unwrap_or_else(|| self.wait.delay(self.ident.attempt));
+        let give_up = testing::retry_forbidden(self.ident.attempt)
             || !crate::is_enabled()
-            || self.stop.should_stop(&StopState::new(self.attempt, elapsed, delay))
+            || self.stop.should_stop(&StopState::new(self.ident.attempt, elapsed, delay))
             || self.guards.deadline().is_some_and(|deadline| elapsed.saturating_add(delay) >= deadline)
             || !self.guards.may_retry(delay);
         if give_up {
@@ -506,7 +495,7 @@ where
             self.guards.retrying(&attempt);
         }
         self.idle_nanos = self.idle_nanos.saturating_add(u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX));
-        crate::log::hot_loop(self.label(), self.attempt, self.idle());
+        crate::log::hot_loop(self.label(), self.ident.attempt, self.idle());
         Decision::Sleep(delay, outcome)
     }
 
@@ -520,7 +509,7 @@ where
         if self.guards.logs() {
             self.guards.giving_up(&self.snapshot(elapsed, Some(outcome)));
         }
-        ended(self.label(), self.attempt, self.idle(), true);
+        ended(self.label(), self.ident.attempt, self.idle(), true);
     }
 
     /// The call's result: the last outcome, or the fallback's if the call gave up.
@@ -600,9 +589,9 @@ where
     pub fn attempt_in_fn<Fut: Future<Output = Result<T, E>>>(
         &mut self,
         attempt: Fut,
-    ) -> InAttempt<G::Attempt<Fut>> {
+    ) -> InAttempt<'_, G::Attempt<Fut>> {
         let admitted = self.begin(true);
-        InAttempt::new(self.number(), self.guards().wrap(attempt, admitted))
+        InAttempt::new(&self.ident, self.guards.wrap(attempt, admitted))
     }
 
     /// [`attempt_in_fn`](Self::attempt_in_fn) for a fn that returns a plain
@@ -612,7 +601,7 @@ where
     pub fn attempt_value<Fut: Future<Output = T>>(
         &mut self,
         attempt: Fut,
-    ) -> InAttempt<G::Attempt<impl Future<Output = Result<T, E>> + use<Fut, T, E, S, W, C, H, F, Sl, K, G>>>
+    ) -> InAttempt<'_, G::Attempt<impl Future<Output = Result<T, E>> + use<Fut, T, E, S, W, C, H, F, Sl, K, G>>>
     {
         self.attempt_in_fn(async move { Ok(attempt.await) })
     }
