@@ -69,14 +69,17 @@ impl Stamp {
     }
 
     /// `instant`, from the origin.
+    #[inline]
     pub(crate) fn of(instant: Instant) -> Stamp {
         let origin = Stamp::origin();
-        let nanos = match instant.checked_duration_since(origin) {
-            Some(after) => i64::try_from(after.as_nanos()).unwrap_or(i64::MAX),
-            None => i64::try_from(origin.duration_since(instant).as_nanos())
-                .map_or(i64::MIN + 1, |before| -before),
+        let (after, span) = match instant.checked_duration_since(origin) {
+            Some(span) => (true, span),
+            None => (false, origin.duration_since(instant)),
         };
-        Stamp(nanos.max(i64::MIN + 1))
+        // Whole u64 arithmetic (no `u128` of `as_nanos`), saturating at 292 years.
+        let nanos = span.as_secs().saturating_mul(1_000_000_000).saturating_add(u64::from(span.subsec_nanos()));
+        let nanos = i64::try_from(nanos).unwrap_or(i64::MAX);
+        Stamp(if after { nanos } else { -nanos.min(i64::MAX - 1) })
     }
 
     pub(crate) const fn is_none(self) -> bool {
@@ -85,12 +88,13 @@ impl Stamp {
 
     /// Time from `self` to `now`: zero when `now` is earlier or `self` is
     /// [`NONE`](Self::NONE).
+    #[inline]
     pub(crate) fn elapsed_at(self, now: Instant) -> core::time::Duration {
         if self.is_none() {
             return core::time::Duration::ZERO;
         }
-        let nanos = Stamp::of(now).0.saturating_sub(self.0);
-        core::time::Duration::from_nanos(u64::try_from(nanos).unwrap_or(0))
+        let nanos = u64::try_from(Stamp::of(now).0.saturating_sub(self.0)).unwrap_or(0);
+        core::time::Duration::new(nanos / 1_000_000_000, (nanos % 1_000_000_000) as u32)
     }
 }
 
