@@ -77,7 +77,8 @@ impl Stamp {
             None => (false, origin.duration_since(instant)),
         };
         // Whole u64 arithmetic (no `u128` of `as_nanos`), saturating at 292 years.
-        let nanos = span.as_secs().saturating_mul(1_000_000_000).saturating_add(u64::from(span.subsec_nanos()));
+        let nanos =
+            span.as_secs().saturating_mul(1_000_000_000).saturating_add(u64::from(span.subsec_nanos()));
         let nanos = i64::try_from(nanos).unwrap_or(i64::MAX);
         Stamp(if after { nanos } else { -nanos.min(i64::MAX - 1) })
     }

@@ -72,7 +72,7 @@ pub mod dsl {
     pub use crate::hedge::percentile;
     pub use crate::stop::{attempts, before_elapsed, elapsed, never, signal};
     pub use crate::wait::{
-        chain, decorrelated, equal_jitter, expo, expo_jitter, fibonacci, fixed, linear, none, random,
-        random_expo,
+        chain, decorrelated, equal_jitter, expo, expo_jitter, fibonacci, fixed, from_state, linear, none,
+        random, random_expo,
     };
 }

@@ -12,7 +12,7 @@ use crate::retrying::{Call, DEFAULT_STOP, DEFAULT_WAIT, Retrying};
 use crate::sleep::{AsyncSleeper, Sleeper};
 use crate::stop::{Attempts, Stop};
 use crate::transient::Transient;
-use crate::wait::{RandomExpo, Wait};
+use crate::wait::{AnyWait, RandomExpo};
 
 /// Gives each attempt its own copy of an argument the fn takes by value.
 #[diagnostic::on_unimplemented(
@@ -85,7 +85,7 @@ pub fn stop_policy<S: Stop>(stop: S) -> S {
 
 /// A `wait = ..` value, checked where it is written.
 #[inline(always)]
-pub fn wait_policy<W: Wait>(wait: W) -> W {
+pub fn wait_policy<W: AnyWait>(wait: W) -> W {
     wait
 }
 
@@ -130,7 +130,7 @@ pub trait RightWait<W> {
     fn wait(self) -> W;
 }
 
-impl<W: Wait> RightWait<W> for Checked<W> {
+impl<W: AnyWait> RightWait<W> for Checked<W> {
     #[inline(always)]
     fn wait(self) -> W {
         self.0

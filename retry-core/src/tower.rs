@@ -45,7 +45,7 @@ use crate::hook::HookSet;
 use crate::retrying::{Fallback, Retrying};
 use crate::sleep::AsyncSleeper;
 use crate::stop::Stop;
-use crate::wait::Wait;
+use crate::wait::Delay;
 
 /// Retries requests to the service it wraps by the policy its closure builds.
 ///
@@ -205,7 +205,7 @@ where
     P: Fn() -> Retrying<S::Response, S::Error, St, W, C, H, F, Sl, K, G>,
     R: Replay<Req> + Clone + Send + 'static,
     St: Stop + Send + 'static,
-    W: Wait + Send + 'static,
+    W: Delay<S::Response, S::Error> + Send + 'static,
     C: Classify<S::Response, S::Error> + Send + 'static,
     H: HookSet<S::Response, S::Error> + Send + 'static,
     F: Fallback<S::Response, S::Error> + Send + 'static,

@@ -14,8 +14,10 @@
 //! assert_eq!(secs, [1, 2, 4, 8, 10]);
 //! ```
 
+use core::marker::PhantomData;
 use core::time::Duration;
 
+use crate::attempt::Attempt;
 use crate::duration::{IntoDuration, Nanos};
 use crate::error::{InvalidPolicy, ensure};
 use crate::jitter;
@@ -33,6 +35,132 @@ pub trait Wait {
     /// Rejects nonsensical parameters with a clear message.
     fn validate(&self) -> Result<(), InvalidPolicy> {
         Ok(())
+    }
+}
+
+/// What a call asks for its delay after a failed attempt: every [`Wait`] policy
+/// (which reads the attempt's number), and [`from_state`] (which reads all of
+/// it), alone or summed with `+`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a wait policy for a call returning `Result<{T}, {E}>`",
+    label = "expected a wait policy",
+    note = "write one of `fixed(1s)`, `expo(100ms, max = 10s)`, `random_expo(..)`, ..., or `from_state(|a: &Attempt<{T}, {E}>| ..)`"
+)]
+pub trait Delay<T, E> {
+    /// The delay after `attempt` failed (its outcome is set).
+    fn delay_after(&mut self, attempt: &Attempt<'_, T, E>) -> Duration;
+
+    /// Rejects nonsensical parameters with a clear message.
+    fn check(&self) -> Result<(), InvalidPolicy> {
+        Ok(())
+    }
+}
+
+impl<T, E, W: Wait> Delay<T, E> for W {
+    #[inline(always)]
+    fn delay_after(&mut self, attempt: &Attempt<'_, T, E>) -> Duration {
+        self.delay(attempt.attempt())
+    }
+    fn check(&self) -> Result<(), InvalidPolicy> {
+        self.validate()
+    }
+}
+
+/// A wait policy that reads the whole attempt: its number, the time elapsed
+/// and slept, and its error or the value `if_result` retries. Sums with any
+/// policy: `from_state(f) + fixed(1)`.
+///
+/// ```
+/// use retry::{Attempt, Retrying, dsl::*, wait::from_state};
+/// use std::time::Duration;
+///
+/// #[derive(Debug)]
+/// enum Error { Busy { retry_in_ms: u64 }, Down }
+///
+/// let sleeps = retry::testing::record_sleeps();
+/// let mut calls = 0;
+/// let _ = Retrying::new()
+///     .stop(attempts(3))
+///     .wait(from_state(|a: &Attempt<'_, (), Error>| match a.error() {
+///         Some(Error::Busy { retry_in_ms }) => Duration::from_millis(*retry_in_ms),
+///         _ => Duration::from_secs(a.attempt().into()),
+///     }) + fixed(0.5))
+///     .call(|| { calls += 1; Err(if calls == 1 { Error::Busy { retry_in_ms: 250 } } else { Error::Down }) });
+/// assert_eq!(sleeps.sleeps(), [Duration::from_millis(750), Duration::from_millis(2500)]);
+/// ```
+pub const fn from_state<T, E, F>(delay: F) -> FromState<F, T, E>
+where
+    F: FnMut(&Attempt<'_, T, E>) -> Duration,
+{
+    FromState(delay, PhantomData)
+}
+
+/// The wait policy [`from_state`] makes.
+pub struct FromState<F, T, E>(F, PhantomData<fn(&T, &E)>);
+
+impl<F: Clone, T, E> Clone for FromState<F, T, E> {
+    fn clone(&self) -> Self {
+        FromState(self.0.clone(), PhantomData)
+    }
+}
+
+impl<F, T, E> core::fmt::Debug for FromState<F, T, E> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("FromState(..)")
+    }
+}
+
+impl<F, T, E> Delay<T, E> for FromState<F, T, E>
+where
+    F: FnMut(&Attempt<'_, T, E>) -> Duration,
+{
+    #[inline]
+    fn delay_after(&mut self, attempt: &Attempt<'_, T, E>) -> Duration {
+        (self.0)(attempt)
+    }
+}
+
+/// Any wait policy: a [`Wait`], or one that reads the attempt ([`from_state`],
+/// and sums with one). What `wait = ..` checks before the call's types are known.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a wait policy",
+    label = "expected a wait policy",
+    note = "write one of `fixed(1s)`, `expo(100ms, max = 10s)`, `random_expo(..)`, `linear(..)`, `none()`, ... (a `Duration` works too), or `from_state(|a: &Attempt<..>| ..)`"
+)]
+pub trait AnyWait {}
+
+impl<W: Wait> AnyWait for W {}
+impl<F, T, E> AnyWait for FromState<F, T, E> {}
+impl<A: AnyWait, B: AnyWait> AnyWait for StateSum<A, B> {}
+
+/// The sum of two policies one of which reads the attempt ([`from_state`]).
+#[derive(Clone, Copy, Debug)]
+pub struct StateSum<A, B>(pub A, pub B);
+
+impl<T, E, A: Delay<T, E>, B: Delay<T, E>> Delay<T, E> for StateSum<A, B> {
+    #[inline]
+    fn delay_after(&mut self, attempt: &Attempt<'_, T, E>) -> Duration {
+        self.0.delay_after(attempt).saturating_add(self.1.delay_after(attempt))
+    }
+    fn check(&self) -> Result<(), InvalidPolicy> {
+        self.0.check().and(self.1.check())
+    }
+}
+
+impl<F, T, E, Rhs> core::ops::Add<Rhs> for FromState<F, T, E> {
+    type Output = StateSum<Self, Rhs>;
+    #[inline]
+    fn add(self, rhs: Rhs) -> Self::Output {
+        StateSum(self, rhs)
+    }
+}
+
+impl<A, B, Rhs> core::ops::Add<Rhs> for StateSum<A, B> {
+    type Output = StateSum<Self, Rhs>;
+    #[inline]
+    fn add(self, rhs: Rhs) -> Self::Output {
+        StateSum(self, rhs)
     }
 }
 
@@ -619,6 +747,13 @@ macro_rules! wait_operators {
             #[inline]
             fn add(self, rhs: Rhs) -> Self::Output {
                 $crate::wait::Sum(self, rhs)
+            }
+        }
+        impl<$($($g,)*)? Fs, Ts, Es> ::core::ops::Add<$crate::wait::FromState<Fs, Ts, Es>> for $ty $(<$($g),*>)? {
+            type Output = $crate::wait::StateSum<Self, $crate::wait::FromState<Fs, Ts, Es>>;
+            #[inline]
+            fn add(self, rhs: $crate::wait::FromState<Fs, Ts, Es>) -> Self::Output {
+                $crate::wait::StateSum(self, rhs)
             }
         }
     )*};

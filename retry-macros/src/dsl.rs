@@ -114,6 +114,7 @@ const DSL_FNS: &[&str] = &[
     "expo_jitter",
     "fibonacci",
     "fixed",
+    "from_state",
     "linear",
     "never",
     "none",
@@ -414,6 +415,7 @@ fn check_literals(expr: &Expr, errors: &mut darling::error::Accumulator) {
 /// Functions of the DSL whose arguments are durations.
 const DURATION_FNS_WITH_DURATIONS: &[&str] = &[
     "fixed",
+    "from_state",
     "expo",
     "random_expo",
     "signal",

@@ -20,7 +20,7 @@ use crate::sleep::AsyncSleeper;
 use crate::stop::Stop;
 use crate::timeout::TimedOut;
 use crate::transient::{RETRY_AFTER_CAP, Transient, parse_retry_after};
-use crate::wait::Wait;
+use crate::wait::Delay;
 
 /// Why an attempt through [`RetryMiddleware`] did not succeed: the error its
 /// policy sees (in hooks, `when`, `fallback`).
@@ -229,7 +229,7 @@ impl<P, S, W, H, F, Sl, K, G> Middleware for RetryMiddleware<P>
 where
     P: Fn() -> Retrying<Response, Failed, S, W, Conditions, H, F, Sl, K, G> + Send + Sync + 'static,
     S: Stop + Send,
-    W: Wait + Send,
+    W: Delay<Response, Failed> + Send,
     H: HookSet<Response, Failed> + Send,
     F: Fallback<Response, Failed> + Send,
     Sl: AsyncSleeper + Send,
@@ -328,7 +328,7 @@ async fn send(
 impl<T, E, S, W, C, H, F, Sl, K, G> Call<T, E, S, W, C, H, F, Sl, K, G>
 where
     S: Stop,
-    W: Wait,
+    W: Delay<T, E>,
     C: Classify<T, E>,
     H: HookSet<T, E>,
     F: Fallback<T, E>,

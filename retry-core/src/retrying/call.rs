@@ -18,7 +18,7 @@ use crate::sleep::{self, AsyncSleeper, MaybeSleep, Sleeper};
 use crate::stop::{Stop, StopState};
 use crate::testing;
 use crate::timeout::{FromTimedOut, Limited, ViaFrom};
-use crate::wait::Wait;
+use crate::wait::Delay;
 
 /// What comes after an attempt: [`Call::next`]'s answer.
 #[derive(Debug, PartialEq, Eq)]
@@ -209,7 +209,7 @@ where
 impl<T, E, S, W, C, H, F, Sl, K, G> Call<T, E, S, W, C, H, F, Sl, K, G>
 where
     S: Stop,
-    W: Wait,
+    W: Delay<T, E>,
     C: Classify<T, E>,
     H: HookSet<T, E>,
     F: Fallback<T, E>,
@@ -479,7 +479,13 @@ where
             Err(error) => self.conditions.retry_after(error),
             Ok(_) => None,
         };
-        let delay = asked.unwrap_or_else(|| self.wait.delay(self.ident.attempt));
+        let delay = match asked {
+            Some(delay) => delay,
+            None => {
+                let attempt = self.snapshot(elapsed, Some(&outcome));
+                self.wait.delay_after(&attempt)
+            }
+        };
         let give_up = testing::retry_forbidden(self.ident.attempt)
             || !crate::is_enabled()
             || self.stop.should_stop(&StopState::new(self.ident.attempt, elapsed, delay))
@@ -572,7 +578,7 @@ impl<T, E, S, W, C, H, F, Sl, K, G: Guard<T, E>> Call<T, E, S, W, C, H, F, Sl, K
 impl<T, E, S, W, C, H, F, Sl, K, G> Call<T, E, S, W, C, H, F, Sl, K, G>
 where
     S: Stop,
-    W: Wait,
+    W: Delay<T, E>,
     C: Classify<T, E>,
     H: HookSet<T, E>,
     F: Fallback<T, E>,
@@ -631,7 +637,7 @@ where
 impl<T, E, S, W, C, H, F, Sl, K, G> Call<T, E, S, W, C, H, F, Sl, K, G>
 where
     S: Stop,
-    W: Wait,
+    W: Delay<T, E>,
     C: Classify<T, E>,
     H: HookSet<T, E>,
     F: Fallback<T, E>,

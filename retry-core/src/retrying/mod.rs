@@ -33,7 +33,7 @@ use crate::log::{ByDisplay, Log, LogLevel};
 use crate::sleep::{AsyncSleeper, DefaultSleeper, Sleeper};
 use crate::stop::{Attempts, Stop};
 use crate::timeout::FromTimedOut;
-use crate::wait::{RandomExpo, Wait};
+use crate::wait::{Delay, RandomExpo};
 
 /// A retry policy for one call, built step by step, then run with [`call`](Self::call)
 /// or [`call_async`](Self::call_async).
@@ -191,7 +191,7 @@ impl<T, E, S, W, C, H, F, Sl, K, G> Retrying<T, E, S, W, C, H, F, Sl, K, G> {
     ///
     /// # Default
     /// `random_expo(100ms).max(10s)`.
-    pub fn wait<W2: Wait>(self, wait: W2) -> Retrying<T, E, S, W2, C, H, F, Sl, K, G> {
+    pub fn wait<W2: Delay<T, E>>(self, wait: W2) -> Retrying<T, E, S, W2, C, H, F, Sl, K, G> {
         let Retrying { stop, conditions, hooks, fallback, sleeper, clock, guards, name, outcome, .. } = self;
         Retrying { stop, wait, conditions, hooks, fallback, sleeper, clock, guards, name, outcome }
     }
@@ -560,7 +560,7 @@ impl<T, E, S, W, C, H, F, Sl, K, Br, Bu, Li, Lg>
     }
 }
 
-impl<T, E, S: Stop, W: Wait, C, H, F, Sl, K, G> Retrying<T, E, S, W, C, H, F, Sl, K, G> {
+impl<T, E, S: Stop, W: Delay<T, E>, C, H, F, Sl, K, G> Retrying<T, E, S, W, C, H, F, Sl, K, G> {
     /// Rejects nonsensical policies (`attempts(0)`, `min > max`, negative or NaN
     /// durations, a base below 1) with a clear message.
     ///
@@ -575,7 +575,7 @@ impl<T, E, S: Stop, W: Wait, C, H, F, Sl, K, G> Retrying<T, E, S, W, C, H, F, Sl
     /// ```
     pub fn check(self) -> Result<Self, InvalidPolicy> {
         self.stop.validate()?;
-        self.wait.validate()?;
+        self.wait.check()?;
         Ok(self)
     }
 }
@@ -583,7 +583,7 @@ impl<T, E, S: Stop, W: Wait, C, H, F, Sl, K, G> Retrying<T, E, S, W, C, H, F, Sl
 impl<T, E, S, W, C, H, F, Sl, K, G> Retrying<T, E, S, W, C, H, F, Sl, K, G>
 where
     S: Stop,
-    W: Wait,
+    W: Delay<T, E>,
     C: Classify<T, E>,
     H: HookSet<T, E>,
     F: Fallback<T, E>,
@@ -643,7 +643,7 @@ where
 impl<T, S, W, C, H, F, Sl, K, G> Retrying<T, Infallible, S, W, C, H, F, Sl, K, G>
 where
     S: Stop,
-    W: Wait,
+    W: Delay<T, Infallible>,
     C: Classify<T, Infallible>,
     H: HookSet<T, Infallible>,
     F: Fallback<T, Infallible>,
