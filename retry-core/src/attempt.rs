@@ -274,6 +274,7 @@ fn next_serial() -> u64 {
 impl CallId {
     /// The id of the retried call running on this thread ([`call_id`]), or a
     /// fresh one, made as a call's is, when there is none.
+    #[cfg(feature = "reqwest-middleware")]
     pub(crate) fn current_or_fresh() -> CallId {
         call_id().unwrap_or_else(|| CallId::of(next_serial()))
     }

@@ -9,13 +9,12 @@ use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::{Method, Request, Response};
 use reqwest_middleware::{Middleware, Next};
 
-use crate::attempt::InAttempt;
 use crate::breaker::CircuitOpen;
 use crate::clock::Clock;
-use crate::condition::{Classify, Conditions};
+use crate::condition::Conditions;
 use crate::guard::Guard;
 use crate::hook::HookSet;
-use crate::retrying::{Call, Fallback, Next as Step, Retrying};
+use crate::retrying::{Fallback, Next as Step, Retrying};
 use crate::sleep::AsyncSleeper;
 use crate::stop::Stop;
 use crate::timeout::TimedOut;
@@ -286,7 +285,8 @@ where
 }
 
 /// An attempt's future, boxed: its type says it is `Send`.
-type Boxed<'a, T, E> = core::pin::Pin<Box<dyn core::future::Future<Output = Result<T, E>> + Send + 'a>>;
+pub(crate) type Boxed<'a, T, E> =
+    core::pin::Pin<Box<dyn core::future::Future<Output = Result<T, E>> + Send + 'a>>;
 
 /// Whether a transport error is one the middleware retries.
 fn retried(error: &reqwest_middleware::Error) -> bool {
@@ -322,31 +322,5 @@ async fn send(
         Ok(response) if is_retried_status(response.status().as_u16()) => Err(Failed::Status(response)),
         Ok(response) => Ok(response),
         Err(error) => Err(Failed::Transport(error)),
-    }
-}
-
-impl<T, E, S, W, C, H, F, Sl, K, G> Call<T, E, S, W, C, H, F, Sl, K, G>
-where
-    S: Stop,
-    W: Delay<T, E>,
-    C: Classify<T, E>,
-    H: HookSet<T, E>,
-    F: Fallback<T, E>,
-    K: Clock,
-    G: Guard<T, E>,
-{
-    /// [`Call::attempt`] for a boxed attempt, whose type says it is
-    /// `Send` (for callers that must prove it, whatever the guards are): a
-    /// rejected attempt is dropped unpolled and replaced by the rejection.
-    pub(crate) fn attempt_boxed<'a>(&mut self, attempt: Boxed<'a, T, E>) -> InAttempt<'_, Boxed<'a, T, E>>
-    where
-        T: Send + 'a,
-        E: Send + 'a,
-    {
-        let rejection = if self.begin(true) { None } else { self.rejection() };
-        match rejection {
-            Some(rejection) => InAttempt::new(self.ident(), Box::pin(async move { Err(rejection) })),
-            None => InAttempt::new(self.ident(), attempt),
-        }
     }
 }

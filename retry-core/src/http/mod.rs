@@ -26,6 +26,8 @@ use core::time::Duration;
 #[cfg_attr(docsrs, doc(cfg(feature = "reqwest-middleware")))]
 mod middleware;
 #[cfg(feature = "reqwest-middleware")]
+pub(crate) use middleware::Boxed;
+#[cfg(feature = "reqwest-middleware")]
 pub use middleware::{Failed, NotReplayable, RetryMiddleware, is_retried_status};
 
 use crate::breaker::CircuitOpen;

@@ -299,12 +299,6 @@ where
         G::admitted(&self.slot)
     }
 
-    /// What each attempt's code reads of the call.
-    #[cfg(feature = "reqwest-middleware")]
-    pub(crate) fn ident(&self) -> &Ident {
-        &self.ident
-    }
-
     /// The error of an attempt the breaker rejects.
     #[cfg(feature = "reqwest-middleware")]
     pub(crate) fn rejection(&self) -> Option<E> {
@@ -559,32 +553,28 @@ where
             self.sleeper.sleep(delay);
         }
     }
-}
 
-impl<T, E, S, W, C, H, F, Sl, K, G: Guard<T, E>> Call<T, E, S, W, C, H, F, Sl, K, G> {
-    /// The call's label (the policy's `name`).
-    #[inline(always)]
-    fn label(&self) -> &'static str {
-        self.name.unwrap_or("retry")
+    #[cfg(feature = "reqwest-middleware")]
+    /// [`Call::attempt`] for a boxed attempt, whose type says it is
+    /// `Send` (for callers that must prove it, whatever the guards are): a
+    /// rejected attempt is dropped unpolled and replaced by the rejection.
+    pub(crate) fn attempt_boxed<'a>(
+        &mut self,
+        attempt: crate::http::Boxed<'a, T, E>,
+    ) -> InAttempt<'_, crate::http::Boxed<'a, T, E>>
+    where
+        T: Send + 'a,
+        E: Send + 'a,
+    {
+        let rejection = if self.begin(true) { None } else { self.rejection() };
+        match rejection {
+            Some(rejection) => InAttempt::new(&self.ident, Box::pin(async move { Err(rejection) })),
+            None => InAttempt::new(&self.ident, attempt),
+        }
     }
 
-    /// The call's sleeper.
-    pub(crate) fn sleeper(&self) -> &Sl {
-        &self.sleeper
-    }
-}
+    // What `#[retry]` expands to, besides the public steps.
 
-/// What `#[retry]` expands to, besides the public steps.
-impl<T, E, S, W, C, H, F, Sl, K, G> Call<T, E, S, W, C, H, F, Sl, K, G>
-where
-    S: Stop,
-    W: Delay<T, E>,
-    C: Classify<T, E>,
-    H: HookSet<T, E>,
-    F: Fallback<T, E>,
-    K: Clock,
-    G: Guard<T, E>,
-{
     /// [`attempt`](Self::attempt) as the attribute makes it: not cut at the
     /// policy's limits (the attribute sets none on the policy, and cuts attempts
     /// with [`limit`](Self::limit)). Its type names no bounded associated type,
@@ -631,19 +621,9 @@ where
         let limit = attempt_limit(timeout, deadline, || self.elapsed());
         Limited::new(attempt, limit.map(|limit| self.sleeper().sleep(limit)), ViaFrom)
     }
-}
 
-/// The loops of [`Retrying::call`] and [`Retrying::call_async`].
-impl<T, E, S, W, C, H, F, Sl, K, G> Call<T, E, S, W, C, H, F, Sl, K, G>
-where
-    S: Stop,
-    W: Delay<T, E>,
-    C: Classify<T, E>,
-    H: HookSet<T, E>,
-    F: Fallback<T, E>,
-    K: Clock,
-    G: Guard<T, E>,
-{
+    // The loops of [`Retrying::call`] and [`Retrying::call_async`].
+
     /// Makes attempts with `op` until the call is over. The first attempt and
     /// its decision are inlined, the rest of the call is out of line: a call
     /// that succeeds at once keeps nothing of the failure path (no saved
@@ -716,6 +696,19 @@ where
             };
             finish(result, &self)
         }
+    }
+}
+
+impl<T, E, S, W, C, H, F, Sl, K, G: Guard<T, E>> Call<T, E, S, W, C, H, F, Sl, K, G> {
+    /// The call's label (the policy's `name`).
+    #[inline(always)]
+    fn label(&self) -> &'static str {
+        self.name.unwrap_or("retry")
+    }
+
+    /// The call's sleeper.
+    pub(crate) fn sleeper(&self) -> &Sl {
+        &self.sleeper
     }
 }
 
