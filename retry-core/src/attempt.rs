@@ -231,9 +231,11 @@ impl fmt::Debug for CallId {
 }
 
 /// The id of the retried call running on this thread, or `None` outside one:
-/// the same for every attempt of the call, across awaits and threads; a call
-/// nested in an attempt has its own, and the outer one is current again when it
-/// returns. Like [`attempt()`], it works on any runtime.
+/// the same for every attempt of the call, across awaits and the threads a
+/// runtime moves it to; a call nested in an attempt has its own, and the outer
+/// one is current again when it returns. The call's hooks and its fallback see
+/// it too. Like [`attempt()`], it works on any runtime; a task or thread an
+/// attempt spawns is not in the call (pass the id along).
 ///
 /// An id is made the first time a call asks for it (a call that never asks
 /// pays nothing), from a secure generator: send it as an idempotency key, and
@@ -272,10 +274,9 @@ fn next_serial() -> u64 {
 }
 
 impl CallId {
-    /// The id of the retried call running on this thread ([`call_id`]), or a
-    /// fresh one, made as a call's is, when there is none.
+    /// A fresh id, made as a call's is.
     #[cfg(feature = "reqwest-middleware")]
-    pub(crate) fn current_or_fresh() -> CallId {
-        call_id().unwrap_or_else(|| CallId::of(next_serial()))
+    pub(crate) fn fresh() -> CallId {
+        CallId::of(next_serial())
     }
 }

@@ -65,26 +65,16 @@ pub trait Stop {
         false
     }
 
-    /// Whether an outside signal asks to give up now, whatever the attempts
-    /// (see [`signal`]). A call sleeping for a retry looks at it as it sleeps,
-    /// and wakes to give up when it fires.
+    /// For a policy that listens to an outside signal (see [`signal`]):
+    /// whether it asks to give up now, whatever the attempts. A call sleeping
+    /// for a retry under such a policy sleeps in slices of at most 100 ms and
+    /// looks at it after each, to wake and give up when it fires.
     ///
     /// # Default
-    /// `false`: the policy reads only the [`StopState`].
-    fn signalled(&self) -> bool {
-        false
-    }
-
-    /// Whether [`signalled`](Self::signalled) may answer `true` for some value
-    /// of the type: then sleeps go in slices of 10 ms, each followed by a look
-    /// at it. The default, `false`, suits every policy that keeps the default
-    /// `signalled`.
-    #[doc(hidden)]
-    fn watches() -> bool
-    where
-        Self: Sized,
-    {
-        false
+    /// `None`: the policy has no signal (it reads only the [`StopState`]), and
+    /// sleeps go in one piece.
+    fn signalled(&self) -> Option<bool> {
+        None
     }
 
     /// Rejects nonsensical parameters with a clear message.
@@ -97,7 +87,7 @@ impl<S: Stop + ?Sized> Stop for &S {
     fn should_stop(&self, state: &StopState) -> bool {
         (**self).should_stop(state)
     }
-    fn signalled(&self) -> bool {
+    fn signalled(&self) -> Option<bool> {
         (**self).signalled()
     }
     fn needs_clock(&self) -> bool {
@@ -226,9 +216,11 @@ impl Stop for Never {
 /// Gives up when `signal()` says so: an operator's shutdown flag, an
 /// `AtomicBool`, a `tokio_util::sync::CancellationToken` (`move ||
 /// token.is_cancelled()`). It is asked after each failed attempt like any stop
-/// policy, and while a call sleeps for a retry: the sleep goes in slices of
-/// 10 ms, and the call wakes to give up (with its last outcome, through
-/// `on_giveup` and `fallback`) at the first slice after the signal fires.
+/// policy, and while a call sleeps for a retry: the sleep goes in slices of at
+/// most 100 ms, and the call wakes to give up (with its last outcome, through
+/// `on_giveup` and `fallback`) at the end of the slice in which the signal
+/// fires. (Each slice's timer may overshoot by its granularity, e.g. 1 ms with
+/// tokio's: a long wait grows by that much per 100 ms.)
 /// Combine it with `|`: `attempts(5) | signal(|| SHUTDOWN.load(Relaxed))`.
 ///
 /// ```
@@ -259,12 +251,8 @@ impl<F: Fn() -> bool> Stop for Signal<F> {
         (self.0)()
     }
     #[inline]
-    fn signalled(&self) -> bool {
-        (self.0)()
-    }
-    #[inline(always)]
-    fn watches() -> bool {
-        true
+    fn signalled(&self) -> Option<bool> {
+        Some((self.0)())
     }
 }
 
@@ -277,13 +265,13 @@ impl<A: Stop, B: Stop> Stop for Either<A, B> {
     fn should_stop(&self, state: &StopState) -> bool {
         self.0.should_stop(state) || self.1.should_stop(state)
     }
+    /// Either signal stops the call.
     #[inline]
-    fn signalled(&self) -> bool {
-        self.0.signalled() || self.1.signalled()
-    }
-    #[inline(always)]
-    fn watches() -> bool {
-        A::watches() || B::watches()
+    fn signalled(&self) -> Option<bool> {
+        match (self.0.signalled(), self.1.signalled()) {
+            (None, None) => None,
+            (a, b) => Some(a == Some(true) || b == Some(true)),
+        }
     }
     fn needs_clock(&self) -> bool {
         self.0.needs_clock() || self.1.needs_clock()
@@ -302,13 +290,11 @@ impl<A: Stop, B: Stop> Stop for Both<A, B> {
     fn should_stop(&self, state: &StopState) -> bool {
         self.0.should_stop(state) && self.1.should_stop(state)
     }
+    /// Only a signal on both sides stops the call between attempts (a side
+    /// without one, such as `attempts(n)`, is not asked then).
     #[inline]
-    fn signalled(&self) -> bool {
-        self.0.signalled() && self.1.signalled()
-    }
-    #[inline(always)]
-    fn watches() -> bool {
-        A::watches() && B::watches()
+    fn signalled(&self) -> Option<bool> {
+        Some(self.0.signalled()? && self.1.signalled()?)
     }
     fn needs_clock(&self) -> bool {
         self.0.needs_clock() || self.1.needs_clock()

@@ -54,6 +54,15 @@ pub trait Delay<T, E> {
     fn check(&self) -> Result<(), InvalidPolicy> {
         Ok(())
     }
+
+    /// Whether it reads the time elapsed or slept (then the call reads the
+    /// clock for it).
+    ///
+    /// # Default
+    /// `false`.
+    fn needs_clock(&self) -> bool {
+        false
+    }
 }
 
 impl<T, E, W: Wait> Delay<T, E> for W {
@@ -118,6 +127,9 @@ where
     fn delay_after(&mut self, attempt: &Attempt<'_, T, E>) -> Duration {
         (self.0)(attempt)
     }
+    fn needs_clock(&self) -> bool {
+        true
+    }
 }
 
 /// Any wait policy: a [`Wait`], or one that reads the attempt ([`from_state`],
@@ -145,6 +157,9 @@ impl<T, E, A: Delay<T, E>, B: Delay<T, E>> Delay<T, E> for StateSum<A, B> {
     }
     fn check(&self) -> Result<(), InvalidPolicy> {
         self.0.check().and(self.1.check())
+    }
+    fn needs_clock(&self) -> bool {
+        self.0.needs_clock() || self.1.needs_clock()
     }
 }
 
@@ -749,15 +764,37 @@ macro_rules! wait_operators {
                 $crate::wait::Sum(self, rhs)
             }
         }
-        impl<$($($g,)*)? Fs, Ts, Es> ::core::ops::Add<$crate::wait::FromState<Fs, Ts, Es>> for $ty $(<$($g),*>)? {
-            type Output = $crate::wait::StateSum<Self, $crate::wait::FromState<Fs, Ts, Es>>;
+    )*};
+}
+
+/// `policy + from_state(..)` for the crate's own policies (a type of another
+/// crate cannot have it: rustc cannot tell there that `FromState` is no `Wait`).
+macro_rules! state_operators {
+    ($($ty:ident $(<$($g:ident),*>)?),* $(,)?) => {$(
+        impl<$($($g,)*)? Fs, Ts, Es> core::ops::Add<FromState<Fs, Ts, Es>> for $ty $(<$($g),*>)? {
+            type Output = StateSum<Self, FromState<Fs, Ts, Es>>;
             #[inline]
-            fn add(self, rhs: $crate::wait::FromState<Fs, Ts, Es>) -> Self::Output {
-                $crate::wait::StateSum(self, rhs)
+            fn add(self, rhs: FromState<Fs, Ts, Es>) -> Self::Output {
+                StateSum(self, rhs)
             }
         }
     )*};
 }
+
+state_operators!(
+    Fixed,
+    NoWait,
+    Expo,
+    RandomExpo,
+    EqualJitter,
+    ExpoJitter,
+    Decorrelated,
+    Fibonacci,
+    Linear,
+    Random,
+    Sum<A, B>,
+    Chain<T>
+);
 
 wait_operators!(
     Fixed,

@@ -501,7 +501,7 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &HashSet<String>) -> Token
         }
     };
     let interrupted = quote_spanned! {h=>
-        if let #private::core::option::Option::Some(__retry_result) = #retry.interrupted(__retry_last) {
+        if let #private::core::option::Option::Some(__retry_result) = #retry.interrupted(__retry_last, __retry_left) {
             break #result;
         }
     };

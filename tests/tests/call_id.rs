@@ -106,3 +106,42 @@ async fn the_explicit_async_api_and_the_loop_form_have_ids_too() {
     assert!(first.is_some());
     assert_eq!(call_id(), None);
 }
+
+#[test]
+fn hooks_and_the_fallback_see_their_own_calls_id_and_attempt() {
+    let seen = Mutex::new(Vec::new());
+    let record = |what: &'static str| seen.lock().unwrap().push((what, call_id(), retry::attempt()));
+    let _ = Retrying::new().stop(attempts(1)).call(|| {
+        record("outer op");
+        Retrying::new()
+            .stop(attempts(2))
+            .wait(none())
+            .before(|_: &retry::Attempt<'_, (), &str>| record("before"))
+            .on_giveup(|_: &retry::Attempt<'_, (), &str>| record("on_giveup"))
+            .fallback(|last| {
+                record("fallback");
+                last
+            })
+            .call(|| {
+                record("inner op");
+                Err("down")
+            })
+    });
+    let seen = seen.into_inner().unwrap();
+    let outer = seen[0].1.unwrap();
+    let inner = seen[2].1.unwrap();
+    assert_ne!(outer, inner);
+    let calls: Vec<_> = seen.iter().map(|(what, id, n)| (*what, *id == Some(inner), *n)).collect();
+    assert_eq!(
+        calls,
+        [
+            ("outer op", false, Some(1)),
+            ("before", true, Some(1)),
+            ("inner op", true, Some(1)),
+            ("before", true, Some(2)),
+            ("inner op", true, Some(2)),
+            ("on_giveup", true, Some(2)),
+            ("fallback", true, Some(2)),
+        ]
+    );
+}

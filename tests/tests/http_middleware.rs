@@ -196,26 +196,49 @@ fn httpdate_in(after: Duration) -> String {
     httpdate::fmt_http_date(std::time::SystemTime::now() + after)
 }
 
-/// Charges through a middleware that does not retry: the attribute does.
+/// Charges through a middleware that does not retry: the attribute does, and
+/// keeps one key for all its attempts by setting it from its call id.
 #[retry::retry(stop = attempts(4), wait = none(), when = |e: &reqwest_middleware::Error| e.status().is_some())]
 async fn charge_in_a_retried_fn(
     client: &reqwest_middleware::ClientWithMiddleware,
     url: &str,
 ) -> Result<String, reqwest_middleware::Error> {
-    let response = client.post(format!("{url}/charge")).body("70").send().await?;
+    let key = retry::call_id().unwrap().to_string();
+    let response =
+        client.post(format!("{url}/charge")).header("idempotency-key", key).body("70").send().await?;
     Ok(response.error_for_status()?.text().await?)
 }
 
+/// Two different charges in one retried call.
+#[retry::retry(stop = attempts(1))]
+async fn two_charges(
+    client: &reqwest_middleware::ClientWithMiddleware,
+    url: &str,
+) -> Result<(String, String), reqwest_middleware::Error> {
+    let first = client.post(format!("{url}/charge")).body("1").send().await?.text().await?;
+    let second = client.post(format!("{url}/charge")).body("2").send().await?.text().await?;
+    Ok((first, second))
+}
+
 #[tokio::test]
-async fn a_retried_fn_around_the_client_sends_its_own_call_id_with_every_attempt() {
+async fn each_request_has_its_own_key_and_a_retried_fn_can_keep_one_for_its_attempts() {
     let (url, ledger) = server(2, "0").await;
     let once = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
         .with(RetryMiddleware::new(|| Retrying::new().stop(attempts(1))))
         .build();
     assert_eq!(charge_in_a_retried_fn(&once, &url).await.unwrap(), "charge 1");
+    {
+        let ledger = ledger.lock().unwrap();
+        let keys: Vec<_> = ledger.seen.iter().map(|(key, _)| key.clone().unwrap()).collect();
+        assert_eq!(keys.len(), 3, "two 503s, then the charge");
+        assert!(keys.iter().all(|key| *key == keys[0]), "the fn's call id on every attempt: {keys:?}");
+    }
+
+    let (url, ledger) = server(0, "0").await;
+    assert_eq!(
+        two_charges(&client(Duration::ZERO), &url).await.unwrap(),
+        ("charge 1".into(), "charge 2".into())
+    );
     let ledger = ledger.lock().unwrap();
-    let keys: Vec<_> = ledger.seen.iter().map(|(key, _)| key.clone().unwrap()).collect();
-    assert_eq!(keys.len(), 3, "two 503s, then the charge");
-    assert!(keys.iter().all(|key| *key == keys[0]), "the fn's call id on every attempt: {keys:?}");
-    assert_eq!(ledger.executed.len(), 1);
+    assert_eq!(ledger.executed.len(), 2, "two requests, two keys, two charges");
 }

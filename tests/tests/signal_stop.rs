@@ -30,7 +30,8 @@ async fn a_sleeping_async_call_wakes_and_gives_up_when_the_signal_fires() {
     assert_eq!(stats.attempts(), 1);
     assert_eq!(gave_up.load(SeqCst), 1, "on_giveup ran");
     let waited = start.elapsed();
-    assert!(waited >= Duration::from_millis(3_500) && waited <= Duration::from_millis(3_510), "{waited:?}");
+    assert!(waited >= Duration::from_millis(3_500) && waited <= Duration::from_millis(3_600), "{waited:?}");
+    assert_eq!(stats.idle(), waited, "the unslept part of the wait is not idle time");
 }
 
 static SHUTDOWN: AtomicBool = AtomicBool::new(false);
@@ -52,7 +53,7 @@ async fn the_attribute_wakes_too_and_the_fallback_answers() {
     assert_eq!(poll_until_shutdown().await, Ok(0));
     assert_eq!(RUNS.load(SeqCst), 2, "attempts at 0 s and 60 s");
     let waited = start.elapsed();
-    assert!(waited >= Duration::from_secs(90) && waited <= Duration::from_millis(90_010), "{waited:?}");
+    assert!(waited >= Duration::from_secs(90) && waited <= Duration::from_millis(90_100), "{waited:?}");
 }
 
 #[test]
@@ -90,4 +91,63 @@ fn without_a_signal_a_sleep_is_one_slice() {
     let sleeps = retry::testing::record_sleeps();
     let _ = Retrying::new().stop(attempts(2)).wait(fixed(1)).call(|| Err::<(), _>("down"));
     assert_eq!(sleeps.sleeps(), [Duration::from_secs(1)]);
+}
+
+#[test]
+fn a_signal_by_reference_and_a_stop_of_ones_own_wake_a_sleep_too() {
+    struct Shutdown(Arc<AtomicBool>);
+    impl retry::stop::Stop for Shutdown {
+        fn should_stop(&self, _: &retry::stop::StopState) -> bool {
+            self.0.load(SeqCst)
+        }
+        fn signalled(&self) -> Option<bool> {
+            Some(self.0.load(SeqCst))
+        }
+    }
+    let flag = Arc::new(AtomicBool::new(false));
+    let set_soon = |flag: Arc<AtomicBool>| {
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            flag.store(true, SeqCst);
+        })
+    };
+
+    let f = flag.clone();
+    let stop = attempts(100) | signal(move || f.load(SeqCst));
+    let setter = set_soon(flag.clone());
+    let start = std::time::Instant::now();
+    let _ = Retrying::new().stop(&stop).wait(fixed(60)).call(|| Err::<(), _>("down"));
+    assert!(start.elapsed() < Duration::from_secs(5), "by reference");
+    setter.join().unwrap();
+
+    flag.store(false, SeqCst);
+    let setter = set_soon(flag.clone());
+    let start = std::time::Instant::now();
+    let _ = Retrying::new().stop(Shutdown(flag.clone())).wait(fixed(60)).call(|| Err::<(), _>("down"));
+    assert!(start.elapsed() < Duration::from_secs(5), "a stop of one's own");
+    setter.join().unwrap();
+}
+
+#[test]
+fn recorded_sleeps_are_whole_with_a_signal_and_zero_delays_are_recorded() {
+    let sleeps = retry::testing::record_sleeps();
+    let _ =
+        Retrying::new().stop(attempts(3) | signal(|| false)).wait(fixed(0.25)).call(|| Err::<(), _>("down"));
+    assert_eq!(sleeps.sleeps(), [Duration::from_millis(250); 2]);
+    let sleeps = retry::testing::record_sleeps();
+    let _ = Retrying::new().stop(attempts(3)).wait(none()).call(|| Err::<(), _>("down"));
+    assert_eq!(sleeps.sleeps(), [Duration::ZERO; 2]);
+}
+
+#[test]
+fn a_silent_signal_with_a_sleeper_that_does_not_sleep_asks_it_once_per_100_ms() {
+    let calls = AtomicU32::new(0);
+    let _ = Retrying::new()
+        .stop(attempts(2) | signal(|| false))
+        .wait(fixed(3600))
+        .sleep(|_: Duration| {
+            calls.fetch_add(1, SeqCst);
+        })
+        .call(|| Err::<(), _>("down"));
+    assert_eq!(calls.load(SeqCst), 36_000);
 }

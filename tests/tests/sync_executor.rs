@@ -413,3 +413,22 @@ fn on_transient_retries_what_the_error_calls_transient_after_the_delay_it_asks()
     assert_eq!((out, calls), (Err(Busy::Never), 3));
     assert_eq!(sleeps.sleeps(), [1, 2].map(std::time::Duration::from_secs));
 }
+
+#[test]
+fn statistics_end_with_the_last_attempt_not_the_fallback() {
+    let clock = retry::testing::ManualClock::new();
+    let (out, stats) = Retrying::new()
+        .stop(attempts(2))
+        .wait(none())
+        .clock(clock.clone())
+        .fallback(|_| {
+            clock.advance(secs(200));
+            Ok("cached")
+        })
+        .call_with_stats(|| {
+            clock.advance(secs(1));
+            Err("down")
+        });
+    assert_eq!(out, Ok("cached"));
+    assert_eq!((stats.attempts(), stats.elapsed()), (2, secs(2)));
+}

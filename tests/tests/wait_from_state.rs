@@ -78,3 +78,23 @@ async fn the_attribute_takes_a_wait_from_state() {
     assert_eq!(busy_then_down(&calls).await, Err(Error::Down));
     assert_eq!(sleeps.sleeps(), [ms(31), ms(6)]);
 }
+
+#[test]
+fn a_wait_from_state_reads_the_time_elapsed_whatever_else_the_policy_reads() {
+    let clock = retry::testing::ManualClock::new();
+    let mut seen = Vec::new();
+    let _ = Retrying::new()
+        .stop(attempts(3))
+        .clock(clock.clone())
+        .sleep(|d: Duration| clock.advance(d))
+        .wait(from_state(|a: &Attempt<'_, (), ()>| {
+            seen.push(a.elapsed());
+            ms(20)
+        }))
+        .call(|| {
+            clock.advance(ms(30));
+            Err(())
+        });
+    // The delay is asked after every failure, the last too: the stop policy sees it.
+    assert_eq!(seen, [ms(30), ms(30 + 20 + 30), ms(30 + 20 + 30 + 20 + 30)]);
+}

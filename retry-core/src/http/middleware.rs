@@ -14,7 +14,7 @@ use crate::clock::Clock;
 use crate::condition::Conditions;
 use crate::guard::Guard;
 use crate::hook::HookSet;
-use crate::retrying::{Fallback, Next as Step, Retrying};
+use crate::retrying::{Fallback, Retrying, Step};
 use crate::sleep::AsyncSleeper;
 use crate::stop::Stop;
 use crate::timeout::TimedOut;
@@ -141,10 +141,12 @@ impl std::error::Error for NotReplayable {
 /// A retried POST is only safe when the server can tell the attempts of one call
 /// apart from new calls. Each call of a method that is not idempotent (anything
 /// but GET, HEAD, OPTIONS, TRACE, PUT and DELETE) without the header gets
-/// `Idempotency-Key: <uuid>` — one key, the call's [`crate::call_id`] (from a
-/// cryptographically secure generator), sent with every attempt of the call — so
-/// a server that deduplicates by it executes the call once. A request made in a
-/// `#[retry]` fn carries that fn's call id: its attempts share one key too. Retries also carry `Retry-Attempt: <n>` (2 on the first
+/// `Idempotency-Key: <uuid>` — one key per request, from a cryptographically
+/// secure generator, sent with every attempt of it — so a server that
+/// deduplicates by it executes the call once. A `#[retry]` fn that sends the
+/// same request again on its own retries can keep one key for all of them by
+/// setting the header itself from [`crate::call_id`] (the middleware keeps a
+/// key it finds). Retries also carry `Retry-Attempt: <n>` (2 on the first
 /// retry). Both names can be changed or turned off.
 ///
 /// # Bodies that cannot be cloned
@@ -204,11 +206,12 @@ impl<P> RetryMiddleware<P> {
     }
 }
 
-/// The request's idempotency key: the id of the retried call it is made in
-/// ([`crate::call_id`]), so every attempt of a `#[retry]` fn around it sends the
-/// same key; outside one, a fresh id for the middleware's own retries.
+/// The request's idempotency key: a fresh call id (made as
+/// [`crate::call_id`]'s are), the one for all the middleware's attempts of
+/// this request. Not the id of a retried call the request is made in: that call
+/// may send several different requests, and each needs its own key.
 fn idempotency_key() -> HeaderValue {
-    let id = crate::attempt::CallId::current_or_fresh();
+    let id = crate::attempt::CallId::fresh();
     HeaderValue::try_from(id.to_string()).expect("hex digits and dashes are a header value")
 }
 
@@ -266,8 +269,8 @@ where
                 outcome => outcome,
             };
             return match call.next(outcome) {
-                Step::Done(result) => respond(result),
-                Step::Retry(_) => unreachable!("one attempt at most"),
+                crate::Next::Done(result) => respond(result),
+                crate::Next::Retry(_) => unreachable!("one attempt at most"),
             };
         };
         let mut first = Some(request);
@@ -276,9 +279,15 @@ where
             let request = first.take().unwrap_or_else(|| template.try_clone().expect("a clone clones again"));
             let attempt: Sending<'_> = Box::pin(send(request, &mut *extensions, next.clone(), header));
             let outcome = call.attempt_boxed(attempt).await;
-            match call.next(outcome) {
+            let (mut left, last) = match call.step(outcome) {
                 Step::Done(result) => return respond(result),
-                Step::Retry(delay) => call.sleep(delay).await,
+                Step::Retry(left, last) => (left, last),
+            };
+            while let Some(slice) = call.slice(&mut left) {
+                call.sleep(slice).await;
+            }
+            if let Some(result) = call.interrupted(last, left) {
+                return respond(result);
             }
         }
     }

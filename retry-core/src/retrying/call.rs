@@ -103,8 +103,13 @@ impl CallStats {
 /// [`attempt_sync`](Self::attempt_sync), and each outcome through
 /// [`next`](Self::next). An attempt the circuit breaker rejects is not made: its
 /// future is dropped unpolled (the closure is not called) and the attempt yields
-/// the breaker's error. After [`Next::Done`] the call is over; attempting again
-/// starts nothing new (the stop policy already said no).
+/// the breaker's error. Each attempt is followed by one `next`, and after
+/// [`Next::Done`] the call is over: do not use it again (it does not check; a
+/// further attempt would run, and count as the call's next one).
+///
+/// A [`signal`](crate::stop::signal) stop is asked after each attempt here;
+/// [`sleep`](Self::sleep) does not wake when it fires (the loops of
+/// [`Retrying::call`], [`Retrying::call_async`] and `#[retry]` do).
 #[must_use = "a Call does nothing until its attempts are made"]
 pub struct Call<T, E, S, W, C, H, F, Sl, K, G: Guard<T, E>> {
     // The policy's parts, side by side with the call's counters (not nested in
@@ -175,7 +180,7 @@ pub enum Step<T, E> {
 pub struct Left(u64);
 
 /// How long a sleep goes without looking at a `signal` stop.
-pub(crate) const SIGNAL_SLICE: Duration = Duration::from_millis(10);
+pub(crate) const SIGNAL_SLICE: Duration = Duration::from_millis(100);
 
 impl<T, E, S, W, C, H, F, Sl, K, G> Retrying<T, E, S, W, C, H, F, Sl, K, G>
 where
@@ -243,6 +248,7 @@ where
     #[inline(always)]
     fn timed(&self) -> bool {
         self.stop.needs_clock()
+            || self.wait.needs_clock()
             || self.hooks.any()
             || self.guards.deadline().is_some()
             || self.guards.observes_time()
@@ -285,18 +291,21 @@ where
         }
         if self.hooks.any() {
             let attempt = self.snapshot(self.elapsed(), None);
+            let _current = Current::enter(&self.ident);
             self.hooks.before(&attempt);
         }
         if self.guards.observes_time() {
             let us = self.elapsed().as_micros();
             self.ident.attempt_started_us = u32::try_from(us).unwrap_or(u32::MAX);
         }
-        if self.ident.attempt > 1 {
-            // Counted when made: a call dropped while it sleeps retried nothing.
+        self.slot = self.guards.admit(self.ident.attempt, self.label());
+        let admitted = G::admitted(&self.slot);
+        if self.ident.attempt > 1 && admitted {
+            // Counted when made: a call dropped while it sleeps, or whose retry
+            // the breaker rejects, retried nothing.
             crate::stats::retrying();
         }
-        self.slot = self.guards.admit(self.ident.attempt, self.label());
-        G::admitted(&self.slot)
+        admitted
     }
 
     /// The error of an attempt the breaker rejects.
@@ -381,44 +390,74 @@ where
     #[doc(hidden)]
     #[inline(always)]
     pub fn step(&mut self, outcome: Result<T, E>) -> Step<T, E> {
+        self.step_with_stats(outcome).0
+    }
+
+    /// [`step`](Self::step), with the call's statistics when it ends (taken
+    /// before the fallback runs) if they were asked for.
+    #[inline(always)]
+    fn step_with_stats(&mut self, outcome: Result<T, E>) -> (Step<T, E>, CallStats) {
         match self.decide(outcome) {
-            Decision::Done { outcome, failed } => Step::Done(self.conclude(outcome, failed)),
+            Decision::Done { outcome, failed } => {
+                let stats = if self.timed_for_stats { self.stats() } else { CallStats::default() };
+                (Step::Done(self.conclude(outcome, failed)), stats)
+            }
             Decision::Sleep(delay, last) => {
-                Step::Retry(Left(u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX)), last)
+                // Recorded whole under `testing::record_sleeps`, and then not slept.
+                let nanos = if sleep::skipped(delay) { 0 } else { delay.as_nanos() };
+                (Step::Retry(Left(u64::try_from(nanos).unwrap_or(u64::MAX)), last), CallStats::default())
             }
         }
     }
 
     /// The next slice of the sleep `left`, or `None` when it is over or a
-    /// `signal` stop fired. A policy without one sleeps in one slice.
+    /// `signal` stop fired. A policy without a signal sleeps in one slice.
     #[doc(hidden)]
     #[inline(always)]
     pub fn slice(&self, left: &mut Left) -> Option<Duration> {
-        if left.0 == 0 || (S::watches() && self.stop.signalled()) {
+        if left.0 == 0 {
             return None;
         }
-        let slice = if S::watches() { left.0.min(SIGNAL_SLICE.as_nanos() as u64) } else { left.0 };
+        let slice = match self.stop.signalled() {
+            None => left.0,
+            Some(true) => return None,
+            Some(false) => left.0.min(SIGNAL_SLICE.as_nanos() as u64),
+        };
         left.0 -= slice;
         Some(Duration::from_nanos(slice))
     }
 
     /// After a sleep: the call's result if a `signal` stop fired during it (the
-    /// call gives up with `last`), else `None`.
+    /// call gives up with `last`; the sleep `left` unslept is not counted as
+    /// idle), else `None`.
     #[doc(hidden)]
     #[inline(always)]
-    pub fn interrupted(&mut self, last: Result<T, E>) -> Option<Result<T, E>> {
-        if !(S::watches() && self.stop.signalled()) {
+    pub fn interrupted(&mut self, last: Result<T, E>, left: Left) -> Option<Result<T, E>> {
+        self.interrupted_with_stats(last, left).map(|(result, _)| result)
+    }
+
+    /// [`interrupted`](Self::interrupted), with the statistics as
+    /// [`step_with_stats`](Self::step_with_stats) takes them.
+    #[inline(always)]
+    fn interrupted_with_stats(
+        &mut self,
+        last: Result<T, E>,
+        left: Left,
+    ) -> Option<(Result<T, E>, CallStats)> {
+        if self.stop.signalled() != Some(true) {
             return None;
         }
-        self.interrupted_outlined(last)
+        Some(self.interrupted_outlined(last, left))
     }
 
     #[cold]
     #[inline(never)]
-    fn interrupted_outlined(&mut self, last: Result<T, E>) -> Option<Result<T, E>> {
+    fn interrupted_outlined(&mut self, last: Result<T, E>, left: Left) -> (Result<T, E>, CallStats) {
+        self.idle_nanos = self.idle_nanos.saturating_sub(left.0);
         let elapsed = self.elapsed();
         self.give_up(&last, elapsed);
-        Some(self.conclude(last, true))
+        let stats = if self.timed_for_stats { self.stats() } else { CallStats::default() };
+        (self.conclude(last, true), stats)
     }
 
     #[inline(always)]
@@ -428,6 +467,7 @@ where
         let elapsed = self.elapsed();
         if self.hooks.any() {
             let attempt = self.snapshot(elapsed, Some(&outcome));
+            let _current = Current::enter(&self.ident);
             self.hooks.after(&attempt);
         }
         // (An attempt the breaker rejected was not made: it is neither timed.)
@@ -448,6 +488,7 @@ where
         let failed = outcome.is_err();
         if self.hooks.any() {
             let attempt = self.snapshot(elapsed, Some(&outcome));
+            let _current = Current::enter(&self.ident);
             if failed { self.hooks.on_giveup(&attempt) } else { self.hooks.on_success(&attempt) }
         }
         if failed && self.guards.logs() {
@@ -491,6 +532,7 @@ where
         }
         if self.hooks.any() || self.guards.logs() {
             let attempt = Attempt { next_sleep: Some(delay), ..self.snapshot(elapsed, Some(&outcome)) };
+            let _current = Current::enter(&self.ident);
             self.hooks.before_sleep(&attempt);
             self.guards.retrying(&attempt);
         }
@@ -504,7 +546,9 @@ where
     #[inline(always)]
     fn give_up(&mut self, outcome: &Result<T, E>, elapsed: Duration) {
         if self.hooks.any() {
-            self.hooks.on_giveup(&self.snapshot(elapsed, Some(outcome)));
+            let attempt = self.snapshot(elapsed, Some(outcome));
+            let _current = Current::enter(&self.ident);
+            self.hooks.on_giveup(&attempt);
         }
         if self.guards.logs() {
             self.guards.giving_up(&self.snapshot(elapsed, Some(outcome)));
@@ -520,7 +564,10 @@ where
         }
         match self.fallback.take() {
             Some(fallback) => {
-                let answer = fallback.fallback(outcome);
+                let answer = {
+                    let _current = Current::enter(&self.ident);
+                    fallback.fallback(outcome)
+                };
                 // A fallback that hands back an error did not answer for the call.
                 if answer.is_ok() {
                     crate::log::fell_back(self.label());
@@ -629,22 +676,27 @@ where
     /// that succeeds at once keeps nothing of the failure path (no saved
     /// registers, no loop invariants computed up front).
     #[inline(always)]
-    pub(crate) fn run_sync<Op>(mut self, mut op: Op) -> (Result<T, E>, Self)
+    pub(crate) fn run_sync<Op>(mut self, mut op: Op) -> (Result<T, E>, CallStats)
     where
         Op: FnMut() -> Result<T, E>,
         Sl: Sleeper,
         G: SyncGuards,
     {
         let outcome = self.attempt_sync(&mut op);
-        match self.step(outcome) {
-            Step::Done(result) => (result, self),
-            Step::Retry(left, last) => self.retry_sync(left, last, op),
+        match self.step_with_stats(outcome) {
+            (Step::Done(result), stats) => (result, stats),
+            (Step::Retry(left, last), _) => self.retry_sync(left, last, op),
         }
     }
 
     /// The rest of [`run_sync`](Self::run_sync), from the first retry's sleep.
     #[inline(never)]
-    fn retry_sync<Op>(mut self, mut left: Left, mut last: Result<T, E>, mut op: Op) -> (Result<T, E>, Self)
+    fn retry_sync<Op>(
+        mut self,
+        mut left: Left,
+        mut last: Result<T, E>,
+        mut op: Op,
+    ) -> (Result<T, E>, CallStats)
     where
         Op: FnMut() -> Result<T, E>,
         Sl: Sleeper,
@@ -654,47 +706,47 @@ where
             while let Some(slice) = self.slice(&mut left) {
                 self.sleep_sync(slice);
             }
-            if let Some(result) = self.interrupted(last) {
-                return (result, self);
+            if let Some(ended) = self.interrupted_with_stats(last, left) {
+                return ended;
             }
             let outcome = self.attempt_sync(&mut op);
-            (left, last) = match self.step(outcome) {
-                Step::Retry(left, last) => (left, last),
-                Step::Done(result) => return (result, self),
+            (left, last) = match self.step_with_stats(outcome) {
+                (Step::Retry(left, last), _) => (left, last),
+                (Step::Done(result), stats) => return (result, stats),
             };
         }
     }
 
     /// Makes attempts with `op` until the call is over, then hands the result
-    /// and the call to `finish`. One `async move` block that uses its captures
-    /// in place: an `async fn` here would be a future inside the caller's,
-    /// holding its own copy of the call and `op`.
+    /// and the statistics (if asked for) to `finish`. One `async move` block
+    /// that uses its captures in place: an `async fn` here would be a future
+    /// inside the caller's, holding its own copy of the call and `op`.
     #[inline(always)]
     #[allow(clippy::manual_async_fn, reason = "an `async fn` would hold its arguments twice")]
     pub(crate) fn run_async<Op, Out>(
         mut self,
         mut op: Op,
-        finish: impl FnOnce(Result<T, E>, &Self) -> Out,
+        finish: impl FnOnce(Result<T, E>, CallStats) -> Out,
     ) -> impl Future<Output = Out>
     where
         Op: AsyncFnMut() -> Result<T, E>,
         Sl: AsyncSleeper,
     {
         async move {
-            let result = loop {
+            let (result, stats) = loop {
                 let outcome = self.attempt_with(|| op()).await;
-                let (mut left, last) = match self.step(outcome) {
-                    Step::Retry(left, last) => (left, last),
-                    Step::Done(result) => break result,
+                let (mut left, last) = match self.step_with_stats(outcome) {
+                    (Step::Retry(left, last), _) => (left, last),
+                    (Step::Done(result), stats) => break (result, stats),
                 };
                 while let Some(slice) = self.slice(&mut left) {
                     self.sleep(slice).await;
                 }
-                if let Some(result) = self.interrupted(last) {
-                    break result;
+                if let Some(ended) = self.interrupted_with_stats(last, left) {
+                    break ended;
                 }
             };
-            finish(result, &self)
+            finish(result, stats)
         }
     }
 }

@@ -609,8 +609,7 @@ where
         Sl: Sleeper,
         G: SyncGuards,
     {
-        let (result, call) = self.start().timed_for_stats().run_sync(op);
-        (result, call.stats())
+        self.start().timed_for_stats().run_sync(op)
     }
 
     /// The async form of [`call`](Self::call): `op` is an async closure run once per
@@ -636,7 +635,7 @@ where
         Op: AsyncFnMut() -> Result<T, E>,
         Sl: AsyncSleeper,
     {
-        self.start().timed_for_stats().run_async(op, |result, call| (result, call.stats()))
+        self.start().timed_for_stats().run_async(op, |result, stats| (result, stats))
     }
 }
 
