@@ -148,3 +148,18 @@ fn a_loop_sees_the_testing_scopes() {
     let outcome = call.attempt_sync(|| Err::<(), _>(Error::Reset));
     assert_eq!(call.next(outcome), Next::Done(Err(Error::Reset)), "one attempt under disable_retries");
 }
+
+#[tokio::test]
+async fn a_loop_with_a_borrowed_error_type_can_be_spawned() {
+    let handle = tokio::spawn(async {
+        let mut call = Retrying::<u32, &'static str>::new().wait(none()).start();
+        loop {
+            let outcome = call.attempt(async { Err("down") }).await;
+            match call.next(outcome) {
+                Next::Retry(delay) => call.sleep(delay).await,
+                Next::Done(out) => break out,
+            }
+        }
+    });
+    assert_eq!(handle.await.unwrap(), Err("down"));
+}

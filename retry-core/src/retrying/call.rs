@@ -179,6 +179,10 @@ pub enum Step<T, E> {
 #[derive(Debug)]
 pub struct Left(u64);
 
+/// The future of an attempt [`Call::attempt`] makes.
+pub type Attempting<'a, T, E, Fut, Sl, G> =
+    InAttempt<'a, <G as Guard<T, E>>::Gated<<G as Guard<T, E>>::Cut<Fut, <Sl as AsyncSleeper>::Sleep>>>;
+
 /// How long a sleep goes without looking at a `signal` stop.
 pub(crate) const SIGNAL_SLICE: Duration = Duration::from_millis(100);
 
@@ -319,10 +323,7 @@ where
     /// `deadline`. [`crate::attempt()`] answers while it runs. A rejected attempt
     /// is not polled: it yields the breaker's error.
     #[inline(always)]
-    pub fn attempt<Fut>(
-        &mut self,
-        attempt: Fut,
-    ) -> impl Future<Output = Result<T, E>> + use<'_, Fut, T, E, S, W, C, H, F, Sl, K, G>
+    pub fn attempt<Fut>(&mut self, attempt: Fut) -> Attempting<'_, T, E, Fut, Sl, G>
     where
         Fut: Future<Output = Result<T, E>>,
         Sl: AsyncSleeper,
