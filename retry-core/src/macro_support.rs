@@ -333,6 +333,38 @@ pub fn clone_arg<T: CloneArg>(value: &T) -> T {
     value.clone_arg()
 }
 
+/// Gives each attempt its own copy of a by-value argument whose type does not
+/// say `Clone` (`impl Conn`, `T: Conn`) and that the body moves: it may be
+/// `Clone` through a trait (`trait Conn: Clone`), which only the type checker sees.
+#[diagnostic::on_unimplemented(
+    message = "the body moves this argument, so `#[retry]` hands every attempt its own copy, but `{Self}` is not `Clone`",
+    label = "moved by the body, and not `Clone`",
+    note = "add `Clone` to its bounds (`impl Trait + Clone`, `T: Trait + Clone`, or `trait Trait: Clone`), or take it by reference and borrow it in the body"
+)]
+pub trait CloneMoved: Sized {
+    /// A copy for one attempt.
+    fn clone_moved(&self) -> Self;
+}
+
+impl<T: Clone> CloneMoved for T {
+    #[inline(always)]
+    fn clone_moved(&self) -> Self {
+        self.clone()
+    }
+}
+
+/// `CloneMoved::clone_moved`, as a function so the error points at the argument.
+#[inline(always)]
+pub fn clone_moved<T: CloneMoved>(value: &T) -> T {
+    value.clone_moved()
+}
+
+/// [`clone_moved`] through a unique borrow (see [`clone_arg_mut`]).
+#[inline(always)]
+pub fn clone_moved_mut<T: CloneMoved>(value: &mut T) -> T {
+    value.clone_moved()
+}
+
 /// Gives each attempt its own `self`, for a method taking `self` by value
 /// (`self`, `self: Box<Self>`, ...): [`CloneArg`], with a message about `self`.
 #[diagnostic::on_unimplemented(

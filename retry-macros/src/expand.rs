@@ -7,6 +7,7 @@ use darling::Error;
 use darling::util::SpannedValue;
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
+use syn::FnArg;
 use syn::spanned::Spanned;
 
 use crate::attr::{self, Kind, On, RetryArgs, Unless, Value};
@@ -450,6 +451,20 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &HashSet<String>) -> Token
     let borrows = arguments.borrows;
     // A `#[tracing::instrument]` above: its wrapper borrows what the attempt lends.
     let body = if arguments.lends { item::unmove_instrument(body, &borrows) } else { body };
+    // A lent `&mut self` that the body moves (`let me = self;`) is reborrowed
+    // there instead, so the next attempt still has it.
+    let body = match item::reborrow_moved_self(&body, arguments.receiver) {
+        Some(body) => {
+            if let Some(FnArg::Receiver(receiver)) = sig.inputs.first_mut()
+                && arguments.receiver == Receiver::PinMut
+            {
+                // `Pin::as_mut(&mut self)` borrows the binding.
+                receiver.mutability.get_or_insert_with(Default::default);
+            }
+            body
+        }
+        None => body,
+    };
     // A by-value `self` is moved to a hidden original once the policy (which
     // may read it) is built; each attempt assigns its own copy to `self`.
     let keep_original = match (arguments.receiver, self_token) {
