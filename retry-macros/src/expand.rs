@@ -176,19 +176,14 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs) -> Policy {
     });
     // Each value given is checked by a call of its own, spanned at it, so that a
     // wrong one is reported there.
+    let (has_stop, has_wait) = (args.stop.is_some(), args.wait.is_some());
     let stop = args.stop.map(|spanned| {
         let span = spanned.span();
         let tokens = value(spanned, &mut scope);
         let check = respanned(&private, span);
         // Checked at the value, then through `Checked`: a wrong one is reported
         // there alone, not again where the policy is used.
-        let checked = quote_spanned! {span=>
-            {
-                #[allow(unused_imports)]
-                use #check::{RightStop as _, WrongStop as _};
-                #check::Checked(#check::stop_policy(#tokens)).stop()
-            }
-        };
+        let checked = quote_spanned!(span=> #check::Checked(#check::stop_policy(#tokens)).stop());
         (checked, span)
     });
     let deadline_local = syn::Ident::new("__retry_deadline", Span::mixed_site());
@@ -207,13 +202,7 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs) -> Policy {
             let span = spanned.span();
             let tokens = value(spanned, &mut scope);
             let check = respanned(&private, span);
-            quote_spanned! {span=>
-                {
-                    #[allow(unused_imports)]
-                    use #check::{RightWait as _, WrongWait as _};
-                    #check::Checked(#check::wait_policy(#tokens)).wait()
-                }
-            }
+            quote_spanned!(span=> #check::Checked(#check::wait_policy(#tokens)).wait())
         }
         None => quote!(#private::default_wait()),
     };
@@ -400,7 +389,15 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs) -> Policy {
         _ => quote!(#private::events_of!(#chain, #level)),
     };
     let clash_check = scope.clash_check();
+    // The traits `Checked` picks its method from (see `stop`, `wait` above), in
+    // scope once for the whole policy: one import, not one block of them per value.
+    let checked_traits = if has_stop || has_wait {
+        quote!(#[allow(unused_imports)] use #private::{RightStop as _, WrongStop as _, RightWait as _, WrongWait as _};)
+    } else {
+        TokenStream::new()
+    };
     let tokens = quote! {{
+        #checked_traits
         #clash_check
         #chain
     }};
@@ -541,9 +538,9 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &HashSet<String>) -> Token
                 quote_spanned!(h=> __retry_policy.#call(|| #annotation { #per_attempt #body }))
             };
             quote_spanned! {h=>
+                #prelude
                 // `on = [Timeout]` matches `Timeout { .. }`, whatever the variant's shape.
                 #[allow(clippy::unneeded_struct_pattern)]
-                #prelude
                 let __retry_policy = #policy_tokens;
                 #run
             }
