@@ -91,63 +91,55 @@ pub fn wait_policy<W: Wait>(wait: W) -> W {
 }
 
 /// A `stop = ..` or `wait = ..` value once [`stop_policy`] or [`wait_policy`]
-/// checked it, for the policy: the value itself when it is right ([`RightStop`],
-/// [`RightWait`]); when it is not, the default ([`WrongStop`], [`WrongWait`]),
-/// so the policy built with it is not reported again (one error per mistake).
-/// Autoref specialization: the by-value impls apply only to right values, and
-/// method lookup tries them before the by-reference ones.
+/// checked it, for the policy: the value itself when it is right (the inherent
+/// `stop`, `wait`); when it is not, the default ([`Reported`], reached through
+/// `Deref`), so the policy built with it is not reported again (one error per
+/// mistake). Method lookup tries the inherent methods first, whose bounds hold
+/// only for right values, then those of the deref target: no trait needs to be
+/// in scope, so the expansion imports nothing for it.
 #[derive(Debug)]
 pub struct Checked<V>(pub V);
 
-/// See [`Checked`].
-pub trait RightStop<S> {
+impl<S: Stop> Checked<S> {
     /// The stop policy.
-    fn stop(self) -> S;
-}
-
-impl<S: Stop> RightStop<S> for Checked<S> {
     #[inline(always)]
-    fn stop(self) -> S {
+    pub fn stop(self) -> S {
         self.0
     }
 }
 
-/// See [`Checked`].
-pub trait WrongStop {
-    /// The default stop policy, in place of a value already reported.
-    fn stop(self) -> Attempts;
+impl<W: Wait> Checked<W> {
+    /// The wait policy.
+    #[inline(always)]
+    pub fn wait(self) -> W {
+        self.0
+    }
 }
 
-impl<S> WrongStop for &Checked<S> {
+/// What a [`Checked`] value that is wrong (already reported) stands in for.
+#[derive(Debug)]
+pub struct Reported;
+
+impl Reported {
+    /// The default stop policy, in place of a value already reported.
     #[inline(always)]
-    fn stop(self) -> Attempts {
+    pub fn stop(&self) -> Attempts {
         DEFAULT_STOP
     }
-}
 
-/// See [`Checked`].
-pub trait RightWait<W> {
-    /// The wait policy.
-    fn wait(self) -> W;
-}
-
-impl<W: Wait> RightWait<W> for Checked<W> {
+    /// The default wait policy, in place of a value already reported.
     #[inline(always)]
-    fn wait(self) -> W {
-        self.0
+    pub fn wait(&self) -> RandomExpo {
+        DEFAULT_WAIT
     }
 }
 
-/// See [`Checked`].
-pub trait WrongWait {
-    /// The default wait policy, in place of a value already reported.
-    fn wait(self) -> RandomExpo;
-}
+impl<V> core::ops::Deref for Checked<V> {
+    type Target = Reported;
 
-impl<W> WrongWait for &Checked<W> {
     #[inline(always)]
-    fn wait(self) -> RandomExpo {
-        DEFAULT_WAIT
+    fn deref(&self) -> &Reported {
+        &Reported
     }
 }
 

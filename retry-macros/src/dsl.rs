@@ -145,12 +145,7 @@ pub(crate) struct Scope {
 
 impl Scope {
     pub(crate) fn new(private: &TokenStream, sig: &syn::Signature) -> Self {
-        let mut arguments = std::collections::HashSet::new();
-        for input in &sig.inputs {
-            if let syn::FnArg::Typed(typed) = input {
-                crate::item::identifiers(typed.pat.to_token_stream(), &mut arguments);
-            }
-        }
+        let arguments = crate::item::argument_names(sig);
         Scope { private: private.clone(), arguments, used: Vec::new(), private_path: None }
     }
 

@@ -176,7 +176,6 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs) -> Policy {
     });
     // Each value given is checked by a call of its own, spanned at it, so that a
     // wrong one is reported there.
-    let (has_stop, has_wait) = (args.stop.is_some(), args.wait.is_some());
     let stop = args.stop.map(|spanned| {
         let span = spanned.span();
         let tokens = value(spanned, &mut scope);
@@ -389,15 +388,7 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs) -> Policy {
         _ => quote!(#private::events_of!(#chain, #level)),
     };
     let clash_check = scope.clash_check();
-    // The traits `Checked` picks its method from (see `stop`, `wait` above), in
-    // scope once for the whole policy: one import, not one block of them per value.
-    let checked_traits = if has_stop || has_wait {
-        quote!(#[allow(unused_imports)] use #private::{RightStop as _, WrongStop as _, RightWait as _, WrongWait as _};)
-    } else {
-        TokenStream::new()
-    };
     let tokens = quote! {{
-        #checked_traits
         #clash_check
         #chain
     }};

@@ -793,15 +793,41 @@ pub(crate) fn identifiers(tokens: TokenStream, into: &mut HashSet<String>) {
 /// Whether the attribute's values (their identifiers, `mentioned`) may read one
 /// of the fn's arguments or `self`.
 pub(crate) fn reads_arguments(sig: &Signature, mentioned: &HashSet<String>) -> bool {
-    mentioned.contains("self")
-        || sig.inputs.iter().any(|arg| match arg {
-            FnArg::Receiver(_) => false,
-            FnArg::Typed(typed) => {
-                let mut bound = HashSet::new();
-                identifiers(typed.pat.to_token_stream(), &mut bound);
-                bound.iter().any(|name| mentioned.contains(name))
+    mentioned.contains("self") || argument_names(sig).iter().any(|name| mentioned.contains(name))
+}
+
+/// The names the fn's arguments bind (`x` of `x: u32`, `a` and `b` of
+/// `(a, b): (u32, u32)`), read off the syntax tree (no tokens are made).
+pub(crate) fn argument_names(sig: &Signature) -> HashSet<String> {
+    struct Bound(HashSet<String>);
+    impl syn::visit::Visit<'_> for Bound {
+        fn visit_pat_ident(&mut self, pat: &syn::PatIdent) {
+            self.0.insert(pat.ident.to_string());
+            syn::visit::visit_pat_ident(self, pat);
+        }
+    }
+    let mut bound = Bound(HashSet::new());
+    for input in &sig.inputs {
+        if let FnArg::Typed(typed) = input {
+            syn::visit::Visit::visit_pat(&mut bound, &typed.pat);
+        }
+    }
+    bound.0
+}
+
+/// Whether a signature names `Self` (read off the syntax tree).
+pub(crate) fn names_self_type(sig: &Signature) -> bool {
+    struct Find(bool);
+    impl syn::visit::Visit<'_> for Find {
+        fn visit_ident(&mut self, ident: &Ident) {
+            if ident == "Self" {
+                self.0 = true;
             }
-        })
+        }
+    }
+    let mut find = Find(false);
+    syn::visit::Visit::visit_signature(&mut find, sig);
+    find.0
 }
 
 /// Whether the attribute's tokens (their identifiers and `?`s, `mentioned`) hold

@@ -2,8 +2,6 @@
 //! attribute's values, the `on = [..]` matchers, the default name. Neither of
 //! those modules imports the other's generation: both import this.
 
-use std::collections::HashSet;
-
 use darling::Error;
 use darling::error::Accumulator;
 use darling::util::SpannedValue;
@@ -29,9 +27,7 @@ pub(crate) fn value(spanned: SpannedValue<Value>, scope: &mut dsl::Scope) -> Tok
 /// `Self` when the call is made (the macro sees no `impl` around the fn).
 pub(crate) fn default_name(sig: &syn::Signature, private: &TokenStream) -> TokenStream {
     let ident = sig.ident.to_string();
-    let mut names = HashSet::new();
-    item::identifiers(sig.to_token_stream(), &mut names);
-    if sig.receiver().is_some() || names.contains("Self") {
+    if sig.receiver().is_some() || item::names_self_type(sig) {
         let cache = Ident::new("__RETRY_NAME", Span::mixed_site());
         quote_spanned! {Span::mixed_site()=>
             {
