@@ -51,6 +51,31 @@ impl FromMeta for Name {
 pub(crate) struct Patterns(pub Vec<Pat>);
 
 impl Patterns {
+    /// The patterns of an array whose items are all bare names or paths
+    /// (`[Timeout, MyError::Io]`), read off the expression darling parsed; `None`
+    /// for any other array, which is parsed again as patterns.
+    fn of_paths(array: &syn::ExprArray) -> Option<Self> {
+        if array.elems.is_empty() {
+            return None;
+        }
+        let pats = array.elems.iter().map(|elem| match elem {
+            Expr::Path(path) if path.attrs.is_empty() && path.qself.is_none() => {
+                Some(match path.path.get_ident() {
+                    Some(ident) => Pat::Ident(syn::PatIdent {
+                        attrs: Vec::new(),
+                        by_ref: None,
+                        mutability: None,
+                        ident: ident.clone(),
+                        subpat: None,
+                    }),
+                    None => Pat::Path(path.clone()),
+                })
+            }
+            _ => None,
+        });
+        pats.collect::<Option<Vec<Pat>>>().map(Patterns)
+    }
+
     fn parse(tokens: TokenStream) -> syn::Result<Self> {
         let parser = |input: syn::parse::ParseStream<'_>| {
             let content;
@@ -82,7 +107,10 @@ impl FromMeta for On {
         match expr {
             Expr::Path(path) if path.path.is_ident("transient") => Ok(On::Transient(path.span())),
             Expr::Group(group) => Self::from_expr(&group.expr),
-            Expr::Array(_) => Ok(On::Patterns(Patterns::parse(expr.to_token_stream())?)),
+            Expr::Array(array) => match Patterns::of_paths(array) {
+                Some(patterns) => Ok(On::Patterns(patterns)),
+                None => Ok(On::Patterns(Patterns::parse(expr.to_token_stream())?)),
+            },
             _ => Err(Error::custom(ON_EXPECTED).with_span(expr)),
         }
     }
@@ -110,7 +138,10 @@ impl FromMeta for Unless {
     fn from_expr(expr: &Expr) -> darling::Result<Self> {
         match expr {
             Expr::Group(group) => Self::from_expr(&group.expr),
-            Expr::Array(_) => Ok(Unless::Patterns(Patterns::parse(expr.to_token_stream())?)),
+            Expr::Array(array) => match Patterns::of_paths(array) {
+                Some(patterns) => Ok(Unless::Patterns(patterns)),
+                None => Ok(Unless::Patterns(Patterns::parse(expr.to_token_stream())?)),
+            },
             _ => Ok(Unless::Predicate(expr.clone())),
         }
     }

@@ -396,7 +396,18 @@ fn named_arguments(
         return None;
     }
     let func = &call.func;
-    let span = call.span();
+    // What `call.span()` gives, without printing the call to find its last token.
+    let span = match &**func {
+        Expr::Path(path) if path.qself.is_none() && path.attrs.is_empty() && call.attrs.is_empty() => {
+            let first = match &path.path.leading_colon {
+                Some(colon) => colon.spans[0],
+                None => path.path.segments[0].ident.span(),
+            };
+            let last = call.paren_token.span.close();
+            first.join(last).unwrap_or(first)
+        }
+        _ => call.span(),
+    };
     let mut tokens = if is_chain {
         if positional.is_empty() {
             report(
