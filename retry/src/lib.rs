@@ -106,7 +106,9 @@
 //! per copy; a `&mut` argument or a by-value `self` (which each copy would need
 //! for itself) is a compile error, since copies run at once.
 //! `#[retry(..)]` and `#[hedge(..)]` stack in either order, and the retry then
-//! wraps the hedged call.
+//! wraps the hedged call. Under another name (`use retry::hedge as hedged;`),
+//! `#[hedged(..)]` goes above `#[retry]`: below it, `#[retry]` cannot tell it is
+//! a hedge, and the attribute says so.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)]
@@ -190,7 +192,11 @@
 //! is taken for a value: the predicate sees all of it. Bare
 //! variant names in `on` need the error type in the return type
 //! (`Result<T, MyError>`); through an alias or a type parameter, write the full
-//! path (`MyError::Timeout`).
+//! path (`MyError::Timeout`). They name variants, so they need an enum: on a
+//! struct error type the name is rustc's "ambiguous associated type" (the
+//! tokens do not say whether `MyError` is an enum, and no trait does either);
+//! write `when = |e| ..` there (`Box<dyn Error>`, `io::Error` and `anyhow::Error`
+//! get that error from the attribute).
 //!
 //! **When values are evaluated.** On every call, at most once, inside the fn, so
 //! they can read the arguments and `self`, names bound by a pattern argument
