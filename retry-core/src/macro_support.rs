@@ -90,63 +90,55 @@ pub fn wait_policy<W: AnyWait>(wait: W) -> W {
 }
 
 /// A `stop = ..` or `wait = ..` value once [`stop_policy`] or [`wait_policy`]
-/// checked it, for the policy: the value itself when it is right ([`RightStop`],
-/// [`RightWait`]); when it is not, the default ([`WrongStop`], [`WrongWait`]),
-/// so the policy built with it is not reported again (one error per mistake).
-/// Autoref specialization: the by-value impls apply only to right values, and
-/// method lookup tries them before the by-reference ones.
+/// checked it, for the policy: the value itself when it is right (the inherent
+/// `stop`, `wait`); when it is not, the default ([`Reported`], reached through
+/// `Deref`), so the policy built with it is not reported again (one error per
+/// mistake). Method lookup tries the inherent methods first, whose bounds hold
+/// only for right values, then those of the deref target: no trait needs to be
+/// in scope, so the expansion imports nothing for it.
 #[derive(Debug)]
 pub struct Checked<V>(pub V);
 
-/// See [`Checked`].
-pub trait RightStop<S> {
+impl<S: Stop> Checked<S> {
     /// The stop policy.
-    fn stop(self) -> S;
-}
-
-impl<S: Stop> RightStop<S> for Checked<S> {
     #[inline(always)]
-    fn stop(self) -> S {
+    pub fn stop(self) -> S {
         self.0
     }
 }
 
-/// See [`Checked`].
-pub trait WrongStop {
-    /// The default stop policy, in place of a value already reported.
-    fn stop(self) -> Attempts;
+impl<W: AnyWait> Checked<W> {
+    /// The wait policy.
+    #[inline(always)]
+    pub fn wait(self) -> W {
+        self.0
+    }
 }
 
-impl<S> WrongStop for &Checked<S> {
+/// What a [`Checked`] value that is wrong (already reported) stands in for.
+#[derive(Debug)]
+pub struct Reported;
+
+impl Reported {
+    /// The default stop policy, in place of a value already reported.
     #[inline(always)]
-    fn stop(self) -> Attempts {
+    pub fn stop(&self) -> Attempts {
         DEFAULT_STOP
     }
-}
 
-/// See [`Checked`].
-pub trait RightWait<W> {
-    /// The wait policy.
-    fn wait(self) -> W;
-}
-
-impl<W: AnyWait> RightWait<W> for Checked<W> {
+    /// The default wait policy, in place of a value already reported.
     #[inline(always)]
-    fn wait(self) -> W {
-        self.0
+    pub fn wait(&self) -> RandomExpo {
+        DEFAULT_WAIT
     }
 }
 
-/// See [`Checked`].
-pub trait WrongWait {
-    /// The default wait policy, in place of a value already reported.
-    fn wait(self) -> RandomExpo;
-}
+impl<V> core::ops::Deref for Checked<V> {
+    type Target = Reported;
 
-impl<W> WrongWait for &Checked<W> {
     #[inline(always)]
-    fn wait(self) -> RandomExpo {
-        DEFAULT_WAIT
+    fn deref(&self) -> &Reported {
+        &Reported
     }
 }
 
@@ -330,6 +322,38 @@ pub const fn default_wait() -> RandomExpo {
 #[inline(always)]
 pub fn clone_arg<T: CloneArg>(value: &T) -> T {
     value.clone_arg()
+}
+
+/// Gives each attempt its own copy of a by-value argument whose type does not
+/// say `Clone` (`impl Conn`, `T: Conn`) and that the body moves: it may be
+/// `Clone` through a trait (`trait Conn: Clone`), which only the type checker sees.
+#[diagnostic::on_unimplemented(
+    message = "the body moves this argument, so `#[retry]` hands every attempt its own copy, but `{Self}` is not `Clone`",
+    label = "moved by the body, and not `Clone`",
+    note = "add `Clone` to its bounds (`impl Trait + Clone`, `T: Trait + Clone`, or `trait Trait: Clone`), or take it by reference and borrow it in the body"
+)]
+pub trait CloneMoved: Sized {
+    /// A copy for one attempt.
+    fn clone_moved(&self) -> Self;
+}
+
+impl<T: Clone> CloneMoved for T {
+    #[inline(always)]
+    fn clone_moved(&self) -> Self {
+        self.clone()
+    }
+}
+
+/// `CloneMoved::clone_moved`, as a function so the error points at the argument.
+#[inline(always)]
+pub fn clone_moved<T: CloneMoved>(value: &T) -> T {
+    value.clone_moved()
+}
+
+/// [`clone_moved`] through a unique borrow (see [`clone_arg_mut`]).
+#[inline(always)]
+pub fn clone_moved_mut<T: CloneMoved>(value: &mut T) -> T {
+    value.clone_moved()
 }
 
 /// Gives each attempt its own `self`, for a method taking `self` by value

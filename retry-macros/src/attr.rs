@@ -51,6 +51,31 @@ impl FromMeta for Name {
 pub(crate) struct Patterns(pub Vec<Pat>);
 
 impl Patterns {
+    /// The patterns of an array whose items are all bare names or paths
+    /// (`[Timeout, MyError::Io]`), read off the expression darling parsed; `None`
+    /// for any other array, which is parsed again as patterns.
+    fn of_paths(array: &syn::ExprArray) -> Option<Self> {
+        if array.elems.is_empty() {
+            return None;
+        }
+        let pats = array.elems.iter().map(|elem| match elem {
+            Expr::Path(path) if path.attrs.is_empty() && path.qself.is_none() => {
+                Some(match path.path.get_ident() {
+                    Some(ident) => Pat::Ident(syn::PatIdent {
+                        attrs: Vec::new(),
+                        by_ref: None,
+                        mutability: None,
+                        ident: ident.clone(),
+                        subpat: None,
+                    }),
+                    None => Pat::Path(path.clone()),
+                })
+            }
+            _ => None,
+        });
+        pats.collect::<Option<Vec<Pat>>>().map(Patterns)
+    }
+
     fn parse(tokens: TokenStream) -> syn::Result<Self> {
         let parser = |input: syn::parse::ParseStream<'_>| {
             let content;
@@ -82,7 +107,10 @@ impl FromMeta for On {
         match expr {
             Expr::Path(path) if path.path.is_ident("transient") => Ok(On::Transient(path.span())),
             Expr::Group(group) => Self::from_expr(&group.expr),
-            Expr::Array(_) => Ok(On::Patterns(Patterns::parse(expr.to_token_stream())?)),
+            Expr::Array(array) => match Patterns::of_paths(array) {
+                Some(patterns) => Ok(On::Patterns(patterns)),
+                None => Ok(On::Patterns(Patterns::parse(expr.to_token_stream())?)),
+            },
             _ => Err(Error::custom(ON_EXPECTED).with_span(expr)),
         }
     }
@@ -110,7 +138,10 @@ impl FromMeta for Unless {
     fn from_expr(expr: &Expr) -> darling::Result<Self> {
         match expr {
             Expr::Group(group) => Self::from_expr(&group.expr),
-            Expr::Array(_) => Ok(Unless::Patterns(Patterns::parse(expr.to_token_stream())?)),
+            Expr::Array(array) => match Patterns::of_paths(array) {
+                Some(patterns) => Ok(Unless::Patterns(patterns)),
+                None => Ok(Unless::Patterns(Patterns::parse(expr.to_token_stream())?)),
+            },
             _ => Ok(Unless::Predicate(expr.clone())),
         }
     }
@@ -253,7 +284,87 @@ const KEYS: &[&str] = &[
 /// when some keys are wrong, the others are still parsed (and later checked), so
 /// one build shows everything to fix.
 pub(crate) fn parse_retry(args: TokenStream, errors: &mut darling::error::Accumulator) -> Option<RetryArgs> {
+    if let Some(args) = parse_plain(&args) {
+        return Some(args);
+    }
     parse_list(args, "#[retry]", KEYS, errors).and_then(|items| from_items(items, errors))
+}
+
+/// The arguments when each is `key = value` with a key of [`KEYS`], given once,
+/// and a value each key takes: what darling would make of them, made without
+/// its generic machinery (most attributes are like this, and each is parsed on
+/// every check). `None` for anything else, which [`parse_list`] and darling
+/// then parse and report, so the errors are theirs.
+fn parse_plain(args: &TokenStream) -> Option<RetryArgs> {
+    use proc_macro2::TokenTree;
+    let mut parsed = RetryArgs::default();
+    let mut trees = args.clone().into_iter().peekable();
+    let mut seen: Vec<String> = Vec::new();
+    while trees.peek().is_some() {
+        let Some(TokenTree::Ident(key)) = trees.next() else { return None };
+        match trees.next() {
+            Some(TokenTree::Punct(eq))
+                if eq.as_char() == '=' && eq.spacing() == proc_macro2::Spacing::Alone => {}
+            _ => return None,
+        }
+        let mut value = TokenStream::new();
+        let (mut first, mut last) = (None, None);
+        let mut comma = false;
+        for tree in trees.by_ref() {
+            if matches!(&tree, TokenTree::Punct(p) if p.as_char() == ',') {
+                comma = true;
+                break;
+            }
+            first.get_or_insert(tree.span());
+            last = Some(tree.span());
+            value.extend([tree]);
+        }
+        let (Some(first), Some(last)) = (first, last) else { return None };
+        // The span darling gives a value: its tokens, first to last.
+        let span = first.join(last).unwrap_or(first);
+        let key = key.to_string();
+        if !KEYS.contains(&key.as_str()) || seen.contains(&key) {
+            return None;
+        }
+        // As darling: the last value, when it is all one literal (`-5s`
+        // included), is that literal; any other is an expression.
+        let literal = if comma { None } else { syn::parse2::<syn::Lit>(value.clone()).ok() };
+        let expr: Expr = match literal {
+            Some(lit) => Expr::Lit(syn::ExprLit { attrs: Vec::new(), lit }),
+            None => syn::parse2(value).ok()?,
+        };
+        let value = |expr: Expr| Some(SpannedValue::new(Value(expr), span));
+        match key.as_str() {
+            "stop" => parsed.stop = value(expr),
+            "wait" => parsed.wait = value(expr),
+            "on" => parsed.on = Some(SpannedValue::new(On::from_expr(&expr).ok()?, span)),
+            "when" => parsed.when = value(expr),
+            "unless" => parsed.unless = Some(SpannedValue::new(Unless::from_expr(&expr).ok()?, span)),
+            "if_result" => parsed.if_result = value(expr),
+            "retry_after" => parsed.retry_after = value(expr),
+            "timeout" => parsed.timeout = value(expr),
+            "deadline" => parsed.deadline = value(expr),
+            "before" => parsed.before = value(expr),
+            "after" => parsed.after = value(expr),
+            "before_sleep" => parsed.before_sleep = value(expr),
+            "on_success" => parsed.on_success = value(expr),
+            "on_giveup" => parsed.on_giveup = value(expr),
+            "fallback" => parsed.fallback = value(expr),
+            "sleep" => parsed.sleep = value(expr),
+            "clock" => parsed.clock = value(expr),
+            "breaker" => parsed.breaker = value(expr),
+            "breaker_counts" => {
+                parsed.breaker_counts = Some(SpannedValue::new(Unless::from_expr(&expr).ok()?, span))
+            }
+            "budget" => parsed.budget = value(expr),
+            "log" => parsed.log = value(expr),
+            "name" => parsed.name = Some(Name::from_expr(&expr).ok()?),
+            "crate" => parsed.krate = Some(CratePath::from_expr(&expr).ok()?),
+            _ => return None,
+        }
+        seen.push(key);
+    }
+    Some(parsed)
 }
 
 /// Splits `key = value, ...` into items, reporting what is not that shape in words

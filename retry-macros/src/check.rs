@@ -317,21 +317,6 @@ pub(crate) fn check_arguments(attr: &str, func: &RetryFn, errors: &mut Accumulat
         }
     }
     let Some(body) = &func.body else { return };
-    // `&mut self` cannot be rebound for each attempt (`self` is a keyword), so a
-    // body that moves it (`let me = self;`) would leave the next attempt none.
-    if attr != "#[hedge]"
-        && matches!(receiver_kind(sig), Receiver::Mut | Receiver::PinMut)
-        && let Some((span, name)) = moves_self(body.clone())
-    {
-        let reborrow = if receiver_kind(sig) == Receiver::Mut { "&mut *self" } else { "self.as_mut()" };
-        errors.push(
-            Error::custom(format!(
-                "{attr} lends `self` to each attempt in turn, and `let {name} = self;` moves it into the \
-                 first: reborrow it instead (`let {name} = {reborrow};`)"
-            ))
-            .with_span(&span),
-        );
-    }
     let mut used = None;
     // Traits whose values are used up by their use (`into()`, `for`, `.await`, a
     // call): a lent argument bound only by them cannot serve a second attempt.
@@ -432,43 +417,6 @@ pub(crate) fn check_arguments(attr: &str, func: &RetryFn, errors: &mut Accumulat
         };
         errors.push(Error::custom(message).with_span(typed));
     }
-}
-
-/// The first `let name = self;` of a body (at any depth): the `self` token and
-/// the binding (`mut name`). With a type (`let me: &mut Self = self;`) it is a reborrow, not a move.
-fn moves_self(tokens: proc_macro2::TokenStream) -> Option<(proc_macro2::Span, String)> {
-    use proc_macro2::TokenTree;
-    let trees: Vec<TokenTree> = tokens.into_iter().collect();
-    for (i, tree) in trees.iter().enumerate() {
-        if let TokenTree::Group(group) = tree
-            && let Some(found) = moves_self(group.stream())
-        {
-            return Some(found);
-        }
-        let TokenTree::Ident(keyword) = tree else { continue };
-        if keyword != "let" {
-            continue;
-        }
-        let rest = &trees[i + 1..];
-        let (rest, mutability) = match rest.first() {
-            Some(TokenTree::Ident(mutability)) if mutability == "mut" => (&rest[1..], "mut "),
-            _ => (rest, ""),
-        };
-        if let [
-            TokenTree::Ident(name),
-            TokenTree::Punct(eq),
-            TokenTree::Ident(this),
-            TokenTree::Punct(semi),
-            ..,
-        ] = rest
-            && eq.as_char() == '='
-            && this == "self"
-            && semi.as_char() == ';'
-        {
-            return Some((this.span(), format!("{mutability}{name}")));
-        }
-    }
-    None
 }
 
 /// Whether a body is what `#[retry]` or `#[retry_if_result]` made of one: it
@@ -581,6 +529,17 @@ pub(crate) fn check_hedge(
              hedges this fn: #[hedge] here would hedge each hedged copy; put all the keys in one attribute",
         ));
     }
+    // `#[retry] #[again]` (`use retry::hedge as again;`): `#[retry]` cannot tell
+    // `again` is a `#[hedge]`, so it ran first and left it on the retried fn,
+    // where it would hedge the whole retried call instead of each attempt.
+    if func.body.as_ref().is_some_and(already_retried) {
+        errors.push(Error::custom(
+            "#[retry] above cannot tell this is a #[hedge] under another name (`use retry::hedge as \
+             ..;`), so it retried the fn first, and this would hedge the whole retried call; write \
+             `#[hedge(..)]` under its own name, or put this attribute above #[retry] (either order \
+             retries the hedged call)",
+        ));
+    }
     if !func.output.is_result() {
         let ty = func.output.ty();
         errors.push(
@@ -609,8 +568,11 @@ pub(crate) fn check_hedge(
             }
             FnArg::Typed(typed) => (
                 matches!(&*typed.ty, Type::Reference(r) if r.mutability.is_some()),
-                // `impl Trait + Clone` is cloned for each copy, as by `#[retry]`.
-                matches!(&*typed.ty, Type::ImplTrait(_)) && !item::impl_clone(&typed.ty),
+                // `impl Trait + Clone` is cloned for each copy, as by `#[retry]`, and
+                // so is one that may be `Clone` through its trait (the type checker
+                // then says whether it is).
+                item::lent(sig, &typed.ty, item::Mode::Hedge, || false) == Some(true)
+                    && matches!(&*typed.ty, Type::ImplTrait(_)),
                 typed.to_token_stream(),
             ),
         };

@@ -77,7 +77,8 @@ pub(crate) fn literal_seconds(expr: &Expr) -> Option<f64> {
 }
 
 /// `Duration::new(secs, nanos)` for a duration literal, or an error for a bad one.
-fn duration_literal(lit: &Lit) -> Option<Result<TokenStream, Error>> {
+/// With `build` false (validation), an empty stream for a good one.
+fn duration_literal(lit: &Lit, build: bool) -> Option<Result<TokenStream, Error>> {
     let (digits, suffix, span) = match lit {
         Lit::Int(int) => (int.base10_digits(), int.suffix(), int.span()),
         Lit::Float(float) => (float.base10_digits(), float.suffix(), float.span()),
@@ -95,6 +96,9 @@ fn duration_literal(lit: &Lit) -> Option<Result<TokenStream, Error>> {
     let nanos = digits.parse::<f64>().unwrap_or(f64::INFINITY) * unit;
     if !nanos.is_finite() || nanos / NANOS_PER_SEC >= u64::MAX as f64 {
         return Some(Err(Error::custom("this duration is too large for `Duration`").with_span(&span)));
+    }
+    if !build {
+        return Some(Ok(TokenStream::new()));
     }
     let secs = (nanos / NANOS_PER_SEC).floor();
     let subsec = ((nanos - secs * NANOS_PER_SEC).round() as u32).min(999_999_999);
@@ -137,17 +141,25 @@ pub(crate) struct Scope {
     arguments: std::collections::HashSet<String>,
     /// The DSL names used, with where.
     used: Vec<syn::Ident>,
+    /// `private` parsed, once.
+    private_path: Option<syn::Path>,
 }
 
 impl Scope {
     pub(crate) fn new(private: &TokenStream, sig: &syn::Signature) -> Self {
-        let mut arguments = std::collections::HashSet::new();
-        for input in &sig.inputs {
-            if let syn::FnArg::Typed(typed) = input {
-                crate::item::identifiers(typed.pat.to_token_stream(), &mut arguments);
-            }
-        }
-        Scope { private: private.clone(), arguments, used: Vec::new() }
+        let arguments = crate::item::argument_names(sig);
+        Scope { private: private.clone(), arguments, used: Vec::new(), private_path: None }
+    }
+
+    /// `#private::dsl::name`, every token at `name`'s span, built without parsing.
+    fn dsl_path(&mut self, name: &syn::Ident) -> syn::Path {
+        let span = name.span();
+        let private = &self.private;
+        let mut path = self.private_path.get_or_insert_with(|| syn::parse_quote!(#private)).clone();
+        path.segments.push(syn::Ident::new("dsl", span).into());
+        path.segments.push(name.clone().into());
+        respan_path(&mut path, span);
+        path
     }
 
     /// Adds the names a value binds itself (closure parameters, `let`s) to the
@@ -163,39 +175,33 @@ impl Scope {
         syn::visit::Visit::visit_expr(&mut Bound(&mut self.arguments), expr);
     }
 
-    /// Items that fail to compile when a DSL name this attribute used is also a
-    /// user's item in scope: an import of the name beside a glob import of the
+    /// A block that fails to compile when a DSL name this attribute used is also
+    /// a user's item in scope: an import of the name beside a glob import of the
     /// DSL is ambiguous (E0659) exactly then. rustc's message names both, and how
     /// to name the user's unambiguously (`crate::fixed`); the crate docs add
-    /// `retry::dsl::fixed`, which no message of rustc's can be made to show.
+    /// `retry::dsl::fixed`, which no message of rustc's can be made to show. One
+    /// block for all the names (each block of imports is a scope rustc resolves
+    /// and hashes on every check): the error is at the name that clashes, the
+    /// note on the DSL's side at the first name.
     pub(crate) fn clash_check(&self) -> TokenStream {
-        if self.used.is_empty() {
-            return TokenStream::new();
-        }
-        let private = &self.private;
         let mut seen = std::collections::HashSet::new();
         // An argument of the same name is a local, which imports cannot see (nor
         // clash with): skipped.
-        let names = self
+        let mut names = self
             .used
             .iter()
-            .filter(|name| !self.arguments.contains(&name.to_string()) && seen.insert(name.to_string()));
-        // One check per name, its glob import spanned at the name: rustc's note
-        // on the DSL's side of a clash then points at the value, not at the
-        // whole attribute.
-        let mut checks = TokenStream::new();
+            .filter(|name| !self.arguments.contains(&name.to_string()) && seen.insert(name.to_string()))
+            .peekable();
+        let Some(first) = names.peek() else { return TokenStream::new() };
+        let private = &self.private;
+        // The glob spanned at a name: rustc's note on the DSL's side of a clash
+        // then points at the attribute's value, not at the whole attribute.
+        let glob = crate::item::respanned(&quote::quote!(use #private::dsl::*;), first.span());
+        let mut imports = glob;
         for name in names {
-            let glob = crate::item::respanned(&quote::quote!(use #private::dsl::*;), name.span());
-            checks.extend(quote::quote! {
-                const _: () = {
-                    #[allow(unused_imports)]
-                    #glob
-                    #[allow(unused_imports)]
-                    use #name as _;
-                };
-            });
+            imports.extend(quote::quote!(use #name as _;));
         }
-        checks
+        quote::quote!(#[allow(unused_imports)] { #imports })
     }
 }
 
@@ -256,10 +262,13 @@ impl Rewriter<'_> {
         if !DSL_FNS.contains(&name.as_str()) || (!callee && self.scope.arguments.contains(&name)) {
             return;
         }
+        if self.errors.is_some() {
+            // Validation: nothing to rewrite.
+            return;
+        }
         let ident = ident.clone();
         self.scope.used.push(ident.clone());
-        let private = crate::item::respanned(&self.scope.private, ident.span());
-        path.path = syn::parse_quote_spanned!(ident.span()=> #private::dsl::#ident);
+        path.path = self.scope.dsl_path(&ident);
     }
 }
 
@@ -276,7 +285,7 @@ impl VisitMut for Rewriter<'_> {
             }
             Expr::Unary(unary) if matches!(unary.op, UnOp::Neg(_)) => {
                 if let Expr::Lit(lit) = &*unary.expr
-                    && duration_literal(&lit.lit).is_some()
+                    && duration_literal(&lit.lit, false).is_some()
                 {
                     let error = Error::custom("a duration cannot be negative").with_span(&*unary);
                     self.report(error);
@@ -298,8 +307,9 @@ impl VisitMut for Rewriter<'_> {
         }
         visit_mut::visit_expr_mut(self, expr);
         match expr {
-            Expr::Lit(lit) => match duration_literal(&lit.lit) {
-                Some(Ok(tokens)) => *expr = Expr::Verbatim(tokens),
+            Expr::Lit(lit) => match duration_literal(&lit.lit, self.errors.is_none()) {
+                Some(Ok(tokens)) if self.errors.is_none() => *expr = Expr::Verbatim(tokens),
+                Some(Ok(_)) => {}
                 Some(Err(error)) => self.report(error),
                 None => {}
             },
@@ -348,6 +358,7 @@ fn named_arguments(
     call: &syn::ExprCall,
     mut errors: Option<&mut darling::error::Accumulator>,
 ) -> Option<Expr> {
+    let validating = errors.is_some();
     let mut report = |error: Error| {
         if let Some(errors) = errors.as_deref_mut() {
             errors.push(error);
@@ -376,8 +387,29 @@ fn named_arguments(
             None => positional.push(arg.clone()),
         }
     }
+    if validating {
+        // Validation: the checks above and the empty `chain`'s, nothing built.
+        if is_chain && positional.is_empty() {
+            report(
+                Error::custom("`chain` needs at least one wait policy: `chain(fixed(1), fixed(5))`")
+                    .with_span(call),
+            );
+        }
+        return None;
+    }
     let func = &call.func;
-    let span = call.span();
+    // What `call.span()` gives, without printing the call to find its last token.
+    let span = match &**func {
+        Expr::Path(path) if path.qself.is_none() && path.attrs.is_empty() && call.attrs.is_empty() => {
+            let first = match &path.path.leading_colon {
+                Some(colon) => colon.spans[0],
+                None => path.path.segments[0].ident.span(),
+            };
+            let last = call.paren_token.span.close();
+            first.join(last).unwrap_or(first)
+        }
+        _ => call.span(),
+    };
     let mut tokens = if is_chain {
         if positional.is_empty() {
             report(
@@ -538,4 +570,17 @@ pub(crate) fn distance(a: &str, b: &str) -> usize {
         }
     }
     row[b.len()]
+}
+
+/// Puts every token of a path (with no generic arguments) at `span`.
+pub(crate) fn respan_path(path: &mut syn::Path, span: proc_macro2::Span) {
+    if let Some(colon) = &mut path.leading_colon {
+        colon.spans = [span, span];
+    }
+    for mut pair in path.segments.pairs_mut() {
+        pair.value_mut().ident.set_span(span);
+        if let Some(sep) = pair.punct_mut() {
+            sep.spans = [span, span];
+        }
+    }
 }

@@ -7,6 +7,7 @@ use darling::Error;
 use darling::util::SpannedValue;
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
+use syn::FnArg;
 use syn::spanned::Spanned;
 
 use crate::attr::{self, Kind, On, RetryArgs, Unless, Value};
@@ -178,13 +179,7 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs) -> Policy {
         let check = respanned(&private, span);
         // Checked at the value, then through `Checked`: a wrong one is reported
         // there alone, not again where the policy is used.
-        let checked = quote_spanned! {span=>
-            {
-                #[allow(unused_imports)]
-                use #check::{RightStop as _, WrongStop as _};
-                #check::Checked(#check::stop_policy(#tokens)).stop()
-            }
-        };
+        let checked = quote_spanned!(span=> #check::Checked(#check::stop_policy(#tokens)).stop());
         (checked, span)
     });
     let deadline_local = syn::Ident::new("__retry_deadline", Span::mixed_site());
@@ -203,13 +198,7 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs) -> Policy {
             let span = spanned.span();
             let tokens = value(spanned, &mut scope);
             let check = respanned(&private, span);
-            quote_spanned! {span=>
-                {
-                    #[allow(unused_imports)]
-                    use #check::{RightWait as _, WrongWait as _};
-                    #check::Checked(#check::wait_policy(#tokens)).wait()
-                }
-            }
+            quote_spanned!(span=> #check::Checked(#check::wait_policy(#tokens)).wait())
         }
         None => quote!(#private::default_wait()),
     };
@@ -446,6 +435,20 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &HashSet<String>) -> Token
     let borrows = arguments.borrows;
     // A `#[tracing::instrument]` above: its wrapper borrows what the attempt lends.
     let body = if arguments.lends { item::unmove_instrument(body, &borrows) } else { body };
+    // A lent `&mut self` that the body moves (`let me = self;`) is reborrowed
+    // there instead, so the next attempt still has it.
+    let body = match item::reborrow_moved_self(&body, arguments.receiver) {
+        Some(body) => {
+            if let Some(FnArg::Receiver(receiver)) = sig.inputs.first_mut()
+                && arguments.receiver == Receiver::PinMut
+            {
+                // `Pin::as_mut(&mut self)` borrows the binding.
+                receiver.mutability.get_or_insert_with(Default::default);
+            }
+            body
+        }
+        None => body,
+    };
     // A by-value `self` is moved to a hidden original once the policy (which
     // may read it) is built; each attempt assigns its own copy to `self`.
     let keep_original = match (arguments.receiver, self_token) {
@@ -517,9 +520,9 @@ fn generate(func: RetryFn, policy: Policy, mentioned: &HashSet<String>) -> Token
                 quote_spanned!(h=> __retry_policy.#call(|| #annotation { #per_attempt #body }))
             };
             quote_spanned! {h=>
+                #prelude
                 // `on = [Timeout]` matches `Timeout { .. }`, whatever the variant's shape.
                 #[allow(clippy::unneeded_struct_pattern)]
-                #prelude
                 let __retry_policy = #policy_tokens;
                 #run
             }

@@ -464,6 +464,8 @@ pub(crate) fn arguments(
         quote_spanned!(hidden=> #krate::__private::clone_arg)
     };
     let clone_arg_mut = quote_spanned!(hidden=> #krate::__private::clone_arg_mut);
+    let clone_moved = quote_spanned!(hidden=> #krate::__private::clone_moved);
+    let clone_moved_mut = quote_spanned!(hidden=> #krate::__private::clone_moved_mut);
     for (index, arg) in inputs.iter_mut().enumerate() {
         match arg {
             FnArg::Receiver(recv) => {
@@ -501,8 +503,13 @@ pub(crate) fn arguments(
                 };
                 // (Hedged copies run at once: a generic value is cloned for each,
                 // with the error that says so when it cannot be.)
-                let lent = (matches!(ty, Type::ImplTrait(_)) && !impl_clone(ty))
-                    || (mode != Mode::Hedge && (unclonable_param(sig, ty) || boxed_fn(ty).is_some()));
+                let how = match &*typed.pat {
+                    Pat::Ident(ident) => lent(sig, ty, mode, || moves_by_name(body, &ident.ident)),
+                    _ => lent(sig, ty, mode, || true),
+                };
+                let lent = how == Some(true);
+                // Cloned though its type does not say `Clone` (see [`lent`]).
+                let through = how == Some(false) && mode != Mode::Hedge;
                 match &mut *typed.pat {
                     Pat::Wild(_) => {}
                     Pat::Ident(ident) if ident.by_ref.is_none() && ident.subpat.is_none() => {
@@ -559,14 +566,16 @@ pub(crate) fn arguments(
                                 // Cloned inside the block from a unique borrow: the
                                 // future holds `&mut T` and the copy, never `&T`.
                                 ident.mutability = Some(Default::default());
+                                let clone = if through { &clone_moved_mut } else { &clone_arg_mut };
                                 prologue.extend(quote_spanned! {name.span()=>
-                                    #allow let #mutability #name = #clone_arg_mut(&mut #name);
+                                    #allow let #mutability #name = #clone(&mut #name);
                                 });
                             }
                             (_, reference) => {
                                 let fresh = match reference {
                                     Some(true) => quote_spanned!(name.span()=> &mut *#name),
                                     Some(false) => quote!(#name),
+                                    None if through => quote_spanned!(name.span()=> #clone_moved(&#name)),
                                     None => quote_spanned!(name.span()=> #clone_arg(&#name)),
                                 };
                                 let rebind = quote!(#allow let #mutability #name = #fresh;);
@@ -645,9 +654,13 @@ pub(crate) fn arguments(
         || sig.inputs.iter().any(|input| match input {
             FnArg::Typed(typed) => match &*typed.ty {
                 Type::Reference(reference) => reference.mutability.is_some(),
-                ty @ Type::ImplTrait(_) => !impl_clone(ty),
-                ty @ Type::Path(_) => unclonable_param(sig, ty) || pin_mut(ty) || boxed_fn(ty).is_some(),
-                _ => false,
+                ty => {
+                    pin_mut(ty)
+                        || match &*typed.pat {
+                            Pat::Ident(ident) => lent(sig, ty, mode, || moves_by_name(body, &ident.ident)),
+                            _ => lent(sig, ty, mode, || true),
+                        } == Some(true)
+                }
             },
             FnArg::Receiver(_) => false,
         });
@@ -777,6 +790,40 @@ pub(crate) fn identifiers(tokens: TokenStream, into: &mut HashSet<String>) {
     }
 }
 
+/// The names the fn's arguments bind (`x` of `x: u32`, `a` and `b` of
+/// `(a, b): (u32, u32)`), read off the syntax tree (no tokens are made).
+pub(crate) fn argument_names(sig: &Signature) -> HashSet<String> {
+    struct Bound(HashSet<String>);
+    impl syn::visit::Visit<'_> for Bound {
+        fn visit_pat_ident(&mut self, pat: &syn::PatIdent) {
+            self.0.insert(pat.ident.to_string());
+            syn::visit::visit_pat_ident(self, pat);
+        }
+    }
+    let mut bound = Bound(HashSet::new());
+    for input in &sig.inputs {
+        if let FnArg::Typed(typed) = input {
+            syn::visit::Visit::visit_pat(&mut bound, &typed.pat);
+        }
+    }
+    bound.0
+}
+
+/// Whether a signature names `Self` (read off the syntax tree).
+pub(crate) fn names_self_type(sig: &Signature) -> bool {
+    struct Find(bool);
+    impl syn::visit::Visit<'_> for Find {
+        fn visit_ident(&mut self, ident: &Ident) {
+            if ident == "Self" {
+                self.0 = true;
+            }
+        }
+    }
+    let mut find = Find(false);
+    syn::visit::Visit::visit_signature(&mut find, sig);
+    find.0
+}
+
 /// Tokens as a user would write them, for messages (`Result<u32, E>`, not `Result < u32 , E >`).
 pub(crate) fn show(tokens: &impl ToTokens) -> String {
     let text = tokens.to_token_stream().to_string();
@@ -878,4 +925,288 @@ pub(crate) fn respanned(tokens: &TokenStream, span: proc_macro2::Span) -> TokenS
             token
         })
         .collect()
+}
+
+/// A body whose `let name = self;` (at any depth) reborrow a lent `&mut self`
+/// (`&mut *self`) or `self: Pin<&mut Self>` (`Pin::as_mut(&mut self)`) instead
+/// of moving it, so every attempt has its own: the binding has the same type and
+/// the same referent as in the plain fn, where the move and the reborrow mean the
+/// same. (`self` is a keyword, so the expansion cannot rebind it per attempt as it
+/// does `&mut` arguments.) `None` when the body moves it nowhere, so a body that
+/// need not change is not rebuilt.
+pub(crate) fn reborrow_moved_self(body: &TokenStream, receiver: Receiver) -> Option<TokenStream> {
+    if !matches!(receiver, Receiver::Mut | Receiver::PinMut) || !moves_self(body.clone()) {
+        return None;
+    }
+    Some(reborrow_self(body.clone(), receiver))
+}
+
+/// Whether `let [mut] name = self;` is in the tokens, outside nested items (see
+/// [`self_moves`]).
+fn moves_self(tokens: TokenStream) -> bool {
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    !self_moves(&trees).is_empty() || nested_groups(&trees).any(|group| moves_self(group.stream()))
+}
+
+/// The indices of the `self` tokens of `let [mut] name = self;` at this level.
+/// (`let me: &mut Self = self;` reborrows already.)
+fn self_moves(trees: &[TokenTree]) -> Vec<usize> {
+    let mut found = Vec::new();
+    for (i, tree) in trees.iter().enumerate() {
+        let TokenTree::Ident(keyword) = tree else { continue };
+        if keyword != "let" {
+            continue;
+        }
+        let mut at = i + 1;
+        if matches!(trees.get(at), Some(TokenTree::Ident(m)) if m == "mut") {
+            at += 1;
+        }
+        if let (
+            Some(TokenTree::Ident(_)),
+            Some(TokenTree::Punct(eq)),
+            Some(TokenTree::Ident(this)),
+            Some(TokenTree::Punct(semi)),
+        ) = (trees.get(at), trees.get(at + 1), trees.get(at + 2), trees.get(at + 3))
+            && eq.as_char() == '='
+            && eq.spacing() == proc_macro2::Spacing::Alone
+            && this == "self"
+            && semi.as_char() == ';'
+        {
+            found.push(at + 2);
+        }
+    }
+    found
+}
+
+/// The groups of a level that belong to the fn's body: not the body of an item
+/// declared in it (`fn`, `impl`, `trait`, `mod`), whose `self` is another.
+fn nested_groups(trees: &[TokenTree]) -> impl Iterator<Item = &proc_macro2::Group> {
+    let mut in_item = false;
+    trees.iter().filter_map(move |tree| match tree {
+        TokenTree::Ident(ident) if ident == "fn" || ident == "impl" || ident == "trait" || ident == "mod" => {
+            in_item = true;
+            None
+        }
+        TokenTree::Group(group) if group.delimiter() == proc_macro2::Delimiter::Brace && in_item => {
+            in_item = false;
+            None
+        }
+        TokenTree::Punct(punct) if punct.as_char() == ';' => {
+            in_item = false;
+            None
+        }
+        TokenTree::Group(group) => Some(group),
+        _ => None,
+    })
+}
+
+fn reborrow_self(tokens: TokenStream, receiver: Receiver) -> TokenStream {
+    let mut trees: Vec<TokenTree> = tokens.into_iter().collect();
+    let moves = self_moves(&trees);
+    let mut in_item = false;
+    let mut out = TokenStream::new();
+    for (i, tree) in trees.drain(..).enumerate() {
+        match tree {
+            TokenTree::Ident(this) if moves.contains(&i) => {
+                let span = this.span();
+                out.extend(match receiver {
+                    Receiver::PinMut => quote_spanned!(span=> ::core::pin::Pin::as_mut(&mut #this)),
+                    _ => quote_spanned!(span=> &mut *#this),
+                });
+            }
+            TokenTree::Ident(ident) => {
+                if ident == "fn" || ident == "impl" || ident == "trait" || ident == "mod" {
+                    in_item = true;
+                }
+                out.extend([TokenTree::Ident(ident)]);
+            }
+            TokenTree::Group(group) if group.delimiter() == proc_macro2::Delimiter::Brace && in_item => {
+                in_item = false;
+                out.extend([TokenTree::Group(group)]);
+            }
+            TokenTree::Group(group) if moves_self(group.stream()) => {
+                let mut rebuilt =
+                    proc_macro2::Group::new(group.delimiter(), reborrow_self(group.stream(), receiver));
+                rebuilt.set_span(group.span());
+                out.extend([TokenTree::Group(rebuilt)]);
+            }
+            tree => {
+                if matches!(&tree, TokenTree::Punct(p) if p.as_char() == ';') {
+                    in_item = false;
+                }
+                out.extend([tree]);
+            }
+        }
+    }
+    out
+}
+
+/// Traits that do not have `Clone` as a supertrait: an argument bound only by
+/// these (and lifetimes) is not `Clone` unless its bounds say so.
+const NOT_CLONE: &[&str] = &[
+    "Fn",
+    "FnMut",
+    "FnOnce",
+    "AsyncFn",
+    "AsyncFnMut",
+    "AsyncFnOnce",
+    "Future",
+    "IntoFuture",
+    "Iterator",
+    "IntoIterator",
+    "DoubleEndedIterator",
+    "ExactSizeIterator",
+    "Into",
+    "TryInto",
+    "From",
+    "TryFrom",
+    "AsRef",
+    "AsMut",
+    "Borrow",
+    "BorrowMut",
+    "Display",
+    "Debug",
+    "Read",
+    "Write",
+    "BufRead",
+    "Seek",
+    "Error",
+    "Send",
+    "Sync",
+    "Unpin",
+    "Sized",
+    "Any",
+    "Hash",
+    "Hasher",
+    "PartialEq",
+    "Eq",
+    "PartialOrd",
+    "Ord",
+    "Default",
+    "ToString",
+    "Deref",
+    "DerefMut",
+    "Stream",
+    "Sink",
+    "AsyncRead",
+    "AsyncWrite",
+    "AsyncBufRead",
+    "AsyncSeek",
+    "Serialize",
+    "Deserialize",
+    "Extend",
+    "FromIterator",
+    "FromStr",
+    "ToSocketAddrs",
+    "Termination",
+];
+
+/// The trait bounds of an `impl Trait` type, or of a type parameter of the fn
+/// (in its list and its `where` clause).
+fn argument_bounds<'a>(sig: &'a Signature, ty: &'a Type) -> Vec<&'a TypeParamBound> {
+    match ty {
+        Type::ImplTrait(impl_trait) => impl_trait.bounds.iter().collect(),
+        Type::Path(path) => {
+            let Some(name) = path.path.get_ident().filter(|_| path.qself.is_none()) else {
+                return Vec::new();
+            };
+            let mut bounds: Vec<&TypeParamBound> = Vec::new();
+            for param in sig.generics.type_params().filter(|param| param.ident == *name) {
+                bounds.extend(param.bounds.iter());
+            }
+            for predicate in sig.generics.where_clause.iter().flat_map(|w| &w.predicates) {
+                if let syn::WherePredicate::Type(predicate) = predicate
+                    && matches!(&predicate.bounded_ty, Type::Path(b) if b.path.is_ident(name))
+                {
+                    bounds.extend(predicate.bounds.iter());
+                }
+            }
+            bounds
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Whether an argument whose bounds do not say `Clone` may still be `Clone`
+/// through one of its traits (`trait Conn: Clone`), which the tokens cannot tell:
+/// a bound on a trait not known to lack it.
+fn may_be_clone(sig: &Signature, ty: &Type) -> bool {
+    argument_bounds(sig, ty).iter().any(|bound| {
+        matches!(bound, TypeParamBound::Trait(t)
+            if t.path.segments.last().is_some_and(|s| !NOT_CLONE.iter().any(|name| s.ident == name)))
+    })
+}
+
+/// How an argument taken by value reaches each attempt when its type does not
+/// say `Clone`: `None` when it does (or it is not such an argument: cloned or
+/// handled as it is), `Some(true)` when it is lent (used in place by each
+/// attempt: an `impl Trait` value, a boxed closure, a type parameter of the fn),
+/// `Some(false)` when it is cloned all the same, as `#[hedge]` does any value
+/// that may be `Clone`, and `#[retry]` one the body moves (`let c = conn;`,
+/// `f(conn)`: a lent value would be gone for the next attempt): through a trait
+/// (`trait Conn: Clone`) it is, and otherwise the error names the fix.
+pub(crate) fn lent(sig: &Signature, ty: &Type, mode: Mode, moved: impl FnOnce() -> bool) -> Option<bool> {
+    let lendable = (matches!(ty, Type::ImplTrait(_)) && !impl_clone(ty))
+        || (mode != Mode::Hedge && (unclonable_param(sig, ty) || boxed_fn(ty).is_some()));
+    if !lendable {
+        return None;
+    }
+    if boxed_fn(ty).is_some() || !may_be_clone(sig, ty) {
+        return Some(true);
+    }
+    Some(mode != Mode::Hedge && !moved())
+}
+
+/// Whether the body may move the argument `name` by naming it alone as a value:
+/// `let x = name;`, `f(name)`, `Some(name)`, `(a, name)`, `return name`. A guess
+/// on tokens, made only for arguments that may be `Clone` through a trait (see
+/// [`lent`]); macro arguments (`println!("{}", name)`) are not read, as the
+/// common ones borrow.
+pub(crate) fn moves_by_name(body: &TokenStream, name: &Ident) -> bool {
+    fn scan(tokens: TokenStream, name: &Ident) -> bool {
+        let trees: Vec<TokenTree> = tokens.into_iter().collect();
+        for (i, tree) in trees.iter().enumerate() {
+            match tree {
+                TokenTree::Group(group) => {
+                    let is_macro =
+                        i > 0 && matches!(&trees[i - 1], TokenTree::Punct(p) if p.as_char() == '!');
+                    if !is_macro && scan(group.stream(), name) {
+                        return true;
+                    }
+                }
+                TokenTree::Ident(ident) if ident == name => {
+                    let before = match i.checked_sub(1).map(|j| &trees[j]) {
+                        None => true,
+                        Some(TokenTree::Punct(p)) => {
+                            // `=` but not `==`, `+=`, ...; `=>` (an arm's value).
+                            let joined = i >= 2
+                                && matches!(&trees[i - 2], TokenTree::Punct(q)
+                                    if q.spacing() == proc_macro2::Spacing::Joint);
+                            let arrow =
+                                joined && matches!(&trees[i - 2], TokenTree::Punct(q) if q.as_char() == '=');
+                            match p.as_char() {
+                                '=' => !joined,
+                                '>' => arrow,
+                                ',' | ';' => true,
+                                _ => false,
+                            }
+                        }
+                        Some(TokenTree::Ident(keyword)) => keyword == "return" || keyword == "break",
+                        _ => false,
+                    };
+                    let after = match trees.get(i + 1) {
+                        None => true,
+                        Some(TokenTree::Punct(p)) => p.as_char() == ';' || p.as_char() == ',',
+                        _ => false,
+                    };
+                    if before && after {
+                        return true;
+                    }
+                }
+                _ => {}
+            }
+        }
+        false
+    }
+    scan(body.clone(), name)
 }

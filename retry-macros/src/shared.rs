@@ -2,8 +2,6 @@
 //! attribute's values, the `on = [..]` matchers, the default name. Neither of
 //! those modules imports the other's generation: both import this.
 
-use std::collections::HashSet;
-
 use darling::Error;
 use darling::error::Accumulator;
 use darling::util::SpannedValue;
@@ -29,9 +27,7 @@ pub(crate) fn value(spanned: SpannedValue<Value>, scope: &mut dsl::Scope) -> Tok
 /// `Self` when the call is made (the macro sees no `impl` around the fn).
 pub(crate) fn default_name(sig: &syn::Signature, private: &TokenStream) -> TokenStream {
     let ident = sig.ident.to_string();
-    let mut names = HashSet::new();
-    item::identifiers(sig.to_token_stream(), &mut names);
-    if sig.receiver().is_some() || names.contains("Self") {
+    if sig.receiver().is_some() || item::names_self_type(sig) {
         let cache = Ident::new("__RETRY_NAME", Span::mixed_site());
         quote_spanned! {Span::mixed_site()=>
             {
@@ -52,13 +48,11 @@ pub(crate) fn matcher(
     private: &TokenStream,
 ) -> TokenStream {
     let patterns = qualify_all(patterns, err, generics, None);
-    // `on = [Timeout]` matches `Timeout { .. }`, whatever the variant's shape.
+    // `on = [Timeout]` matches `Timeout { .. }`, whatever the variant's shape
+    // (clippy's `unneeded_struct_pattern` is allowed on the statement that makes
+    // the policy, which holds this).
     quote_spanned! {Span::mixed_site()=>
-        {
-            #[allow(clippy::unneeded_struct_pattern)]
-            let __retry_matcher = |__retry_error: &_| #private::core::matches!(__retry_error, #(#patterns)|*);
-            __retry_matcher
-        }
+        |__retry_error: &_| #private::core::matches!(__retry_error, #(#patterns)|*)
     }
 }
 
@@ -149,17 +143,21 @@ fn qualify(
     kind: ErrorKind,
     mut errors: Option<&mut Accumulator>,
 ) -> Pat {
+    let checking = errors.is_some();
     let mut prefix = |path: &mut syn::Path, span: proc_macro2::Span| -> bool {
         if path.leading_colon.is_some() || path.segments.len() != 1 {
             return true;
         }
         match err_path {
+            // Validation: nothing to build.
+            Some(_) if checking => true,
             Some(err_path) => {
                 let mut full = err_path.clone();
                 full.segments.push(path.segments[0].clone());
                 // At the variant's tokens: an error about the path (a struct
                 // error type has no `Timeout`) points there, not into the fn.
-                *path = syn::parse2(crate::item::respanned(&full.to_token_stream(), span)).unwrap_or(full);
+                crate::dsl::respan_path(&mut full, span);
+                *path = full;
                 true
             }
             None => {

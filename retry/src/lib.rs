@@ -106,7 +106,9 @@
 //! per copy; a `&mut` argument or a by-value `self` (which each copy would need
 //! for itself) is a compile error, since copies run at once.
 //! `#[retry(..)]` and `#[hedge(..)]` stack in either order, and the retry then
-//! wraps the hedged call.
+//! wraps the hedged call. Under another name (`use retry::hedge as hedged;`),
+//! `#[hedged(..)]` goes above `#[retry]`: below it, `#[retry]` cannot tell it is
+//! a hedge, and the attribute says so.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)]
@@ -145,9 +147,12 @@
 //! and so is a boxed closure (`Box<dyn Fn(..)>`, never `Clone`) and a value of a
 //! type parameter of the fn whose bounds there say neither `Clone` nor `Copy`; one the body uses up (`impl Into<String>`, `T:
 //! Into<String>`, an `impl Future` it awaits) is a compile error that says what to
-//! take instead. The attribute sees only the fn's tokens: `Clone` through another
-//! trait (`M: Msg` where `trait Msg: Clone`) is not seen (write `M: Msg + Clone`),
-//! nor is a type parameter of the `impl` known to be one (it is cloned). A
+//! take instead. The attribute sees only the fn's tokens, not whether a trait has
+//! `Clone` as a supertrait (`M: Msg` where `trait Msg: Clone`): such a value is
+//! lent while the body only borrows it, and cloned when the body moves it by
+//! name (`let m = msg;`, `send(msg)`), which compiles exactly when it is `Clone`
+//! (otherwise the error says to add `+ Clone`); `#[hedge]` clones it. A type
+//! parameter of the `impl` is not known to be one (it is cloned). A
 //! by-value `self` (`self`, `Box<Self>`, `Arc<Self>`) is cloned for each attempt and
 //! assigned to `self` itself: every `self` of the body, format strings
 //! (`"{self}"`) included, is the attempt's copy, and the body may move out of it.
@@ -155,11 +160,12 @@
 //! its values are typed by the fn's return type, so `Ok(Box::new(x))`,
 //! `Err(e.into())` and `Ok(&self.name)` coerce as in the plain fn. A `&mut`
 //! argument is reborrowed for each attempt, so the body may move it (`write_to(buf)`);
-//! `&mut self` cannot be rebound (`self` is a keyword), so the body reborrows it
-//! (`let me = &mut *self;`) rather than moving it (`let me = self;` is a compile
-//! error that says so; a move the attribute cannot see, such as passing `self` to
-//! a generic `W: Write`, is rustc's "value moved here, in previous iteration of
-//! loop").
+//! `&mut self` cannot be rebound (`self` is a keyword), so a body that moves it
+//! (`let me = self;`) reborrows it there instead (`&mut *self`, and
+//! `Pin::as_mut(&mut self)` for `self: Pin<&mut Self>`): the same type and
+//! referent, and the next attempt still has it. A move the attribute cannot see,
+//! such as passing `self` to a generic `W: Write`, is rustc's "value moved here,
+//! in previous iteration of loop": reborrow it there (`&mut *self`).
 //!
 //! **Reserved names.** The bindings the expansion makes are hygienic: no argument
 //! or local of yours can collide with them. Hygiene does not cover items, so each
@@ -186,7 +192,11 @@
 //! is taken for a value: the predicate sees all of it. Bare
 //! variant names in `on` need the error type in the return type
 //! (`Result<T, MyError>`); through an alias or a type parameter, write the full
-//! path (`MyError::Timeout`).
+//! path (`MyError::Timeout`). They name variants, so they need an enum: on a
+//! struct error type the name is rustc's "ambiguous associated type" (the
+//! tokens do not say whether `MyError` is an enum, and no trait does either);
+//! write `when = |e| ..` there (`Box<dyn Error>`, `io::Error` and `anyhow::Error`
+//! get that error from the attribute).
 //!
 //! **When values are evaluated.** On every call, once, inside the fn, before the
 //! first attempt, so they can read the arguments and `self`, names bound by a
