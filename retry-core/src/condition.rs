@@ -10,15 +10,26 @@ use core::time::Duration;
 
 use crate::transient::Transient;
 
-/// A test over errors.
+/// A predicate on errors: which errors are retried (`when`, `unless`), which count
+/// as failures against a circuit breaker
+/// ([`Retrying::breaker_counting`](crate::Retrying::breaker_counting)), which
+/// start the next hedge at once ([`Hedging::when`](crate::Hedging::when)).
+/// [`EveryError`], or any `Fn(&E) -> bool`.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot decide whether to retry an error of type `{E}`",
+    message = "`{Self}` is not a predicate on errors of type `{E}`",
     label = "expected a predicate `Fn(&{E}) -> bool`",
     note = "write `|error: &{E}| ...` returning `bool`, or a fn taking `&{E}`"
 )]
 pub trait ErrorFilter<E> {
     /// Whether `error` matches.
     fn matches(&self, error: &E) -> bool;
+}
+
+impl<E, P: Fn(&E) -> bool> ErrorFilter<E> for P {
+    #[inline]
+    fn matches(&self, error: &E) -> bool {
+        self(error)
+    }
 }
 
 /// A test over success values.
@@ -41,9 +52,10 @@ pub trait ValueFilter<T> {
     }
 }
 
-/// Matches every error: the default of `when`.
+/// Matches every error: the default of `when`, of the errors a circuit breaker
+/// counts as failures, and of the errors that start the next hedge at once.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Any;
+pub struct EveryError;
 
 /// Matches nothing: the default of `unless` and `if_result`.
 #[derive(Clone, Copy, Debug, Default)]
@@ -93,8 +105,8 @@ impl<E> ErrorFilter<E> for Matcher<E> {
 #[derive(Clone, Copy, Debug)]
 pub struct Or<A, B>(pub A, pub B);
 
-impl<E> ErrorFilter<E> for Any {
-    #[inline]
+impl<E> ErrorFilter<E> for EveryError {
+    #[inline(always)]
     fn matches(&self, _: &E) -> bool {
         true
     }
@@ -159,7 +171,7 @@ pub trait AddFilter<F> {
     fn add(self, filter: F) -> Self::Output;
 }
 
-impl<F> AddFilter<F> for Any {
+impl<F> AddFilter<F> for EveryError {
     type Output = Filter<F>;
     fn add(self, filter: F) -> Filter<F> {
         Filter(filter)
@@ -219,7 +231,7 @@ pub fn transient<E: Transient + ?Sized>(error: &E) -> bool {
 
 /// Everything that decides whether an outcome is retried; one per [`Retrying`](crate::Retrying).
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Conditions<W = Any, U = Nothing, I = Nothing, R = Nothing> {
+pub struct Conditions<W = EveryError, U = Nothing, I = Nothing, R = Nothing> {
     pub(crate) when: W,
     pub(crate) unless: U,
     pub(crate) if_result: I,
@@ -229,7 +241,7 @@ pub struct Conditions<W = Any, U = Nothing, I = Nothing, R = Nothing> {
 impl Conditions {
     /// Retry every error, never an `Ok` value.
     pub const fn new() -> Self {
-        Conditions { when: Any, unless: Nothing, if_result: Nothing, retry_after: Nothing }
+        Conditions { when: EveryError, unless: Nothing, if_result: Nothing, retry_after: Nothing }
     }
 }
 

@@ -34,6 +34,7 @@ use crate::attempt::Attempt;
 use crate::breaker::{CircuitBreaker, FromCircuitOpen, Permit};
 use crate::budget::RetryBudget;
 use crate::clock::Clock;
+use crate::condition::ErrorFilter;
 use crate::log::{LogSide, NoLog};
 use crate::timeout::Limited;
 
@@ -79,34 +80,6 @@ impl<K, P: Clone, E> Clone for Breaker<'_, K, P, E> {
 impl<'b, K, P, E: FromCircuitOpen> Breaker<'b, K, P, E> {
     pub(crate) fn new(breaker: &'b CircuitBreaker<K>, is_failure: P) -> Self {
         Breaker { breaker, is_failure, rejection: E::circuit_open }
-    }
-}
-
-/// Every error counts as a breaker failure (the default classification).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct EveryError;
-
-/// Which errors count as breaker failures: [`EveryError`], or `Fn(&E) -> bool`.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` does not classify errors of type `{E}` for the circuit breaker",
-    label = "expected `Fn(&{E}) -> bool`"
-)]
-pub trait CountsAsFailure<E> {
-    /// Whether `error` is a failure of the dependency.
-    fn counts(&self, error: &E) -> bool;
-}
-
-impl<E> CountsAsFailure<E> for EveryError {
-    #[inline(always)]
-    fn counts(&self, _: &E) -> bool {
-        true
-    }
-}
-
-impl<E, P: Fn(&E) -> bool> CountsAsFailure<E> for P {
-    #[inline]
-    fn counts(&self, error: &E) -> bool {
-        self(error)
     }
 }
 
@@ -188,7 +161,7 @@ impl<T, E> BreakerSide<T, E> for NoBreaker {
 impl<'b, T, E, K, P> BreakerSide<T, E> for Breaker<'b, K, P, E>
 where
     K: Clock,
-    P: CountsAsFailure<E>,
+    P: ErrorFilter<E>,
 {
     type Slot = Option<Permit<'b, K>>;
     type Attempt<Fut> = Admitted<Fut, E>;
@@ -239,7 +212,7 @@ where
         let Some(permit) = slot else { return true };
         match outcome {
             Ok(_) => permit.success(),
-            Err(error) if self.is_failure.counts(error) => permit.failure(),
+            Err(error) if self.is_failure.matches(error) => permit.failure(),
             Err(_) => drop(permit),
         }
         false

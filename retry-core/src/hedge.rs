@@ -61,6 +61,7 @@ use std::time::Instant;
 
 use crate::budget::RetryBudget;
 use crate::clock::{Clock, DefaultClock};
+use crate::condition::{ErrorFilter, EveryError};
 use crate::guard::{BudgetSide, NoBudget};
 use crate::sleep::{AsyncSleeper, DefaultSleeper};
 
@@ -392,31 +393,6 @@ impl HedgeDelay for &Latencies {
     }
 }
 
-/// Every error starts the next copy at once (the default).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct AnyError;
-
-/// Which errors are non-fatal: [`AnyError`], or `Fn(&E) -> bool`.
-#[doc(hidden)]
-pub trait NonFatal<E> {
-    /// Whether `error` lets the call go on with other copies.
-    fn non_fatal(&self, error: &E) -> bool;
-}
-
-impl<E> NonFatal<E> for AnyError {
-    #[inline(always)]
-    fn non_fatal(&self, _: &E) -> bool {
-        true
-    }
-}
-
-impl<E, P: Fn(&E) -> bool> NonFatal<E> for P {
-    #[inline]
-    fn non_fatal(&self, error: &E) -> bool {
-        self(error)
-    }
-}
-
 /// A hedging policy for one call, then run with [`call`](Self::call).
 ///
 /// # Default
@@ -424,7 +400,7 @@ impl<E, P: Fn(&E) -> bool> NonFatal<E> for P {
 /// [`DefaultSleeper`] and [`DefaultClock`] (tokio's timer and clock).
 #[must_use = "a Hedging does nothing until `.call(..)`"]
 #[derive(Clone, Debug)]
-pub struct Hedging<D = Duration, P = AnyError, Bu = NoBudget, Sl = DefaultSleeper, K = DefaultClock> {
+pub struct Hedging<D = Duration, P = EveryError, Bu = NoBudget, Sl = DefaultSleeper, K = DefaultClock> {
     n: u32,
     name: &'static str,
     delay: D,
@@ -449,7 +425,7 @@ impl Hedging {
             n,
             name: "hedge",
             delay: Duration::from_millis(100),
-            non_fatal: AnyError,
+            non_fatal: EveryError,
             budget: NoBudget,
             sleeper: DefaultSleeper,
             clock: DefaultClock,
@@ -510,7 +486,7 @@ impl<D, P, Bu, Sl, K> Hedging<D, P, Bu, Sl, K> {
         Mk: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
         D: HedgeDelay,
-        P: NonFatal<E>,
+        P: ErrorFilter<E>,
         Bu: BudgetSide,
         Sl: AsyncSleeper,
         K: Clock,
@@ -612,7 +588,7 @@ where
     Mk: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
     D: HedgeDelay,
-    P: NonFatal<E>,
+    P: ErrorFilter<E>,
     Bu: BudgetSide,
     Sl: AsyncSleeper,
     K: Clock,
@@ -653,7 +629,7 @@ where
     Mk: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
     D: HedgeDelay,
-    P: NonFatal<E>,
+    P: ErrorFilter<E>,
     Bu: BudgetSide,
     Sl: AsyncSleeper,
     K: Clock,
@@ -800,7 +776,7 @@ fn judge<T, E, D, P, Bu, Sl, K>(
 ) -> Verdict<T, E>
 where
     D: HedgeDelay,
-    P: NonFatal<E>,
+    P: ErrorFilter<E>,
     K: Clock,
 {
     if policy.delay.records() {
@@ -814,7 +790,7 @@ where
     }
     match outcome {
         Ok(value) => Verdict::Return(Ok(value)),
-        Err(error) if policy.non_fatal.non_fatal(&error) => Verdict::Continue(error),
+        Err(error) if policy.non_fatal.matches(&error) => Verdict::Continue(error),
         Err(error) => Verdict::Return(Err(error)),
     }
 }

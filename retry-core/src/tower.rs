@@ -332,7 +332,7 @@ where
     P: Fn() -> crate::Hedging<D, N, Bu, Sl, K>,
     R: Replay<Req> + Clone + Send + 'static,
     D: crate::hedge::HedgeDelay + Send + 'static,
-    N: crate::hedge::NonFatal<S::Error> + Send + 'static,
+    N: crate::condition::ErrorFilter<S::Error> + Send + 'static,
     Bu: crate::guard::BudgetSide + Send + 'static,
     Sl: AsyncSleeper + Send + 'static,
     Sl::Sleep: Send,

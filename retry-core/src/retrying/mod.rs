@@ -23,11 +23,9 @@ use crate::attempt::Attempt;
 use crate::breaker::{CircuitBreaker, FromCircuitOpen};
 use crate::budget::RetryBudget;
 use crate::clock::{Clock, DefaultClock};
-use crate::condition::{AddFilter, Classify, Conditions, Filter, Nothing};
+use crate::condition::{AddFilter, Classify, Conditions, ErrorFilter, EveryError, Filter, Nothing};
 use crate::error::InvalidPolicy;
-use crate::guard::{
-    Breaker, CountsAsFailure, EveryError, Guard, Guards, SyncGuards, WithDeadline, WithTimeout,
-};
+use crate::guard::{Breaker, Guard, Guards, SyncGuards, WithDeadline, WithTimeout};
 use crate::hook::{HookSet, Hooks};
 use crate::log::{ByDisplay, Log, LogLevel};
 use crate::sleep::{AsyncSleeper, DefaultSleeper, Sleeper};
@@ -447,7 +445,7 @@ impl<T, E, S, W, C, H, F, Sl, K, Br, Bu, Li, Lg>
     /// Like [`breaker`](Self::breaker), counting as breaker failures only the
     /// errors `is_failure` picks (a `404` is the caller's fault, not the
     /// dependency's); other errors count as nothing.
-    pub fn breaker_counting<'b, Kb: Clock, P: CountsAsFailure<E>>(
+    pub fn breaker_counting<'b, Kb: Clock, P: ErrorFilter<E>>(
         self,
         breaker: &'b CircuitBreaker<Kb>,
         is_failure: P,
