@@ -155,7 +155,7 @@ impl fmt::Debug for Latencies {
 /// The adaptive delay of `#[hedge(delay = percentile(q))]`: a [`Latencies`] at
 /// quantile `q` (clamped to `0..=1`; NaN reads as the default 0.95).
 pub const fn percentile(quantile: f64) -> Latencies {
-    Latencies::new().with_quantile(quantile)
+    Latencies::new().quantile(quantile)
 }
 
 impl Default for Latencies {
@@ -186,7 +186,7 @@ impl Latencies {
     ///
     /// # Default
     /// 0.95.
-    pub const fn with_quantile(mut self, quantile: f64) -> Self {
+    pub const fn quantile(mut self, quantile: f64) -> Self {
         self.quantile = if quantile.is_nan() {
             0.95
         } else if quantile < 0.0 {
@@ -204,7 +204,7 @@ impl Latencies {
     ///
     /// # Default
     /// 10 s.
-    pub const fn with_period(mut self, period: Duration) -> Self {
+    pub const fn period(mut self, period: Duration) -> Self {
         let ms = period.as_millis();
         self.period_ms = if ms < 1 {
             1
@@ -220,7 +220,7 @@ impl Latencies {
     ///
     /// # Default
     /// 20.
-    pub const fn with_min_samples(mut self, n: u32) -> Self {
+    pub const fn min_samples(mut self, n: u32) -> Self {
         self.min_samples = n;
         self
     }
@@ -229,26 +229,9 @@ impl Latencies {
     ///
     /// # Default
     /// 100 ms.
-    pub const fn with_fallback(mut self, delay: Duration) -> Self {
+    pub const fn fallback(mut self, delay: Duration) -> Self {
         self.fallback = delay;
         self
-    }
-
-    /// [`with_period`](Self::with_period), under the name the attribute's DSL uses
-    /// (`percentile(0.95, period = 30s)`).
-    pub const fn period(self, period: Duration) -> Self {
-        self.with_period(period)
-    }
-
-    /// [`with_min_samples`](Self::with_min_samples), under its DSL name.
-    pub const fn min_samples(self, n: u32) -> Self {
-        self.with_min_samples(n)
-    }
-
-    /// [`with_fallback`](Self::with_fallback), under its DSL name
-    /// (`percentile(0.95, fallback = 50ms)`).
-    pub const fn fallback(self, delay: Duration) -> Self {
-        self.with_fallback(delay)
     }
 
     /// The delay now: the percentile of recent latencies, or the fallback.
@@ -822,7 +805,7 @@ mod tests {
         // the fast buckets to its rank), p50 a fast one (the previous period counts).
         // The delay is recomputed at a period's first record and then every 64.
         let filled = |quantile: f64| {
-            let latencies = percentile(quantile).with_min_samples(10);
+            let latencies = percentile(quantile).min_samples(10);
             let origin = Instant::now();
             for _ in 0..90 {
                 latencies.record(Duration::from_millis(10), origin);
@@ -848,7 +831,7 @@ mod tests {
 
     #[test]
     fn percentile_follows_the_latencies() {
-        let latencies = percentile(0.9).with_min_samples(10);
+        let latencies = percentile(0.9).min_samples(10);
         let origin = Instant::now();
         assert_eq!(latencies.delay(), Duration::from_millis(100), "fallback first");
         for i in 0..100u64 {

@@ -211,10 +211,9 @@ fn check_delay(policy: &'static str, value: Nanos, reason: &'static str) -> Resu
     ensure(!value.is_invalid(), policy, reason)
 }
 
-/// Generates a pair of setters per field: `name(impl IntoDuration)` for the DSL and
-/// `const fn with_name(Duration)` for constants.
+/// Generates a setter per field, `name(impl IntoDuration)`: the DSL's `name = value`.
 macro_rules! delay_setters {
-    ($ty:ident { $($(#[$doc:meta])* $field:ident / $with:ident;)* }) => {
+    ($ty:ident { $($(#[$doc:meta])* $field:ident;)* }) => {
         impl $ty {$(
             $(#[$doc])*
             #[must_use]
@@ -222,17 +221,11 @@ macro_rules! delay_setters {
                 self.$field = Nanos::from_input(value);
                 self
             }
-            $(#[$doc])*
-            #[must_use]
-            pub const fn $with(mut self, value: Duration) -> Self {
-                self.$field = Nanos::from_duration(value);
-                self
-            }
         )*}
     };
 }
 
-/// Generates `base(f64)` / `const fn with_base(f64)`.
+/// Generates `base(f64)`.
 macro_rules! base_setters {
     ($ty:ident) => {
         impl $ty {
@@ -244,11 +237,6 @@ macro_rules! base_setters {
             pub const fn base(mut self, base: f64) -> Self {
                 self.base = base;
                 self
-            }
-            /// Same as [`base`](Self::base), named for symmetry with the other `with_*` setters.
-            #[must_use]
-            pub const fn with_base(self, base: f64) -> Self {
-                self.base(base)
             }
         }
     };
@@ -319,12 +307,12 @@ delay_setters!(Expo {
     ///
     /// # Default
     /// No cap (saturates at about 584 years).
-    max / with_max;
+    max;
     /// The smallest delay. Must not exceed `max`.
     ///
     /// # Default
     /// Zero.
-    min / with_min;
+    min;
 });
 base_setters!(Expo);
 
@@ -365,18 +353,26 @@ impl RandomExpo {
     }
 }
 
+impl RandomExpo {
+    /// [`max`](Self::max) in a `const`: the default wait of [`Retrying`](crate::Retrying).
+    pub(crate) const fn with_max(mut self, max: Duration) -> Self {
+        self.max = Nanos::from_duration(max);
+        self
+    }
+}
+
 delay_setters!(RandomExpo {
     /// The cap on the exponential envelope.
     ///
     /// # Default
     /// No cap (saturates at about 584 years).
-    max / with_max;
+    max;
     /// The smallest delay: the jitter is drawn from `min` up to the envelope (at
     /// least `min`), as tenacity's `wait_random_exponential(min=)`.
     ///
     /// # Default
     /// Zero.
-    min / with_min;
+    min;
 });
 base_setters!(RandomExpo);
 
@@ -422,7 +418,7 @@ delay_setters!(EqualJitter {
     ///
     /// # Default
     /// No cap (saturates at about 584 years).
-    max / with_max;
+    max;
 });
 
 /// Equal jitter: `v/2 + U(0, v/2)` with `v = min(max, initial · 2^(n-1))`.
@@ -471,17 +467,17 @@ delay_setters!(ExpoJitter {
     ///
     /// # Default
     /// No cap (saturates at about 584 years).
-    max / with_max;
+    max;
     /// The largest random amount added to the exponential delay.
     ///
     /// # Default
     /// One second, as tenacity's `wait_exponential_jitter`.
-    jitter / with_jitter;
+    jitter;
     /// The smallest delay (applied after the jitter is added).
     ///
     /// # Default
     /// Zero.
-    min / with_min;
+    min;
 });
 base_setters!(ExpoJitter);
 
@@ -528,7 +524,7 @@ delay_setters!(Decorrelated {
     ///
     /// # Default
     /// No cap (saturates at about 584 years).
-    max / with_max;
+    max;
 });
 
 /// Decorrelated jitter (AWS): `min(max, U(base, 3 · previous))`, `previous` starting at
@@ -572,7 +568,7 @@ delay_setters!(Fibonacci {
     ///
     /// # Default
     /// No cap (saturates at about 584 years).
-    max / with_max;
+    max;
 });
 
 /// `initial · F(n)` with F = 1, 1, 2, 3, 5, 8, …, capped at `max`.
@@ -625,12 +621,12 @@ delay_setters!(Linear {
     ///
     /// # Default
     /// `start` (so `linear(1)` waits 1, 2, 3, … seconds).
-    step / with_step;
+    step;
     /// The largest delay.
     ///
     /// # Default
     /// No cap (saturates at about 584 years).
-    max / with_max;
+    max;
 });
 
 /// `start + step · (n-1)`, clamped to `[0, max]`: `linear(1, step = 2, max = 4)` waits
