@@ -19,6 +19,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod attempt;
 mod duration;
 mod jitter;
 mod retrying;
@@ -28,14 +29,13 @@ mod switch;
 #[doc(hidden)]
 pub mod macro_support;
 
-pub mod attempt;
 pub mod breaker;
 pub mod budget;
 pub mod clock;
 pub mod condition;
 pub mod error;
 pub mod guard;
-pub mod hedge;
+pub mod hedging;
 pub mod hook;
 #[cfg(feature = "reqwest")]
 #[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
@@ -57,7 +57,7 @@ pub use breaker::{CircuitBreaker, CircuitOpen};
 pub use budget::RetryBudget;
 pub use duration::IntoDuration;
 pub use error::InvalidPolicy;
-pub use hedge::{Hedging, Latencies};
+pub use hedging::{Hedging, Latencies};
 pub use retrying::{Call, CallStats, Fallback, Next, NoFallback, Retrying};
 pub use stats::{WithStats, with_stats, with_stats_async};
 pub use switch::{disable, enable, is_enabled};
@@ -69,7 +69,7 @@ pub use transient::Transient;
 /// the explicit API too.
 pub mod dsl {
     pub use crate::condition::transient;
-    pub use crate::hedge::percentile;
+    pub use crate::hedging::percentile;
     pub use crate::stop::{attempts, before_elapsed, elapsed, never, signal};
     pub use crate::wait::{
         chain, decorrelated, equal_jitter, expo, expo_jitter, fibonacci, fixed, from_state, linear, none,

@@ -331,7 +331,7 @@ where
     S::Error: Send + 'static,
     P: Fn() -> crate::Hedging<D, N, Bu, Sl, K>,
     R: Replay<Req> + Clone + Send + 'static,
-    D: crate::hedge::HedgeDelay + Send + 'static,
+    D: crate::hedging::HedgeDelay + Send + 'static,
     N: crate::condition::ErrorFilter<S::Error> + Send + 'static,
     Bu: crate::guard::BudgetSide + Send + 'static,
     Sl: AsyncSleeper + Send + 'static,

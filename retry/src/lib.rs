@@ -98,7 +98,7 @@
 //! `#[hedge(n = .., delay = .., on = [..], when = .., budget = ..)]` goes on an
 //! `async fn` returning a `Result`: when a call is slow it starts another copy,
 //! up to `n` in flight, and returns the first `Ok`, dropping the others
-//! ([`hedge`](mod@hedge)). `delay` is a duration or `percentile(q)` (the default,
+//! ([`hedging`]). `delay` is a duration or `percentile(q)` (the default,
 //! `percentile(0.95)`: a percentile of this fn's recent latencies, kept in a
 //! `static` of the fn; `percentile(0.95, fallback = 50ms, min_samples = 20, period
 //! = 10s)`); errors matching `on`/`when` start the next copy at once (default:
@@ -239,9 +239,9 @@
 //! ```
 //!
 //! The pieces live in modules named after the concepts: [`stop`], [`wait`],
-//! [`condition`], [`attempt`](mod@attempt), [`hook`], [`sleep`], [`clock`],
-//! [`breaker`], [`budget`], [`guard`], [`timeout`], [`hedge`](mod@hedge), [`testing`]; [`dsl`] gathers the
-//! policy constructors.
+//! [`condition`], [`hook`] (which see an [`Attempt`]), [`sleep`], [`clock`],
+//! [`breaker`], [`budget`], [`guard`], [`timeout`], [`hedging`], [`testing`];
+//! [`dsl`] gathers the policy constructors.
 //!
 //! ```
 //! use retry::{CircuitBreaker, CircuitOpen, RetryBudget, retry};
