@@ -35,12 +35,12 @@ use crate::breaker::{CircuitBreaker, FromCircuitOpen, Permit};
 use crate::budget::RetryBudget;
 use crate::clock::Clock;
 use crate::condition::ErrorFilter;
-use crate::log::{LogSide, NoLog};
+use crate::observe::{NoObserver, ObserverSide};
 use crate::timeout::Limited;
 
 /// The breaker and budget of a call (by default neither).
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Guards<Br = NoBreaker, Bu = NoBudget, Li = NoLimit, Lg = NoLog> {
+pub struct Guards<Br = NoBreaker, Bu = NoBudget, Li = NoLimit, Lg = NoObserver> {
     pub(crate) breaker: Br,
     pub(crate) budget: Bu,
     pub(crate) limit: Li,
@@ -50,7 +50,7 @@ pub struct Guards<Br = NoBreaker, Bu = NoBudget, Li = NoLimit, Lg = NoLog> {
 impl Guards {
     /// No breaker, no budget.
     pub const fn new() -> Self {
-        Guards { breaker: NoBreaker, budget: NoBudget, limit: NoLimit, log: NoLog }
+        Guards { breaker: NoBreaker, budget: NoBudget, limit: NoLimit, log: NoObserver }
     }
 }
 
@@ -480,7 +480,7 @@ where
     Br: BreakerSide<T, E>,
     Bu: BudgetSide,
     Li: LimitSide<T, E>,
-    Lg: LogSide<T, E>,
+    Lg: ObserverSide<T, E>,
 {
     const PASSIVE: bool = Br::PASSIVE && Bu::PASSIVE && Li::PASSIVE && Lg::PASSIVE;
 

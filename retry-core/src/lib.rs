@@ -40,7 +40,7 @@ pub mod hook;
 #[cfg(feature = "reqwest")]
 #[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
 pub mod http;
-pub mod log;
+pub mod observe;
 pub mod shared;
 pub mod sleep;
 pub mod stop;

@@ -799,14 +799,14 @@ fn other_type(ty: &'static str, method: &'static str) -> &'static str {
 #[cfg(any(feature = "tracing", feature = "metrics"))]
 macro_rules! __retry_events {
     ($policy:expr, $level:literal, $err:ty) => {
-        $policy.log_with($crate::log::events($crate::log::At::<$level>, {
+        $policy.observe_with($crate::observe::events($crate::observe::At::<$level>, {
             #[allow(unused_imports)]
-            use $crate::log::{ViaDisplay as _, ViaNothing as _};
-            (&&$crate::log::Describer::<$err>::new()).show()
+            use $crate::observe::{ViaDisplay as _, ViaNothing as _};
+            (&&$crate::observe::Describer::<$err>::new()).show()
         }))
     };
     ($policy:expr, $level:literal) => {
-        $policy.log_with($crate::log::events($crate::log::At::<$level>, $crate::log::Unshown))
+        $policy.observe_with($crate::observe::events($crate::observe::At::<$level>, $crate::observe::Unshown))
     };
 }
 

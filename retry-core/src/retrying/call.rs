@@ -538,7 +538,7 @@ where
             self.guards.retrying(&attempt);
         }
         self.idle_nanos = self.idle_nanos.saturating_add(u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX));
-        crate::log::hot_loop(self.label(), self.ident.attempt, self.idle());
+        crate::observe::hot_loop(self.label(), self.ident.attempt, self.idle());
         Decision::Sleep(delay, outcome)
     }
 
@@ -571,7 +571,7 @@ where
                 };
                 // A fallback that hands back an error did not answer for the call.
                 if answer.is_ok() {
-                    crate::log::fell_back(self.label());
+                    crate::observe::fell_back(self.label());
                 }
                 answer
             }

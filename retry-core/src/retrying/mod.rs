@@ -27,7 +27,7 @@ use crate::condition::{AddFilter, Classify, Conditions, ErrorFilter, EveryError,
 use crate::error::InvalidPolicy;
 use crate::guard::{Breaker, Guard, Guards, SyncGuards, WithDeadline, WithTimeout};
 use crate::hook::{HookSet, Hooks};
-use crate::log::{ByDisplay, Log, LogLevel};
+use crate::observe::{ByDisplay, EventLevel, Observer};
 use crate::sleep::{AsyncSleeper, DefaultSleeper, Sleeper};
 use crate::stop::{Attempts, Stop};
 use crate::timeout::FromTimedOut;
@@ -541,19 +541,27 @@ impl<T, E, S, W, C, H, F, Sl, K, Br, Bu, Li, Lg>
     }
 
     /// Events for retries and give-ups at `level`, with the error by `Display`
-    /// (feature `tracing`; without it this does nothing). See [`crate::log`].
+    /// (feature `tracing`), and the call's metrics (feature `metrics`); without
+    /// either feature this does nothing. See [`crate::observe`].
     ///
     /// # Default
     /// None in the explicit API; `DEBUG` under `#[retry]` with the feature on.
-    pub fn log(self, level: LogLevel) -> Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Br, Bu, Li, Log>>
+    pub fn observe(
+        self,
+        level: EventLevel,
+    ) -> Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Br, Bu, Li, Observer>>
     where
         E: fmt::Display,
     {
-        self.log_with(Log::new(level, ByDisplay))
+        self.observe_with(Observer::new(level, ByDisplay))
     }
 
-    /// Events as `log` says: a [`Log`], or [`NoLog`](crate::log::NoLog).
-    pub fn log_with<Lg2>(self, log: Lg2) -> Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Br, Bu, Li, Lg2>> {
+    /// Observed as `log` says (what `#[retry]` expands to): events and metrics,
+    /// or nothing.
+    pub fn observe_with<Lg2>(
+        self,
+        log: Lg2,
+    ) -> Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Br, Bu, Li, Lg2>> {
         self.map_guards(|Guards { breaker, budget, limit, .. }| Guards { breaker, budget, limit, log })
     }
 }

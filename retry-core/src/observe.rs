@@ -1,4 +1,7 @@
-//! Events for retries and give-ups (feature `tracing`).
+//! Observing retried calls: events (feature `tracing`) and metrics (feature
+//! `metrics`).
+//!
+//! # Events
 //!
 //! With the feature on, every `#[retry]` fn emits, through `tracing`:
 //! * `retrying` before each sleep, with the fn's name, the attempt that failed, the
@@ -9,7 +12,7 @@
 //!   is one `WARN` event), so never more severe than `DEBUG`;
 //!
 //! at `DEBUG` by default, or at the level of the attribute's `log = warn` key
-//! (`off` for none; [`Retrying::log`](crate::Retrying::log) in the explicit API).
+//! (`off` for none; [`Retrying::observe`](crate::Retrying::observe) in the explicit API).
 //! Events are emitted where the call runs, so they carry the caller's span.
 //! A circuit breaker's state changes are `WARN` events (target `retry::breaker`).
 //! A call that retries in a hot loop (five retries or more, having slept less
@@ -17,6 +20,8 @@
 //! is one `WARN` event, `retrying in a hot loop`, at most once a minute per name,
 //! whatever the level.
 //! Without the feature all of this compiles to nothing.
+//!
+//! # Metrics
 //!
 //! With the feature `metrics`, the same places record through the `metrics`
 //! facade, labelled `name` (the fn's name): the counters `retry_attempts_total`,
@@ -37,9 +42,9 @@ use core::time::Duration;
 
 use crate::attempt::Attempt;
 
-/// The level of the retry events.
+/// The level of the retry and give-up events (metrics have none).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum LogLevel {
+pub enum EventLevel {
     /// No events.
     Off,
     /// `TRACE`.
@@ -54,54 +59,59 @@ pub enum LogLevel {
     Error,
 }
 
-impl LogLevel {
-    const fn from_u8(level: u8) -> LogLevel {
+impl EventLevel {
+    const fn from_u8(level: u8) -> EventLevel {
         match level {
-            1 => LogLevel::Trace,
-            2 => LogLevel::Debug,
-            3 => LogLevel::Info,
-            4 => LogLevel::Warn,
-            5 => LogLevel::Error,
-            _ => LogLevel::Off,
+            1 => EventLevel::Trace,
+            2 => EventLevel::Debug,
+            3 => EventLevel::Info,
+            4 => EventLevel::Warn,
+            5 => EventLevel::Error,
+            _ => EventLevel::Off,
         }
     }
 }
 
 /// Formats an error for the events.
+#[doc(hidden)]
 pub type Describe<E> = fn(&E, &mut fmt::Formatter<'_>) -> fmt::Result;
 
-/// Where the events' level comes from: a [`LogLevel`] value, or [`At`] (fixed in
+/// Where the events' level comes from: an [`EventLevel`] value, or [`At`] (fixed in
 /// the type, so it takes no space in the call's future).
+#[doc(hidden)]
 pub trait Level: Copy {
     /// The level.
-    fn level(&self) -> LogLevel;
+    fn level(&self) -> EventLevel;
 }
 
-impl Level for LogLevel {
+impl Level for EventLevel {
     #[inline]
-    fn level(&self) -> LogLevel {
+    fn level(&self) -> EventLevel {
         *self
     }
 }
 
 /// A level fixed in the type: 0 off, 1 trace, 2 debug, 3 info, 4 warn, 5 error.
+#[doc(hidden)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct At<const LEVEL: u8>;
 
 impl<const LEVEL: u8> Level for At<LEVEL> {
     #[inline]
-    fn level(&self) -> LogLevel {
-        LogLevel::from_u8(LEVEL)
+    fn level(&self) -> EventLevel {
+        EventLevel::from_u8(LEVEL)
     }
 }
 
 /// How the events show the error: [`ByDisplay`] or [`Unshown`].
+#[doc(hidden)]
 pub trait ShowError<E>: Copy {
     /// The formatter, if the error is shown.
     fn describe(&self) -> Option<Describe<E>>;
 }
 
 /// The error is shown by `Display`.
+#[doc(hidden)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ByDisplay;
 
@@ -113,6 +123,7 @@ impl<E: fmt::Display> ShowError<E> for ByDisplay {
 }
 
 /// The error is not shown (its type has no `Display`).
+#[doc(hidden)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Unshown;
 
@@ -123,27 +134,29 @@ impl<E> ShowError<E> for Unshown {
     }
 }
 
-/// No events.
+/// Neither events nor metrics.
+#[doc(hidden)]
 #[derive(Clone, Copy, Debug, Default)]
-pub struct NoLog;
+pub struct NoObserver;
 
-/// Events at a level, showing the error (or not).
+/// Events at a level, showing the error (or not), and metrics.
+#[doc(hidden)]
 #[derive(Clone, Copy, Debug)]
-pub struct Log<Lv = LogLevel, Sh = ByDisplay> {
+pub struct Observer<Lv = EventLevel, Sh = ByDisplay> {
     level: Lv,
     show: Sh,
 }
 
-impl<Lv: Level, Sh> Log<Lv, Sh> {
+impl<Lv: Level, Sh> Observer<Lv, Sh> {
     /// Events at `level`, showing errors as `show` says.
     pub const fn new(level: Lv, show: Sh) -> Self {
-        Log { level, show }
+        Observer { level, show }
     }
 }
 
-/// The logging side of a call's guards.
+/// The observing side of a call's guards.
 #[doc(hidden)]
-pub trait LogSide<T, E> {
+pub trait ObserverSide<T, E> {
     /// Whether nothing is recorded before an attempt or timed (no metrics).
     const PASSIVE: bool;
     /// Whether attempts are timed (for the attempt-duration histogram).
@@ -166,7 +179,7 @@ pub trait LogSide<T, E> {
     fn rejected(&self, attempt: &Attempt<'_, T, E>);
 }
 
-impl<T, E> LogSide<T, E> for NoLog {
+impl<T, E> ObserverSide<T, E> for NoObserver {
     const PASSIVE: bool = true;
     #[inline(always)]
     fn is_on(&self) -> bool {
@@ -180,7 +193,7 @@ impl<T, E> LogSide<T, E> for NoLog {
     fn rejected(&self, _: &Attempt<'_, T, E>) {}
 }
 
-impl<T, E, Lv: Level, Sh: ShowError<E>> LogSide<T, E> for Log<Lv, Sh> {
+impl<T, E, Lv: Level, Sh: ShowError<E>> ObserverSide<T, E> for Observer<Lv, Sh> {
     const PASSIVE: bool = !cfg!(feature = "metrics");
     #[inline]
     fn timed(&self) -> bool {
@@ -203,7 +216,7 @@ impl<T, E, Lv: Level, Sh: ShowError<E>> LogSide<T, E> for Log<Lv, Sh> {
     }
     #[inline]
     fn is_on(&self) -> bool {
-        (cfg!(feature = "tracing") && self.level.level() != LogLevel::Off) || cfg!(feature = "metrics")
+        (cfg!(feature = "tracing") && self.level.level() != EventLevel::Off) || cfg!(feature = "metrics")
     }
     #[cold]
     fn retrying(&self, attempt: &Attempt<'_, T, E>) {
@@ -222,27 +235,27 @@ impl<T, E, Lv: Level, Sh: ShowError<E>> LogSide<T, E> for Log<Lv, Sh> {
         #[cfg(feature = "metrics")]
         metrics::counter!("retry_rejections_total", "name" => attempt.name()).increment(1);
         let level = match self.level.level() {
-            LogLevel::Off => LogLevel::Off,
-            LogLevel::Trace => LogLevel::Trace,
-            _ => LogLevel::Debug,
+            EventLevel::Off => EventLevel::Off,
+            EventLevel::Trace => EventLevel::Trace,
+            _ => EventLevel::Debug,
         };
         emit(level, self.show.describe(), attempt, "rejected by the circuit breaker");
     }
 }
 
 /// The events of the attribute: with the `tracing` or `metrics` feature, a
-/// [`Log`]; without, [`NoLog`] (so a retried fn's future carries nothing for it).
+/// [`Observer`]; without, [`NoObserver`] (so a retried fn's future carries nothing for it).
 #[doc(hidden)]
 #[cfg(any(feature = "tracing", feature = "metrics"))]
-pub fn events<Lv: Level, Sh>(level: Lv, show: Sh) -> Log<Lv, Sh> {
-    Log::new(level, show)
+pub fn events<Lv: Level, Sh>(level: Lv, show: Sh) -> Observer<Lv, Sh> {
+    Observer::new(level, show)
 }
 
 /// The events of the attribute: without the `tracing` and `metrics` features, none.
 #[doc(hidden)]
 #[cfg(not(any(feature = "tracing", feature = "metrics")))]
-pub fn events<Lv: Level, Sh>(_: Lv, _: Sh) -> NoLog {
-    NoLog
+pub fn events<Lv: Level, Sh>(_: Lv, _: Sh) -> NoObserver {
+    NoObserver
 }
 
 /// An error shown through its `describe` fn.
@@ -256,7 +269,7 @@ impl<E> fmt::Display for Shown<'_, E> {
 
 #[cfg(feature = "tracing")]
 fn emit<T, E>(
-    level: LogLevel,
+    level: EventLevel,
     describe: Option<Describe<E>>,
     attempt: &Attempt<'_, T, E>,
     message: &'static str,
@@ -282,17 +295,17 @@ fn emit<T, E>(
         };
     }
     match level {
-        LogLevel::Off => {}
-        LogLevel::Trace => at!(Level::TRACE),
-        LogLevel::Debug => at!(Level::DEBUG),
-        LogLevel::Info => at!(Level::INFO),
-        LogLevel::Warn => at!(Level::WARN),
-        LogLevel::Error => at!(Level::ERROR),
+        EventLevel::Off => {}
+        EventLevel::Trace => at!(Level::TRACE),
+        EventLevel::Debug => at!(Level::DEBUG),
+        EventLevel::Info => at!(Level::INFO),
+        EventLevel::Warn => at!(Level::WARN),
+        EventLevel::Error => at!(Level::ERROR),
     }
 }
 
 #[cfg(not(feature = "tracing"))]
-fn emit<T, E>(_: LogLevel, _: Option<Describe<E>>, _: &Attempt<'_, T, E>, _: &'static str) {
+fn emit<T, E>(_: EventLevel, _: Option<Describe<E>>, _: &Attempt<'_, T, E>, _: &'static str) {
     let _ = Shown::<E>;
 }
 
