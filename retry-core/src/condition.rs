@@ -38,6 +38,7 @@ impl<E, P: Fn(&E) -> bool> ErrorFilter<E> for P {
     label = "expected a predicate `Fn(&{T}) -> bool`",
     note = "write `|value: &{T}| ...` returning `bool`"
 )]
+#[doc(hidden)]
 pub trait ValueFilter<T> {
     /// Whether `value` matches.
     fn matches(&self, value: &T) -> bool;
@@ -59,10 +60,12 @@ pub struct EveryError;
 
 /// Matches nothing: the default of `unless` and `if_result`.
 #[derive(Clone, Copy, Debug, Default)]
+#[doc(hidden)]
 pub struct Nothing;
 
 /// A predicate given to `.when()`, `.unless()` or `.if_result()`.
 #[derive(Clone, Copy, Debug)]
+#[doc(hidden)]
 pub struct Filter<F>(pub F);
 
 /// The patterns of `#[retry(on = [..])]` on a sync fn, as a `fn` pointer: rustc
@@ -103,6 +106,7 @@ impl<E> ErrorFilter<E> for Matcher<E> {
 
 /// Either of two filters.
 #[derive(Clone, Copy, Debug)]
+#[doc(hidden)]
 pub struct Or<A, B>(pub A, pub B);
 
 impl<E> ErrorFilter<E> for EveryError {
@@ -164,6 +168,7 @@ impl<T, A: ValueFilter<T>, B: ValueFilter<T>> ValueFilter<T> for Or<A, B> {
 
 /// How a filter grows when another predicate is added: a default is replaced, anything
 /// else is combined with [`Or`].
+#[doc(hidden)]
 pub trait AddFilter<F> {
     /// The combined filter.
     type Output;
@@ -204,6 +209,7 @@ impl<F, A, B> AddFilter<F> for Or<A, B> {
     message = "`{Self}` cannot read a retry-after delay from an error of type `{E}`",
     label = "expected `Fn(&{E}) -> Option<Duration>`"
 )]
+#[doc(hidden)]
 pub trait RetryAfter<E> {
     /// `Some(delay)` to sleep exactly that long before the next attempt.
     fn retry_after(&self, error: &E) -> Option<Duration>;
@@ -231,6 +237,7 @@ pub fn transient<E: Transient + ?Sized>(error: &E) -> bool {
 
 /// Everything that decides whether an outcome is retried; one per [`Retrying`](crate::Retrying).
 #[derive(Clone, Copy, Debug, Default)]
+#[doc(hidden)]
 pub struct Conditions<W = EveryError, U = Nothing, I = Nothing, R = Nothing> {
     pub(crate) when: W,
     pub(crate) unless: U,
@@ -290,6 +297,7 @@ impl<W, U, I, R> Conditions<W, U, I, R> {
 }
 
 /// The combined decision, as the executor asks it.
+#[doc(hidden)]
 pub trait Classify<T, E> {
     /// Whether this outcome should be retried (before stop policies have their say).
     fn should_retry(&self, outcome: &Result<T, E>) -> bool;

@@ -23,7 +23,7 @@
 //! * The first attempt of each call deposits into the budget; each retry
 //!   withdraws from it (and gives the token back if the breaker then rejects it).
 //!
-//! Neither costs anything when absent: the default [`Guards`] are zero-sized no-ops.
+//! Neither costs anything when absent: a call without them holds zero-sized no-ops.
 
 use core::future::Future;
 use core::pin::Pin;
@@ -40,6 +40,7 @@ use crate::timeout::Limited;
 
 /// The breaker and budget of a call (by default neither).
 #[derive(Clone, Copy, Debug, Default)]
+#[doc(hidden)]
 pub struct Guards<Br = NoBreaker, Bu = NoBudget, Li = NoLimit, Lg = NoObserver> {
     pub(crate) breaker: Br,
     pub(crate) budget: Bu,
@@ -56,15 +57,18 @@ impl Guards {
 
 /// No circuit breaker.
 #[derive(Clone, Copy, Debug, Default)]
+#[doc(hidden)]
 pub struct NoBreaker;
 
 /// No retry budget.
 #[derive(Clone, Copy, Debug, Default)]
+#[doc(hidden)]
 pub struct NoBudget;
 
 /// A breaker in a call, with which errors count as its failures and the error of
 /// a rejection (`E::from(CircuitOpen)`, checked where the breaker is set).
 #[derive(Debug)]
+#[doc(hidden)]
 pub struct Breaker<'b, K, P, E> {
     pub(crate) breaker: &'b CircuitBreaker<K>,
     pub(crate) is_failure: P,
@@ -266,12 +270,14 @@ impl<K: Clock> BudgetSide for &RetryBudget<K> {
 
 /// No time limit on attempts.
 #[derive(Clone, Copy, Debug, Default)]
+#[doc(hidden)]
 pub struct NoLimit;
 
 /// Attempts of an async call cut at a per-attempt `timeout` and at the call's
 /// `deadline`, failing with `timed_out()` (`E::from(TimedOut)`). `TIMEOUT` records
 /// whether a timeout is set, which a sync call cannot honour.
 #[derive(Debug)]
+#[doc(hidden)]
 pub struct Limit<E, const TIMEOUT: bool> {
     pub(crate) timeout: Option<Duration>,
     pub(crate) deadline: Option<Duration>,
@@ -408,6 +414,7 @@ impl<E, const TIMEOUT: bool> WithDeadline<E> for Limit<E, TIMEOUT> {
     label = "a sync attempt cannot be interrupted",
     note = "use `call_async`, or bound the whole call with `.deadline(..)` (no sleep past it)"
 )]
+#[doc(hidden)]
 pub trait SyncGuards {}
 
 impl<Br, Bu, Lg> SyncGuards for Guards<Br, Bu, NoLimit, Lg> {}

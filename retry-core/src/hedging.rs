@@ -335,6 +335,7 @@ impl Latencies {
     message = "`{Self}` is not a hedge delay",
     label = "expected a `Duration` or a `&Latencies` (`percentile(..)`)"
 )]
+#[doc(hidden)]
 pub trait HedgeDelay {
     /// The delay for the next hedge.
     fn delay(&self) -> Duration;

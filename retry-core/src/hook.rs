@@ -13,6 +13,7 @@ use crate::attempt::Attempt;
     label = "expected `FnMut(&retry::Attempt<{T}, {E}>)`",
     note = "a hook takes one argument, `&Attempt`, and returns `()`: `|attempt| println!(\"{{}}\", attempt.attempt())`"
 )]
+#[doc(hidden)]
 pub trait Hook<T, E> {
     /// Runs the hook.
     fn call(&mut self, attempt: &Attempt<'_, T, E>);
@@ -35,6 +36,7 @@ pub trait Hook<T, E> {
 
 /// The absent hook.
 #[derive(Clone, Copy, Debug, Default)]
+#[doc(hidden)]
 pub struct NoHook;
 
 impl<T, E> Hook<T, E> for NoHook {
@@ -59,6 +61,7 @@ impl<T, E, F: FnMut(&Attempt<'_, T, E>)> Hook<T, E> for F {
 
 /// The five hooks of one call.
 #[derive(Clone, Copy, Debug, Default)]
+#[doc(hidden)]
 pub struct Hooks<B = NoHook, A = NoHook, S = NoHook, OS = NoHook, OG = NoHook> {
     pub(crate) before: B,
     pub(crate) after: A,
@@ -98,6 +101,7 @@ impl<B, A, S, OS, OG> Hooks<B, A, S, OS, OG> {
 }
 
 /// The hooks as the executor calls them.
+#[doc(hidden)]
 pub trait HookSet<T, E> {
     /// Whether any hook is set (hooks may read the clock through [`Attempt::elapsed`]).
     fn any(&self) -> bool;

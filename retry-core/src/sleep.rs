@@ -86,6 +86,7 @@ impl AsyncSleeper for DefaultSleeper {
 /// call, sleep or not). The indirect call on `poll` is paid only while sleeping.
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+#[doc(hidden)]
 pub struct TokioSleep(core::pin::Pin<Box<dyn Future<Output = ()> + Send + Sync>>);
 
 #[cfg(feature = "tokio")]
@@ -147,6 +148,7 @@ impl AsyncSleeper for DefaultSleeper {
 #[cfg(feature = "smol")]
 #[cfg_attr(docsrs, doc(cfg(feature = "smol")))]
 #[derive(Debug)]
+#[doc(hidden)]
 pub struct SmolSleep(async_io::Timer);
 
 #[cfg(feature = "smol")]

@@ -35,6 +35,7 @@ impl From<TimedOut> for std::io::Error {
     label = "the fn's error type must implement `From<retry::TimedOut>`",
     note = "add `impl From<retry::TimedOut> for {Self}`, e.g. mapping it to a `Timeout` variant"
 )]
+#[doc(hidden)]
 pub trait FromTimedOut {
     /// The error for a cut attempt.
     fn timed_out() -> Self;

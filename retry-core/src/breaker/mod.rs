@@ -100,6 +100,7 @@ impl std::error::Error for CircuitOpen {}
     label = "the fn's error type must implement `From<retry::CircuitOpen>`",
     note = "add `impl From<retry::CircuitOpen> for {Self}`, e.g. mapping it to an `Unavailable` variant"
 )]
+#[doc(hidden)]
 pub trait FromCircuitOpen {
     /// The error for a rejected call.
     fn circuit_open() -> Self;
