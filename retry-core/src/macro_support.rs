@@ -4,6 +4,15 @@
 use core::convert::Infallible;
 use core::time::Duration;
 
+pub use core;
+
+// What the expansions name besides the items below, so that `__private` is this
+// module and nothing else.
+pub use crate::condition;
+pub use crate::dsl;
+pub use crate::stop;
+pub use crate::{Hedging, Latencies};
+
 pub use crate::attempt::{Ident, InAttempt};
 use crate::condition::{Conditions, Filter, Matcher, Nothing};
 use crate::guard::{Guard, SyncGuards};

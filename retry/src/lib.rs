@@ -280,11 +280,7 @@ pub use retry_redis as redis;
 
 /// Paths the macros expand to. Not public API: may change in any release.
 #[doc(hidden)]
-pub mod __private {
-    pub use core;
-    pub use retry_core::macro_support::*;
-    pub use retry_core::*;
-}
+pub use retry_core::macro_support as __private;
 
 /// Retries the fn by the policy in its arguments: see [the crate docs](crate#the-attribute).
 pub use retry_macros::retry;
