@@ -21,6 +21,7 @@
 
 mod attempt;
 mod duration;
+mod error;
 mod jitter;
 mod retrying;
 mod stats;
@@ -33,7 +34,6 @@ pub mod breaker;
 pub mod budget;
 pub mod clock;
 pub mod condition;
-pub mod error;
 pub mod guard;
 pub mod hedging;
 pub mod hook;
