@@ -149,6 +149,52 @@ impl Drop for Current<'_> {
     }
 }
 
+/// [`Current`] for code that holds the call by value: marks attempt `attempt`
+/// of the call with `serial` as current until [`leave`](Self::leave) hands back
+/// the serial its code made, or until dropped (a panic). It takes no reference
+/// into the call, so a sync call that succeeds at once stays in registers.
+pub(crate) struct Marked {
+    previous: (u32, u64),
+}
+
+impl Marked {
+    #[inline]
+    pub(crate) fn enter(attempt: u32, serial: u64) -> Marked {
+        Marked { previous: CURRENT.replace((attempt, serial)) }
+    }
+
+    /// Leaves: the serial the attempt's code made or was given (0: none).
+    #[inline]
+    pub(crate) fn leave(self) -> u64 {
+        let (_, serial) = CURRENT.replace(self.previous);
+        core::mem::forget(self);
+        serial
+    }
+}
+
+impl Drop for Marked {
+    #[inline]
+    fn drop(&mut self) {
+        CURRENT.set(self.previous);
+    }
+}
+
+impl Ident {
+    /// The call's serial (0: none yet), for [`Marked::enter`].
+    #[inline]
+    pub(crate) fn serial(&mut self) -> u64 {
+        *self.serial.get_mut()
+    }
+
+    /// Keeps the serial [`Marked::leave`] handed back.
+    #[inline]
+    pub(crate) fn keep(&mut self, serial: u64) {
+        if serial != 0 {
+            *self.serial.get_mut() = serial;
+        }
+    }
+}
+
 pin_project_lite::pin_project! {
     /// An attempt's future, with [`attempt()`] and [`call_id`] set while it is
     /// polled.

@@ -9,7 +9,7 @@ use core::time::Duration;
 use std::time::Instant;
 
 use super::{Fallback, Retrying};
-use crate::attempt::{Attempt, Current, Ident, InAttempt};
+use crate::attempt::{Attempt, Current, Ident, InAttempt, Marked};
 use crate::clock::{Clock, Stamp};
 use crate::condition::Classify;
 use crate::guard::{Guard, SyncGuards, attempt_limit};
@@ -363,11 +363,14 @@ where
         G: SyncGuards,
     {
         let admitted = self.begin(false);
-        let _current = Current::enter(&self.ident);
-        match if admitted { None } else { self.guards.rejection() } {
+        let marked = Marked::enter(self.ident.attempt, self.ident.serial());
+        let outcome = match if admitted { None } else { self.guards.rejection() } {
             Some(rejection) => Err(rejection),
             None => op(),
-        }
+        };
+        let serial = marked.leave();
+        self.ident.keep(serial);
+        outcome
     }
 
     /// Decides what follows an attempt that ended with `outcome`: runs the
