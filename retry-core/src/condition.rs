@@ -42,15 +42,6 @@ impl<E, P: Fn(&E) -> bool> ErrorFilter<E> for P {
 pub trait ValueFilter<T> {
     /// Whether `value` matches.
     fn matches(&self, value: &T) -> bool;
-
-    /// `true` when no value of the type ever matches (`false` is always correct).
-    #[doc(hidden)]
-    fn matches_none() -> bool
-    where
-        Self: Sized,
-    {
-        false
-    }
 }
 
 /// Matches every error: the default of `when`, of the errors a circuit breaker
@@ -128,10 +119,6 @@ impl<T> ValueFilter<T> for Nothing {
     fn matches(&self, _: &T) -> bool {
         false
     }
-    #[inline(always)]
-    fn matches_none() -> bool {
-        true
-    }
 }
 
 impl<E, F: Fn(&E) -> bool> ErrorFilter<E> for Filter<F> {
@@ -159,10 +146,6 @@ impl<T, A: ValueFilter<T>, B: ValueFilter<T>> ValueFilter<T> for Or<A, B> {
     #[inline]
     fn matches(&self, value: &T) -> bool {
         self.0.matches(value) || self.1.matches(value)
-    }
-    #[inline(always)]
-    fn matches_none() -> bool {
-        A::matches_none() && B::matches_none()
     }
 }
 
@@ -303,15 +286,6 @@ pub trait Classify<T, E> {
     fn should_retry(&self, outcome: &Result<T, E>) -> bool;
     /// The delay the error asks for, if any.
     fn retry_after(&self, error: &E) -> Option<Duration>;
-    /// `true` when no `Ok` value is ever retried, from the type alone (`false` is
-    /// always correct).
-    #[doc(hidden)]
-    fn accepts_every_value() -> bool
-    where
-        Self: Sized,
-    {
-        false
-    }
 }
 
 impl<T, E, W, U, I, R> Classify<T, E> for Conditions<W, U, I, R>
@@ -331,10 +305,6 @@ where
     #[inline]
     fn retry_after(&self, error: &E) -> Option<Duration> {
         self.retry_after.retry_after(error)
-    }
-    #[inline(always)]
-    fn accepts_every_value() -> bool {
-        I::matches_none()
     }
 }
 

@@ -111,10 +111,6 @@ pub trait BreakerSide<T, E> {
     fn admit(&self) -> Self::Slot;
     /// Whether the slot holds a permit.
     fn admitted(slot: &Self::Slot) -> bool;
-    /// Whether this side never acts before an attempt (no breaker).
-    const PASSIVE: bool;
-    /// An admitted attempt, wrapped without this side (see [`Guard::PASSIVE`]).
-    fn pass<Fut>(attempt: Fut) -> Self::Attempt<Fut>;
     /// The error of a rejected attempt (`None`: this side never rejects).
     fn rejection(&self) -> Option<E>;
     /// Reports an attempt's outcome on its permit; whether it was rejected instead.
@@ -124,11 +120,6 @@ pub trait BreakerSide<T, E> {
 }
 
 impl<T, E> BreakerSide<T, E> for NoBreaker {
-    const PASSIVE: bool = true;
-    #[inline(always)]
-    fn pass<Fut>(attempt: Fut) -> Fut {
-        attempt
-    }
     type Slot = ();
     type Attempt<Fut> = Fut;
     #[inline(always)]
@@ -169,11 +160,6 @@ where
 {
     type Slot = Option<Permit<'b, K>>;
     type Attempt<Fut> = Admitted<Fut, E>;
-    const PASSIVE: bool = false;
-    #[inline(always)]
-    fn pass<Fut>(attempt: Fut) -> Admitted<Fut, E> {
-        Admitted::Running { attempt }
-    }
     #[inline(always)]
     fn wrap<Fut>(&self, attempt: Fut, admitted: bool) -> Admitted<Fut, E> {
         if admitted {
@@ -230,8 +216,6 @@ where
 /// The budget side of [`Guard`].
 #[doc(hidden)]
 pub trait BudgetSide {
-    /// Whether this side never acts before an attempt (no budget).
-    const PASSIVE: bool;
     /// A first attempt.
     fn deposit(&self);
     /// A retry: whether the budget allows it.
@@ -241,7 +225,6 @@ pub trait BudgetSide {
 }
 
 impl BudgetSide for NoBudget {
-    const PASSIVE: bool = true;
     #[inline(always)]
     fn deposit(&self) {}
     #[inline(always)]
@@ -253,7 +236,6 @@ impl BudgetSide for NoBudget {
 }
 
 impl<K: Clock> BudgetSide for &RetryBudget<K> {
-    const PASSIVE: bool = false;
     #[inline]
     fn deposit(&self) {
         RetryBudget::deposit(self);
@@ -295,8 +277,6 @@ impl<E, const TIMEOUT: bool> Copy for Limit<E, TIMEOUT> {}
 /// The limit side of a call's guards.
 #[doc(hidden)]
 pub trait LimitSide<T, E> {
-    /// Whether this side never acts before an attempt (no limit).
-    const PASSIVE: bool;
     /// An async attempt as this side runs it (as is, when there is no limit).
     type Cut<Fut: Future<Output = Result<T, E>>, Z: Future<Output = ()>>: Future<Output = Result<T, E>>;
     /// The overall deadline, if any.
@@ -311,7 +291,6 @@ pub trait LimitSide<T, E> {
 }
 
 impl<T, E> LimitSide<T, E> for NoLimit {
-    const PASSIVE: bool = true;
     type Cut<Fut: Future<Output = Result<T, E>>, Z: Future<Output = ()>> = Fut;
     #[inline(always)]
     fn deadline(&self) -> Option<Duration> {
@@ -329,7 +308,6 @@ impl<T, E> LimitSide<T, E> for NoLimit {
 }
 
 impl<T, E, const TIMEOUT: bool> LimitSide<T, E> for Limit<E, TIMEOUT> {
-    const PASSIVE: bool = false;
     type Cut<Fut: Future<Output = Result<T, E>>, Z: Future<Output = ()>> = Limited<Fut, Z, fn() -> E>;
     #[inline]
     fn deadline(&self) -> Option<Duration> {
@@ -444,17 +422,15 @@ pub trait Guard<T, E> {
     fn admit(&self, attempt: u32, name: &'static str) -> Self::Slot;
     /// Whether the slot holds a permit.
     fn admitted(slot: &Self::Slot) -> bool;
-    /// Whether nothing acts before an attempt or reads the clock: no breaker,
-    /// budget, time limit or metrics.
-    const PASSIVE: bool;
-    /// An admitted attempt, wrapped without the guards (see [`Guard::PASSIVE`]).
-    fn pass<Fut>(attempt: Fut) -> Self::Attempt<Fut>;
     /// The error of a rejected attempt.
     fn rejection(&self) -> Option<E>;
     /// After an attempt.
     fn report(&self, slot: Self::Slot, outcome: &Result<T, E>) -> bool;
     /// Before sleeping for a retry: whether to go on.
     fn may_retry(&self, delay: Duration) -> bool;
+    /// A retry [`may_retry`](Self::may_retry) allowed will not be made (a
+    /// signal stopped the call while it slept): its budget token goes back.
+    fn retry_dropped(&self);
     /// Whether retries and give-ups are logged.
     fn logs(&self) -> bool;
     /// Whether attempts are timed for metrics.
@@ -489,13 +465,6 @@ where
     Li: LimitSide<T, E>,
     Lg: ObserverSide<T, E>,
 {
-    const PASSIVE: bool = Br::PASSIVE && Bu::PASSIVE && Li::PASSIVE && Lg::PASSIVE;
-
-    #[inline(always)]
-    fn pass<Fut>(attempt: Fut) -> Br::Attempt<Fut> {
-        Br::pass(attempt)
-    }
-
     #[inline(always)]
     fn logs(&self) -> bool {
         self.log.is_on()
@@ -605,6 +574,11 @@ where
     fn may_retry(&self, delay: Duration) -> bool {
         // The budget last: a retry the breaker would refuse takes no token.
         self.breaker.may_admit_after(delay) && self.budget.withdraw()
+    }
+
+    #[inline]
+    fn retry_dropped(&self) {
+        self.budget.refund();
     }
 }
 

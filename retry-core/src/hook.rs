@@ -23,15 +23,6 @@ pub trait Hook<T, E> {
     fn is_set(&self) -> bool {
         true
     }
-
-    /// `true` only for [`NoHook`]: [`is_set`](Self::is_set) from the type alone.
-    #[doc(hidden)]
-    fn unset() -> bool
-    where
-        Self: Sized,
-    {
-        false
-    }
 }
 
 /// The absent hook.
@@ -45,10 +36,6 @@ impl<T, E> Hook<T, E> for NoHook {
     #[inline(always)]
     fn is_set(&self) -> bool {
         false
-    }
-    #[inline(always)]
-    fn unset() -> bool {
-        true
     }
 }
 
@@ -105,10 +92,6 @@ impl<B, A, S, OS, OG> Hooks<B, A, S, OS, OG> {
 pub trait HookSet<T, E> {
     /// Whether any hook is set (hooks may read the clock through [`Attempt::elapsed`]).
     fn any(&self) -> bool;
-    /// `true` when no hook is set, from the type alone (`false` is always correct).
-    fn none() -> bool
-    where
-        Self: Sized;
     /// Runs `before`.
     fn before(&mut self, attempt: &Attempt<'_, T, E>);
     /// Runs `after`.
@@ -129,10 +112,6 @@ where
     OS: Hook<T, E>,
     OG: Hook<T, E>,
 {
-    #[inline(always)]
-    fn none() -> bool {
-        B::unset() && A::unset() && S::unset() && OS::unset() && OG::unset()
-    }
     #[inline(always)]
     fn any(&self) -> bool {
         self.before.is_set()

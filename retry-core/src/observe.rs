@@ -157,8 +157,6 @@ impl<Lv: Level, Sh> Observer<Lv, Sh> {
 /// The observing side of a call's guards.
 #[doc(hidden)]
 pub trait ObserverSide<T, E> {
-    /// Whether nothing is recorded before an attempt or timed (no metrics).
-    const PASSIVE: bool;
     /// Whether attempts are timed (for the attempt-duration histogram).
     fn timed(&self) -> bool {
         false
@@ -180,7 +178,6 @@ pub trait ObserverSide<T, E> {
 }
 
 impl<T, E> ObserverSide<T, E> for NoObserver {
-    const PASSIVE: bool = true;
     #[inline(always)]
     fn is_on(&self) -> bool {
         false
@@ -194,7 +191,6 @@ impl<T, E> ObserverSide<T, E> for NoObserver {
 }
 
 impl<T, E, Lv: Level, Sh: ShowError<E>> ObserverSide<T, E> for Observer<Lv, Sh> {
-    const PASSIVE: bool = !cfg!(feature = "metrics");
     #[inline]
     fn timed(&self) -> bool {
         cfg!(feature = "metrics")

@@ -151,3 +151,23 @@ fn a_silent_signal_with_a_sleeper_that_does_not_sleep_asks_it_once_per_100_ms() 
         .call(|| Err::<(), _>("down"));
     assert_eq!(calls.load(SeqCst), 36_000);
 }
+
+#[test]
+fn a_retry_a_signal_cancels_gives_its_budget_token_back() {
+    static BUDGET: retry::RetryBudget = retry::RetryBudget::new();
+    let before = BUDGET.available();
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let setter = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(30));
+        flag.store(true, SeqCst);
+    });
+    let out = Retrying::new()
+        .stop(attempts(5) | signal(|| stop.load(SeqCst)))
+        .wait(fixed(5))
+        .budget(&BUDGET)
+        .call(|| Err::<(), _>("down"));
+    setter.join().unwrap();
+    assert_eq!(out, Err("down"));
+    assert!(BUDGET.available() >= before, "{} < {before}", BUDGET.available());
+}

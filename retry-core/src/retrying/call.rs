@@ -458,6 +458,7 @@ where
     #[inline(never)]
     fn interrupted_outlined(&mut self, last: Result<T, E>, left: Left) -> (Result<T, E>, CallStats) {
         self.idle_nanos = self.idle_nanos.saturating_sub(left.0);
+        self.guards.retry_dropped();
         let elapsed = self.elapsed();
         self.give_up(&last, elapsed);
         let stats = if self.timed_for_stats { self.stats() } else { CallStats::default() };
