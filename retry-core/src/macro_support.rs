@@ -807,15 +807,38 @@ fn other_type(ty: &'static str, method: &'static str) -> &'static str {
 #[macro_export]
 #[cfg(any(feature = "tracing", feature = "metrics"))]
 macro_rules! __retry_events {
+    ($policy:expr, $level:literal, $err:ty, $ok:ty) => {
+        $policy.observe_with($crate::observe::events(
+            $crate::observe::At::<$level>,
+            {
+                #[allow(unused_imports)]
+                use $crate::observe::{ViaDisplay as _, ViaNothing as _};
+                (&&$crate::observe::Describer::<$err>::new()).show()
+            },
+            {
+                #[allow(unused_imports)]
+                use $crate::observe::{ViaDebug as _, ViaNoValue as _};
+                (&&$crate::observe::Describer::<$ok>::new()).show_value()
+            },
+        ))
+    };
     ($policy:expr, $level:literal, $err:ty) => {
-        $policy.observe_with($crate::observe::events($crate::observe::At::<$level>, {
-            #[allow(unused_imports)]
-            use $crate::observe::{ViaDisplay as _, ViaNothing as _};
-            (&&$crate::observe::Describer::<$err>::new()).show()
-        }))
+        $policy.observe_with($crate::observe::events(
+            $crate::observe::At::<$level>,
+            {
+                #[allow(unused_imports)]
+                use $crate::observe::{ViaDisplay as _, ViaNothing as _};
+                (&&$crate::observe::Describer::<$err>::new()).show()
+            },
+            $crate::observe::Unshown,
+        ))
     };
     ($policy:expr, $level:literal) => {
-        $policy.observe_with($crate::observe::events($crate::observe::At::<$level>, $crate::observe::Unshown))
+        $policy.observe_with($crate::observe::events(
+            $crate::observe::At::<$level>,
+            $crate::observe::Unshown,
+            $crate::observe::Unshown,
+        ))
     };
 }
 
@@ -825,7 +848,7 @@ macro_rules! __retry_events {
 #[macro_export]
 #[cfg(not(any(feature = "tracing", feature = "metrics")))]
 macro_rules! __retry_events {
-    ($policy:expr, $level:literal $(, $err:ty)?) => {
+    ($policy:expr, $level:literal $(, $ty:ty)*) => {
         $policy
     };
 }

@@ -142,15 +142,48 @@ pub struct NoObserver;
 /// Events at a level, showing the error (or not), and metrics.
 #[doc(hidden)]
 #[derive(Clone, Copy, Debug)]
-pub struct Observer<Lv = EventLevel, Sh = ByDisplay> {
+pub struct Observer<Lv = EventLevel, Sh = ByDisplay, Sv = Unshown> {
     level: Lv,
     show: Sh,
+    values: Sv,
 }
 
 impl<Lv: Level, Sh> Observer<Lv, Sh> {
-    /// Events at `level`, showing errors as `show` says.
+    /// Events at `level`, showing errors as `show` says (and no values).
     pub const fn new(level: Lv, show: Sh) -> Self {
-        Observer { level, show }
+        Observer { level, show, values: Unshown }
+    }
+}
+
+impl<Lv: Level, Sh, Sv> Observer<Lv, Sh, Sv> {
+    /// The events also show the value a retry or give-up follows (one
+    /// `if_result` matched) as `values` says: [`ByDebug`] or [`Unshown`].
+    pub fn values<Sv2>(self, values: Sv2) -> Observer<Lv, Sh, Sv2> {
+        Observer { level: self.level, show: self.show, values }
+    }
+}
+
+/// How the events show a retried value: [`ByDebug`] or [`Unshown`].
+pub trait ShowValue<T>: Copy {
+    /// The formatter, if the value is shown.
+    fn describe_value(&self) -> Option<Describe<T>>;
+}
+
+/// The value is shown by `Debug`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ByDebug;
+
+impl<T: fmt::Debug> ShowValue<T> for ByDebug {
+    #[inline]
+    fn describe_value(&self) -> Option<Describe<T>> {
+        Some(|value, f| fmt::Debug::fmt(value, f))
+    }
+}
+
+impl<T> ShowValue<T> for Unshown {
+    #[inline]
+    fn describe_value(&self) -> Option<Describe<T>> {
+        None
     }
 }
 
@@ -190,7 +223,7 @@ impl<T, E> ObserverSide<T, E> for NoObserver {
     fn rejected(&self, _: &Attempt<'_, T, E>) {}
 }
 
-impl<T, E, Lv: Level, Sh: ShowError<E>> ObserverSide<T, E> for Observer<Lv, Sh> {
+impl<T, E, Lv: Level, Sh: ShowError<E>, Sv: ShowValue<T>> ObserverSide<T, E> for Observer<Lv, Sh, Sv> {
     #[inline]
     fn timed(&self) -> bool {
         cfg!(feature = "metrics")
@@ -218,13 +251,13 @@ impl<T, E, Lv: Level, Sh: ShowError<E>> ObserverSide<T, E> for Observer<Lv, Sh> 
     fn retrying(&self, attempt: &Attempt<'_, T, E>) {
         #[cfg(feature = "metrics")]
         metrics::counter!("retry_retries_total", "name" => attempt.name()).increment(1);
-        emit(self.level.level(), self.show.describe(), attempt, "retrying");
+        emit(self.level.level(), (self.show.describe(), self.values.describe_value()), attempt, "retrying");
     }
     #[cold]
     fn giving_up(&self, attempt: &Attempt<'_, T, E>) {
         #[cfg(feature = "metrics")]
         metrics::counter!("retry_giveups_total", "name" => attempt.name()).increment(1);
-        emit(self.level.level(), self.show.describe(), attempt, "giving up");
+        emit(self.level.level(), (self.show.describe(), self.values.describe_value()), attempt, "giving up");
     }
     #[cold]
     fn rejected(&self, attempt: &Attempt<'_, T, E>) {
@@ -235,7 +268,7 @@ impl<T, E, Lv: Level, Sh: ShowError<E>> ObserverSide<T, E> for Observer<Lv, Sh> 
             EventLevel::Trace => EventLevel::Trace,
             _ => EventLevel::Debug,
         };
-        emit(level, self.show.describe(), attempt, "rejected by the circuit breaker");
+        emit(level, (self.show.describe(), None), attempt, "rejected by the circuit breaker");
     }
 }
 
@@ -243,18 +276,18 @@ impl<T, E, Lv: Level, Sh: ShowError<E>> ObserverSide<T, E> for Observer<Lv, Sh> 
 /// [`Observer`]; without, [`NoObserver`] (so a retried fn's future carries nothing for it).
 #[doc(hidden)]
 #[cfg(any(feature = "tracing", feature = "metrics"))]
-pub fn events<Lv: Level, Sh>(level: Lv, show: Sh) -> Observer<Lv, Sh> {
-    Observer::new(level, show)
+pub fn events<Lv: Level, Sh, Sv>(level: Lv, show: Sh, values: Sv) -> Observer<Lv, Sh, Sv> {
+    Observer::new(level, show).values(values)
 }
 
 /// The events of the attribute: without the `tracing` and `metrics` features, none.
 #[doc(hidden)]
 #[cfg(not(any(feature = "tracing", feature = "metrics")))]
-pub fn events<Lv: Level, Sh>(_: Lv, _: Sh) -> NoObserver {
+pub fn events<Lv: Level, Sh, Sv>(_: Lv, _: Sh, _: Sv) -> NoObserver {
     NoObserver
 }
 
-/// An error shown through its `describe` fn.
+/// An error or a value shown through its `describe` fn.
 struct Shown<'a, E>(&'a E, Describe<E>);
 
 impl<E> fmt::Display for Shown<'_, E> {
@@ -266,7 +299,7 @@ impl<E> fmt::Display for Shown<'_, E> {
 #[cfg(feature = "tracing")]
 fn emit<T, E>(
     level: EventLevel,
-    describe: Option<Describe<E>>,
+    (describe, describe_value): (Option<Describe<E>>, Option<Describe<T>>),
     attempt: &Attempt<'_, T, E>,
     message: &'static str,
 ) {
@@ -276,6 +309,11 @@ fn emit<T, E>(
         _ => None,
     };
     let error = error.as_ref().map(tracing::field::display);
+    let value = match (attempt.value(), describe_value) {
+        (Some(value), Some(describe)) => Some(Shown(value, describe)),
+        _ => None,
+    };
+    let value = value.as_ref().map(tracing::field::display);
     let delay_ms = attempt.next_sleep().map(|d| d.as_secs_f64() * 1e3);
     macro_rules! at {
         ($level:expr) => {
@@ -286,6 +324,7 @@ fn emit<T, E>(
                 attempt = attempt.attempt(),
                 delay_ms,
                 error,
+                value,
                 "{message}"
             )
         };
@@ -301,7 +340,12 @@ fn emit<T, E>(
 }
 
 #[cfg(not(feature = "tracing"))]
-fn emit<T, E>(_: EventLevel, _: Option<Describe<E>>, _: &Attempt<'_, T, E>, _: &'static str) {
+fn emit<T, E>(
+    _: EventLevel,
+    _: (Option<Describe<E>>, Option<Describe<T>>),
+    _: &Attempt<'_, T, E>,
+    _: &'static str,
+) {
     let _ = Shown::<E>;
 }
 
@@ -334,6 +378,32 @@ pub trait ViaDisplay {
 impl<E: fmt::Display> ViaDisplay for &Describer<E> {
     fn show(&self) -> ByDisplay {
         ByDisplay
+    }
+}
+
+/// `T: Debug`: show a retried value.
+#[doc(hidden)]
+pub trait ViaDebug {
+    /// [`ByDebug`].
+    fn show_value(&self) -> ByDebug;
+}
+
+impl<T: fmt::Debug> ViaDebug for &Describer<T> {
+    fn show_value(&self) -> ByDebug {
+        ByDebug
+    }
+}
+
+/// Otherwise: no value field.
+#[doc(hidden)]
+pub trait ViaNoValue {
+    /// [`Unshown`].
+    fn show_value(&self) -> Unshown;
+}
+
+impl<T> ViaNoValue for Describer<T> {
+    fn show_value(&self) -> Unshown {
+        Unshown
     }
 }
 

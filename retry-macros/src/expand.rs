@@ -379,8 +379,11 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs) -> Policy {
     chain.extend(setters);
     // Expanded by `macro_rules!` in the runtime: with neither `tracing` nor
     // `metrics` on, to the chain as it is (nothing more to type-check).
-    let chain = match &err {
-        Some(err) if !item::mentions_impl(err) => quote!(#private::events_of!(#chain, #level, #err)),
+    let chain = match (&err, &ok) {
+        (Some(err), Some(ok)) if !item::mentions_impl(err) && !item::mentions_impl(ok) => {
+            quote!(#private::events_of!(#chain, #level, #err, #ok))
+        }
+        (Some(err), _) if !item::mentions_impl(err) => quote!(#private::events_of!(#chain, #level, #err)),
         _ => quote!(#private::events_of!(#chain, #level)),
     };
     let clash_check = scope.clash_check();

@@ -116,3 +116,31 @@ fn a_hot_retry_loop_is_one_warning_a_minute_per_name() {
     );
     assert!(lines[0].contains("retries=5"), "{lines:#?}");
 }
+
+#[derive(Debug)]
+#[allow(dead_code, reason = "read through Debug")]
+enum Job {
+    Pending { done: u8 },
+    Done,
+}
+
+#[retry(stop = attempts(2), wait = none(), if_result = |job: &Job| matches!(job, Job::Pending { .. }), log = warn)]
+fn poll_job() -> Result<Job, Flaky> {
+    Ok(Job::Pending { done: 40 })
+}
+
+#[test]
+fn a_retried_value_is_in_the_event_by_debug() {
+    let _sleeps = retry::testing::record_sleeps();
+    let lines = capture(tracing::Level::WARN, || {
+        let _ = poll_job();
+    });
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    assert!(lines[0].contains("retrying") && lines[0].contains("value=Pending { done: 40 }"), "{}", lines[0]);
+    assert!(!lines[0].contains("error="), "{}", lines[0]);
+    assert!(
+        lines[1].contains("giving up") && lines[1].contains("value=Pending { done: 40 }"),
+        "{}",
+        lines[1]
+    );
+}
