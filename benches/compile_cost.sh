@@ -40,7 +40,7 @@ publish = false
 [workspace]
 
 [dependencies]
-retry = { path = "$root/retry" }
+retry = { path = "$root/retry", package = "retrykit" }
 tokio = { version = "1", features = ["time"] }
 backon = { version = "1.6", default-features = false, features = ["tokio-sleep", "std-blocking-sleep"] }
 TOML

@@ -1,6 +1,6 @@
 //! The runtime of the `retry` framework: policies, the executor, hooks and testing
-//! helpers. Users depend on the `retry` facade crate, which re-exports all of this
-//! together with the `#[retry]` attribute.
+//! helpers. Users depend on the facade, the `retrykit` package (library `retry`),
+//! which re-exports all of this together with the `#[retry]` attribute.
 //!
 //! ```
 //! use retry::{Retrying, dsl::*};

@@ -1,7 +1,8 @@
 //! # retry
 //!
 //! Retries, backoff, hooks and testing helpers for sync and async Rust, behind one
-//! attribute.
+//! attribute. Published as the `retrykit` package (`retrykit = "0.1"`), whose
+//! library is `retry`.
 //!
 //! ```
 //! use retry::retry;
