@@ -777,32 +777,25 @@ macro_rules! state_operators {
     )*};
 }
 
-state_operators!(
-    Fixed,
-    NoWait,
-    Expo,
-    RandomExpo,
-    EqualJitter,
-    ExpoJitter,
-    Decorrelated,
-    Fibonacci,
-    Linear,
-    Random,
-    Sum<A, B>,
-    Chain<T>
-);
+/// Calls `$operators!` with every wait policy type of the crate.
+macro_rules! for_each_policy {
+    ($operators:ident) => {
+        $operators!(
+            Fixed,
+            NoWait,
+            Expo,
+            RandomExpo,
+            EqualJitter,
+            ExpoJitter,
+            Decorrelated,
+            Fibonacci,
+            Linear,
+            Random,
+            Sum<A, B>,
+            Chain<T>
+        );
+    };
+}
 
-wait_operators!(
-    Fixed,
-    NoWait,
-    Expo,
-    RandomExpo,
-    EqualJitter,
-    ExpoJitter,
-    Decorrelated,
-    Fibonacci,
-    Linear,
-    Random,
-    Sum<A, B>,
-    Chain<T>
-);
+for_each_policy!(state_operators);
+for_each_policy!(wait_operators);

@@ -38,10 +38,7 @@ async fn constant_policy(left: &AtomicU32) -> Result<u32, u32> {
 
 #[tokio::test]
 async fn a_constant_policy_is_built_at_most_once_per_call() {
-    // Built when the first attempt ends, and not at all when it succeeds, unless
-    // something must act before the first attempt (here the `metrics` feature,
-    // on in this crate, times every attempt): then before it. The unit tests of
-    // `Driver` check the deferral itself.
+    // Built once per call, before the first attempt.
     BUILT.store(0, Ordering::SeqCst);
     assert_eq!(constant_policy(&AtomicU32::new(0)).await, Ok(7));
     let on_success = BUILT.load(Ordering::SeqCst);
