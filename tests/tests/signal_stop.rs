@@ -171,3 +171,25 @@ fn a_retry_a_signal_cancels_gives_its_budget_token_back() {
     assert_eq!(out, Err("down"));
     assert!(BUDGET.available() >= before, "{} < {before}", BUDGET.available());
 }
+
+#[test]
+fn a_signal_that_answers_true_once_is_not_lost() {
+    let (cancel, cancelled) = std::sync::mpsc::channel::<()>();
+    let sender = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(150));
+        cancel.send(()).unwrap();
+    });
+    let start = std::time::Instant::now();
+    let mut calls = 0;
+    let (out, stats) = Retrying::new()
+        .stop(attempts(3) | signal(|| cancelled.try_recv().is_ok()))
+        .wait(fixed(1))
+        .call_with_stats(|| {
+            calls += 1;
+            Err::<(), _>("down")
+        });
+    assert_eq!((out, calls), (Err("down"), 1), "the one answer ended the call");
+    assert!(start.elapsed() < Duration::from_millis(900), "{:?}", start.elapsed());
+    assert!(stats.idle() < Duration::from_millis(900), "{:?}", stats.idle());
+    sender.join().unwrap();
+}

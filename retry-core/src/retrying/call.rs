@@ -173,11 +173,30 @@ pub enum Step<T, E> {
     Retry(Left, Result<T, E>),
 }
 
-/// The sleep still to come before the next attempt, in nanoseconds (one word:
-/// it is kept in the caller's future across the sleep).
+/// The sleep still to come before the next attempt, in nanoseconds, and in the
+/// top bit whether a `signal` stop fired: one word, as it is kept in the
+/// caller's future across the sleep, and the signal is read once per slice (a
+/// one-shot signal, such as a message taken off a channel, answers once).
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct Left(u64);
+
+impl Left {
+    const FIRED: u64 = 1 << 63;
+
+    /// A sleep of `nanos` (at most 2^63 − 1: 292 years).
+    fn new(nanos: u128) -> Left {
+        Left(u64::try_from(nanos).unwrap_or(u64::MAX).min(Left::FIRED - 1))
+    }
+
+    const fn nanos(&self) -> u64 {
+        self.0 & !Left::FIRED
+    }
+
+    const fn fired(&self) -> bool {
+        self.0 & Left::FIRED != 0
+    }
+}
 
 /// The future of an attempt [`Call::attempt`] makes.
 pub type Attempting<'a, T, E, Fut, Sl, G> =
@@ -409,7 +428,7 @@ where
             Decision::Sleep(delay, last) => {
                 // Recorded whole under `testing::record_sleeps`, and then not slept.
                 let nanos = if sleep::skipped(delay) { 0 } else { delay.as_nanos() };
-                (Step::Retry(Left(u64::try_from(nanos).unwrap_or(u64::MAX)), last), CallStats::default())
+                (Step::Retry(Left::new(nanos), last), CallStats::default())
             }
         }
     }
@@ -419,14 +438,21 @@ where
     #[doc(hidden)]
     #[inline(always)]
     pub fn slice(&self, left: &mut Left) -> Option<Duration> {
-        if left.0 == 0 {
+        if left.fired() {
             return None;
         }
+        // Read once per slice, and once after the last; what it said is kept.
         let slice = match self.stop.signalled() {
             None => left.0,
-            Some(true) => return None,
+            Some(true) => {
+                left.0 |= Left::FIRED;
+                return None;
+            }
             Some(false) => left.0.min(SIGNAL_SLICE.as_nanos() as u64),
         };
+        if slice == 0 {
+            return None;
+        }
         left.0 -= slice;
         Some(Duration::from_nanos(slice))
     }
@@ -448,7 +474,7 @@ where
         last: Result<T, E>,
         left: Left,
     ) -> Option<(Result<T, E>, CallStats)> {
-        if self.stop.signalled() != Some(true) {
+        if !left.fired() {
             return None;
         }
         Some(self.interrupted_outlined(last, left))
@@ -457,7 +483,7 @@ where
     #[cold]
     #[inline(never)]
     fn interrupted_outlined(&mut self, last: Result<T, E>, left: Left) -> (Result<T, E>, CallStats) {
-        self.idle_nanos = self.idle_nanos.saturating_sub(left.0);
+        self.idle_nanos = self.idle_nanos.saturating_sub(left.nanos());
         self.guards.retry_dropped();
         let elapsed = self.elapsed();
         self.give_up(&last, elapsed);

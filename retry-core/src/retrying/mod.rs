@@ -463,7 +463,10 @@ impl<T, E, S, W, C, H, F, Sl, K, Br, Bu, Li, Lg>
 
     /// Draws retries from a shared [`RetryBudget`]: each call's first attempt
     /// deposits, each retry withdraws, and a call whose retry finds the budget
-    /// empty gives up at once with its last error.
+    /// empty gives up at once with its last error. The token is taken when the
+    /// retry is decided, before its sleep: a retry a circuit breaker rejects or a
+    /// `signal` cancels gives it back; a call dropped while it sleeps does not
+    /// (the token expires with the budget's window).
     ///
     /// # Default
     /// No budget.
