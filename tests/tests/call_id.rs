@@ -145,3 +145,27 @@ fn hooks_and_the_fallback_see_their_own_calls_id_and_attempt() {
         ]
     );
 }
+
+static COPIES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+#[retry(stop = attempts(2), wait = none())]
+#[retry::hedge(n = 2, delay = 50ms)]
+async fn hedged(seen: &Mutex<Vec<(u32, CallId)>>) -> Result<u32, ()> {
+    let copy = COPIES.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    seen.lock().unwrap().push((retry::attempt().unwrap(), call_id().unwrap()));
+    if copy == 0 {
+        // The first copy of the first attempt hangs: the hedge answers.
+        tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+    }
+    if copy < 2 { Err(()) } else { Ok(copy) }
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_hedge_of_every_attempt_has_the_calls_id() {
+    let seen = Mutex::new(Vec::new());
+    assert!(hedged(&seen).await.is_ok());
+    let seen = seen.into_inner().unwrap();
+    assert!(seen.len() >= 3, "{seen:?}");
+    assert!(seen.iter().all(|(_, id)| *id == seen[0].1), "{seen:?}");
+    assert_eq!(seen.last().unwrap().0, 2, "the second attempt: {seen:?}");
+}
