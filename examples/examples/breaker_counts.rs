@@ -37,7 +37,7 @@ fn run_transaction() -> Result<u64, TxError> {
 }
 
 /// Every error counts against the breaker: contention opens it.
-#[retry(stop = attempts(5), wait = none(), on = [SerializationFailure], breaker = naive, log = off)]
+#[retry(stop = attempts(5), wait = none(), on = [SerializationFailure], breaker = naive, observe = off)]
 fn transfer_naive(naive: &CircuitBreaker) -> Result<u64, TxError> {
     run_transaction()
 }
@@ -49,7 +49,7 @@ fn transfer_naive(naive: &CircuitBreaker) -> Result<u64, TxError> {
     on = [SerializationFailure],
     breaker = careful,
     breaker_counts = [Unavailable],
-    log = off,
+    observe = off,
 )]
 fn transfer(careful: &CircuitBreaker) -> Result<u64, TxError> {
     run_transaction()

@@ -26,7 +26,7 @@ static PAYMENTS: CircuitBreaker =
 /// Whether the bank is up.
 static BANK_UP: AtomicBool = AtomicBool::new(false);
 
-#[retry(stop = attempts(2), wait = fixed(20ms), breaker = PAYMENTS, log = off)]
+#[retry(stop = attempts(2), wait = fixed(20ms), breaker = PAYMENTS, observe = off)]
 fn charge(cents: u64) -> Result<u64, PayError> {
     if BANK_UP.load(Ordering::SeqCst) { Ok(cents) } else { Err(PayError::Declined) }
 }

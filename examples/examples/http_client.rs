@@ -47,7 +47,7 @@ async fn answer(
     Ok(response.body(Full::new(Bytes::from(format!("{path}: answer #{seen}")))).unwrap())
 }
 
-#[retry(on = transient, stop = attempts(3), wait = fixed(50ms), timeout = 500ms, log = off)]
+#[retry(on = transient, stop = attempts(3), wait = fixed(50ms), timeout = 500ms, observe = off)]
 async fn get(client: &reqwest::Client, url: &str) -> Result<String, HttpError> {
     Ok(check_status(client.get(url).send().await?).await?.text().await?)
 }

@@ -41,17 +41,17 @@ use crate::timeout::Limited;
 /// The breaker and budget of a call (by default neither).
 #[derive(Clone, Copy, Debug, Default)]
 #[doc(hidden)]
-pub struct Guards<Br = NoBreaker, Bu = NoBudget, Li = NoLimit, Lg = NoObserver> {
+pub struct Guards<Br = NoBreaker, Bu = NoBudget, Li = NoLimit, Ob = NoObserver> {
     pub(crate) breaker: Br,
     pub(crate) budget: Bu,
     pub(crate) limit: Li,
-    pub(crate) log: Lg,
+    pub(crate) observer: Ob,
 }
 
 impl Guards {
     /// No breaker, no budget.
     pub const fn new() -> Self {
-        Guards { breaker: NoBreaker, budget: NoBudget, limit: NoLimit, log: NoObserver }
+        Guards { breaker: NoBreaker, budget: NoBudget, limit: NoLimit, observer: NoObserver }
     }
 }
 
@@ -395,8 +395,8 @@ impl<E, const TIMEOUT: bool> WithDeadline<E> for Limit<E, TIMEOUT> {
 #[doc(hidden)]
 pub trait SyncGuards {}
 
-impl<Br, Bu, Lg> SyncGuards for Guards<Br, Bu, NoLimit, Lg> {}
-impl<Br, Bu, E, Lg> SyncGuards for Guards<Br, Bu, Limit<E, false>, Lg> {}
+impl<Br, Bu, Ob> SyncGuards for Guards<Br, Bu, NoLimit, Ob> {}
+impl<Br, Bu, E, Ob> SyncGuards for Guards<Br, Bu, Limit<E, false>, Ob> {}
 
 /// How the executor drives [`Guards`]; see the [module docs](self).
 #[doc(hidden)]
@@ -458,46 +458,46 @@ pub trait Guard<T, E> {
     ) -> Self::Cut<Fut, Z>;
 }
 
-impl<T, E, Br, Bu, Li, Lg> Guard<T, E> for Guards<Br, Bu, Li, Lg>
+impl<T, E, Br, Bu, Li, Ob> Guard<T, E> for Guards<Br, Bu, Li, Ob>
 where
     Br: BreakerSide<T, E>,
     Bu: BudgetSide,
     Li: LimitSide<T, E>,
-    Lg: ObserverSide<T, E>,
+    Ob: ObserverSide<T, E>,
 {
     #[inline(always)]
     fn logs(&self) -> bool {
-        self.log.is_on()
+        self.observer.is_on()
     }
 
     #[inline(always)]
     fn observes_time(&self) -> bool {
-        self.log.timed()
+        self.observer.timed()
     }
 
     #[inline(always)]
     fn attempt_ended(&self, name: &'static str, took: Duration) {
-        self.log.attempt_took(name, took)
+        self.observer.attempt_took(name, took)
     }
 
     #[inline(always)]
     fn succeeded(&self, name: &'static str) {
-        self.log.succeeded(name)
+        self.observer.succeeded(name)
     }
 
     #[inline]
     fn retrying(&self, attempt: &Attempt<'_, T, E>) {
-        self.log.retrying(attempt)
+        self.observer.retrying(attempt)
     }
 
     #[inline]
     fn giving_up(&self, attempt: &Attempt<'_, T, E>) {
-        self.log.giving_up(attempt)
+        self.observer.giving_up(attempt)
     }
 
     #[inline]
     fn rejected(&self, attempt: &Attempt<'_, T, E>) {
-        self.log.rejected(attempt)
+        self.observer.rejected(attempt)
     }
 
     type Slot = Br::Slot;
@@ -538,7 +538,7 @@ where
     fn admit(&self, attempt: u32, name: &'static str) -> Br::Slot {
         let slot = self.breaker.admit();
         if Br::admitted(&slot) {
-            self.log.attempt(name);
+            self.observer.attempt(name);
         }
         match (attempt, Br::admitted(&slot)) {
             (1, true) => self.budget.deposit(),

@@ -11,7 +11,7 @@
 //!   refused an attempt: not a failure of the call's own (the breaker's opening
 //!   is one `WARN` event), so never more severe than `DEBUG`;
 //!
-//! at `DEBUG` by default, or at the level of the attribute's `log = warn` key
+//! at `DEBUG` by default, or at the level of the attribute's `observe = warn` key
 //! (`off` for none; [`Retrying::observe`](crate::Retrying::observe) in the explicit API).
 //! Events are emitted where the call runs, so they carry the caller's span.
 //! A circuit breaker's state changes are `WARN` events (target `retry::breaker`).

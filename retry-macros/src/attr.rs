@@ -175,7 +175,7 @@ pub(crate) struct RetryArgs {
     pub breaker: Option<SpannedValue<Value>>,
     pub breaker_counts: Option<SpannedValue<Unless>>,
     pub budget: Option<SpannedValue<Value>>,
-    pub log: Option<SpannedValue<Value>>,
+    pub observe: Option<SpannedValue<Value>>,
     pub name: Option<Name>,
     #[darling(rename = "crate")]
     pub krate: Option<CratePath>,
@@ -206,8 +206,8 @@ impl ToTokens for CratePath {
     }
 }
 
-/// The level of `log = ..` (0 off … 5 error), if it is one.
-pub(crate) fn log_level(expr: &Expr) -> Option<u8> {
+/// The level of `observe = ..` (0 off … 5 error), if it is one.
+pub(crate) fn event_level(expr: &Expr) -> Option<u8> {
     const LEVELS: [&str; 6] = ["off", "trace", "debug", "info", "warn", "error"];
     let Expr::Path(path) = expr else { return None };
     let name = path.path.get_ident()?.to_string();
@@ -267,7 +267,7 @@ const KEYS: &[&str] = &[
     "breaker",
     "breaker_counts",
     "budget",
-    "log",
+    "observe",
     "before",
     "after",
     "before_sleep",
@@ -357,7 +357,7 @@ fn parse_plain(args: &TokenStream) -> Option<RetryArgs> {
                 parsed.breaker_counts = Some(SpannedValue::new(Unless::from_expr(&expr).ok()?, span))
             }
             "budget" => parsed.budget = value(expr),
-            "log" => parsed.log = value(expr),
+            "observe" => parsed.observe = value(expr),
             "name" => parsed.name = Some(Name::from_expr(&expr).ok()?),
             "crate" => parsed.krate = Some(CratePath::from_expr(&expr).ok()?),
             _ => return None,
@@ -459,6 +459,9 @@ fn unknown_key(key: &str, keys: &[&str]) -> Error {
             Some(format!("`{key}` is `deadline = 30s` (or `stop = elapsed(30s)`)"))
         }
         "jitter" => Some("jitter is part of the wait: `wait = random_expo(100ms, max = 10s)`".to_owned()),
+        "log" | "log_level" | "level" | "events" => Some(format!(
+            "`{key} = warn` is `observe = warn` (the level of the retry events; `off` for none)"
+        )),
         _ => None,
     };
     let attr_keys = keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");

@@ -135,7 +135,7 @@ pub(crate) fn check(kind: Kind, func: &RetryFn, args: Option<&RetryArgs>, errors
 }
 
 /// The attribute's values: each DSL value (see [`dsl::validate`]), the patterns
-/// against the error type, the `log` level.
+/// against the error type, the `observe` level.
 fn check_values(func: &RetryFn, args: &RetryArgs, errors: &mut Accumulator) {
     let sig = &func.sig;
     let values = [
@@ -181,12 +181,12 @@ fn check_values(func: &RetryFn, args: &RetryArgs, errors: &mut Accumulator) {
             Unless::Predicate(expr) => dsl::validate(expr, sig, errors),
         }
     }
-    if let Some(log) = &args.log
-        && crate::attr::log_level(&log.0).is_none()
+    if let Some(level) = &args.observe
+        && crate::attr::event_level(&level.0).is_none()
     {
         errors.push(
-            Error::custom("`log` is a level: `off`, `trace`, `debug`, `info`, `warn` or `error`")
-                .with_span(&log.0),
+            Error::custom("`observe` is a level: `off`, `trace`, `debug`, `info`, `warn` or `error`")
+                .with_span(&level.0),
         );
     }
 }

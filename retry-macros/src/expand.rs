@@ -312,10 +312,10 @@ fn policy(kind: Kind, func: &RetryFn, args: RetryArgs) -> Policy {
             }
         }
     }
-    // Events (feature `tracing` of the runtime; nothing without it): at `log = ..`
+    // Events (feature `tracing` of the runtime; nothing without it): at `observe = ..`
     // or DEBUG, the error shown by `Display` when its type has it.
-    // Validation reported a `log` that is not a level.
-    let level: u8 = args.log.as_ref().and_then(|spanned| attr::log_level(&spanned.0)).unwrap_or(2);
+    // Validation reported an `observe` that is not a level.
+    let level: u8 = args.observe.as_ref().and_then(|spanned| attr::event_level(&spanned.0)).unwrap_or(2);
     if let Some(sleep) = args.sleep {
         // Checked here, on the value, for the kind of fn it is on.
         let span = sleep.span();

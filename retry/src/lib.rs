@@ -47,7 +47,7 @@
 //! | `breaker` | a [`CircuitBreaker`] (a `static`, a field, an `Arc`, a reference): every attempt passes through it; open, the call returns `E::from(`[`CircuitOpen`]`)` at once, and no retry is slept for that it would refuse ([`guard`]) |
 //! | `breaker_counts` | `[Pattern, ...]` or `Fn(&E) -> bool`: which errors count as failures against `breaker` (default: every error); see below |
 //! | `budget` | a [`RetryBudget`] shared by the fns that name it: first attempts deposit, retries withdraw; empty, the call gives up with its last error |
-//! | `log` | the level of the retry and give-up events with the `tracing` feature: `off`, `trace`, `debug` (default), `info`, `warn`, `error`; the events carry the error (by `Display`) or the value `if_result` retried (by `Debug`), so turn them off (`off`) where those hold secrets; with the `metrics` feature the call's metrics are recorded too ([`observe`]) |
+//! | `observe` | the level of the retry and give-up events with the `tracing` feature ([`Retrying::observe`] in the explicit API): `off`, `trace`, `debug` (default), `info`, `warn`, `error`; the events carry the error (by `Display`) or the value `if_result` retried (by `Debug`), so turn them off (`off`) where those hold secrets; with the `metrics` feature the call's metrics are recorded too ([`observe`]) |
 //! | `before`, `after`, `before_sleep`, `on_success`, `on_giveup` | `FnMut(&Attempt<T, E>)` hooks, in tenacity's order ([`hook`]) |
 //! | `fallback` | `FnOnce(R) -> R`, called with the final outcome when the call gives up |
 //! | `sleep` | a sleeper ([`sleep`]): `FnMut(Duration)` sync, `Fn(Duration) -> impl Future` async |

@@ -266,7 +266,7 @@ use retry_tests::capture;
 
 static PAYMENTS: CircuitBreaker = CircuitBreaker::new().with_consecutive_failures(1);
 
-#[retry::retry(stop = attempts(3), wait = none(), breaker = &PAYMENTS, log = warn)]
+#[retry::retry(stop = attempts(3), wait = none(), breaker = &PAYMENTS, observe = warn)]
 fn charge() -> Result<(), Error> {
     Err(Error::Down)
 }

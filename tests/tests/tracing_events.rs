@@ -18,7 +18,7 @@ impl fmt::Display for Flaky {
     }
 }
 
-#[retry(stop = attempts(3), wait = fixed(5ms), log = warn, name = "inventory::reserve")]
+#[retry(stop = attempts(3), wait = fixed(5ms), observe = warn, name = "inventory::reserve")]
 fn reserve() -> Result<(), Flaky> {
     Err(Flaky)
 }
@@ -63,7 +63,7 @@ fn the_default_level_is_debug_and_errors_without_display_are_left_out() {
     assert!(lines[0].contains("name=\"tracing_events::quiet_by_default\""), "{}", lines[0]);
 }
 
-#[retry(stop = attempts(3), wait = none(), log = off)]
+#[retry(stop = attempts(3), wait = none(), observe = off)]
 fn silent() -> Result<(), Flaky> {
     Err(Flaky)
 }
@@ -85,17 +85,17 @@ fn breaker_state_changes_are_events() {
     assert!(lines[1].contains("from=Open to=Closed"), "{}", lines[1]);
 }
 
-#[retry(stop = attempts(8), wait = fixed(10ms), log = off, name = "hot::spin")]
+#[retry(stop = attempts(8), wait = fixed(10ms), observe = off, name = "hot::spin")]
 fn spin() -> Result<(), Flaky> {
     Err(Flaky)
 }
 
-#[retry(stop = attempts(8), wait = fixed(200ms), log = off, name = "hot::patient")]
+#[retry(stop = attempts(8), wait = fixed(200ms), observe = off, name = "hot::patient")]
 fn patient() -> Result<(), Flaky> {
     Err(Flaky)
 }
 
-#[retry(stop = attempts(5), wait = none(), log = off, name = "hot::short")]
+#[retry(stop = attempts(5), wait = none(), observe = off, name = "hot::short")]
 fn short() -> Result<(), Flaky> {
     Err(Flaky)
 }
@@ -124,7 +124,7 @@ enum Job {
     Done,
 }
 
-#[retry(stop = attempts(2), wait = none(), if_result = |job: &Job| matches!(job, Job::Pending { .. }), log = warn)]
+#[retry(stop = attempts(2), wait = none(), if_result = |job: &Job| matches!(job, Job::Pending { .. }), observe = warn)]
 fn poll_job() -> Result<Job, Flaky> {
     Ok(Job::Pending { done: 40 })
 }

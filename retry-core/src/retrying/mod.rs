@@ -391,12 +391,12 @@ impl<T, E, S, W, C, B, A, Bs, Os, Og, F, Sl, K, G>
     }
 }
 
-impl<T, E, S, W, C, H, F, Sl, K, Br, Bu, Li, Lg>
-    Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Br, Bu, Li, Lg>>
+impl<T, E, S, W, C, H, F, Sl, K, Br, Bu, Li, Ob>
+    Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Br, Bu, Li, Ob>>
 {
     fn map_guards<G2>(
         self,
-        map: impl FnOnce(Guards<Br, Bu, Li, Lg>) -> G2,
+        map: impl FnOnce(Guards<Br, Bu, Li, Ob>) -> G2,
     ) -> Retrying<T, E, S, W, C, H, F, Sl, K, G2> {
         let Retrying { stop, wait, conditions, hooks, fallback, sleeper, clock, guards, name, outcome } =
             self;
@@ -435,7 +435,7 @@ impl<T, E, S, W, C, H, F, Sl, K, Br, Bu, Li, Lg>
     pub fn breaker<'b, Kb: Clock>(
         self,
         breaker: &'b CircuitBreaker<Kb>,
-    ) -> Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Breaker<'b, Kb, EveryError, E>, Bu, Li, Lg>>
+    ) -> Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Breaker<'b, Kb, EveryError, E>, Bu, Li, Ob>>
     where
         E: FromCircuitOpen,
     {
@@ -449,15 +449,15 @@ impl<T, E, S, W, C, H, F, Sl, K, Br, Bu, Li, Lg>
         self,
         breaker: &'b CircuitBreaker<Kb>,
         is_failure: P,
-    ) -> Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Breaker<'b, Kb, P, E>, Bu, Li, Lg>>
+    ) -> Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Breaker<'b, Kb, P, E>, Bu, Li, Ob>>
     where
         E: FromCircuitOpen,
     {
-        self.map_guards(|Guards { budget, limit, log, .. }| Guards {
+        self.map_guards(|Guards { budget, limit, observer, .. }| Guards {
             breaker: Breaker::new(breaker, is_failure),
             budget,
             limit,
-            log,
+            observer,
         })
     }
 
@@ -473,8 +473,8 @@ impl<T, E, S, W, C, H, F, Sl, K, Br, Bu, Li, Lg>
     pub fn budget<Kb: Clock>(
         self,
         budget: &RetryBudget<Kb>,
-    ) -> Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Br, &RetryBudget<Kb>, Li, Lg>> {
-        self.map_guards(|Guards { breaker, limit, log, .. }| Guards { breaker, budget, limit, log })
+    ) -> Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Br, &RetryBudget<Kb>, Li, Ob>> {
+        self.map_guards(|Guards { breaker, limit, observer, .. }| Guards { breaker, budget, limit, observer })
     }
 
     /// Cuts each attempt of an async call after `timeout`: the attempt fails with
@@ -507,16 +507,16 @@ impl<T, E, S, W, C, H, F, Sl, K, Br, Bu, Li, Lg>
     pub fn timeout(
         self,
         timeout: Duration,
-    ) -> Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Br, Bu, <Li as WithTimeout<E>>::Output, Lg>>
+    ) -> Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Br, Bu, <Li as WithTimeout<E>>::Output, Ob>>
     where
         E: FromTimedOut,
         Li: WithTimeout<E>,
     {
-        self.map_guards(|Guards { breaker, budget, limit, log }| Guards {
+        self.map_guards(|Guards { breaker, budget, limit, observer }| Guards {
             breaker,
             budget,
             limit: limit.with_timeout(timeout, E::timed_out),
-            log,
+            observer,
         })
     }
 
@@ -530,16 +530,16 @@ impl<T, E, S, W, C, H, F, Sl, K, Br, Bu, Li, Lg>
     pub fn deadline(
         self,
         deadline: Duration,
-    ) -> Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Br, Bu, <Li as WithDeadline<E>>::Output, Lg>>
+    ) -> Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Br, Bu, <Li as WithDeadline<E>>::Output, Ob>>
     where
         E: FromTimedOut,
         Li: WithDeadline<E>,
     {
-        self.map_guards(|Guards { breaker, budget, limit, log }| Guards {
+        self.map_guards(|Guards { breaker, budget, limit, observer }| Guards {
             breaker,
             budget,
             limit: limit.with_deadline(deadline, E::timed_out),
-            log,
+            observer,
         })
     }
 
@@ -559,13 +559,13 @@ impl<T, E, S, W, C, H, F, Sl, K, Br, Bu, Li, Lg>
         self.observe_with(Observer::new(level, ByDisplay))
     }
 
-    /// Observed as `log` says (what `#[retry]` expands to): events and metrics,
+    /// Observed as `observer` says (what `#[retry]` expands to): events and metrics,
     /// or nothing.
-    pub fn observe_with<Lg2>(
+    pub fn observe_with<Ob2>(
         self,
-        log: Lg2,
-    ) -> Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Br, Bu, Li, Lg2>> {
-        self.map_guards(|Guards { breaker, budget, limit, .. }| Guards { breaker, budget, limit, log })
+        observer: Ob2,
+    ) -> Retrying<T, E, S, W, C, H, F, Sl, K, Guards<Br, Bu, Li, Ob2>> {
+        self.map_guards(|Guards { breaker, budget, limit, .. }| Guards { breaker, budget, limit, observer })
     }
 }
 

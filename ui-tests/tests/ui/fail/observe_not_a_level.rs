@@ -1,6 +1,6 @@
 use retry::retry;
 
-#[retry(log = loud)]
+#[retry(observe = loud)]
 fn call() -> Result<(), ()> {
     Ok(())
 }
