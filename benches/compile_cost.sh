@@ -16,7 +16,8 @@
 # prints it back, as most attribute macros do). It also times `expanded`: the
 # `#[retry]` crate's own expansion (`-Zunpretty=expanded`) checked as plain source,
 # i.e. the type and borrow checking of the generated code without running any
-# macro. (The expansion spells `matches!` as an attribute on an expression and
+# macro; and `backon-block`: backon with each body in `|| async { .. }`, a
+# coroutine per attempt as the attribute's `async` attempt block is. (The expansion spells `matches!` as an attribute on an expression and
 # `$crate` as `::retry_core`, so that crate is checked with
 # `#![feature(stmt_expr_attributes)]` under RUSTC_BOOTSTRAP=1, in its own target
 # directory; without the feature the check stops at the first error, before type
@@ -24,7 +25,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="$root/target/compile-cost${OPT_MACROS:+-opt}"
-rm -rf "$work/retry" "$work/hand" "$work/backon" "$work/expanded" "$work"/probe*
+rm -rf "$work/retry" "$work/hand" "$work/backon" "$work/backon-block" "$work/expanded" "$work"/probe*
 mkdir -p "$work"
 
 generate() { # KIND DIR
@@ -223,6 +224,12 @@ if [ "${PROBES:-0}" = 1 ]; then
             "$dir/src/lib.rs"
         crates="$crates probe-$attr"
     done
+    # backon with each body in `|| async { .. }`, as a multi-statement body is
+    # written: a second coroutine per async fn, as the attribute's attempt block.
+    cp -r "$work/backon" "$work/backon-block"
+    sed -i 's/^name = .*/name = "compile-cost-backon-block"/' "$work/backon-block/Cargo.toml"
+    sed -i 's/(|| op_async(x + \([0-9]*\)))/(|| async { op_async(x + \1).await })/' "$work/backon-block/src/lib.rs"
+    crates="$crates backon-block"
     cp -r "$work/hand" "$work/expanded"
     sed -i 's/^name = .*/name = "compile-cost-expanded"/' "$work/expanded/Cargo.toml"
     (cd "$work/retry" && RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$work/target-expanded" \
@@ -253,4 +260,5 @@ if [ "${PROBES:-0}" = 1 ]; then
     row "hand loops under a probe: \`parse\`" probe-parse
     row "hand loops under a probe: \`roundtrip\`" probe-roundtrip
     row "the \`#[retry]\` crate's expansion, checked as source" expanded
+    row "backon, bodies in \`|| async { .. }\`" backon-block
 fi
